@@ -1,0 +1,35 @@
+// switchyard's exception types. A mistake in configuration or API use throws `switchyard::error`
+// (or a subclass) whose message names the thing at fault and how to fix it. Expected runtime
+// outcomes (a rejected entry, a throttled publish) are values, never exceptions.
+#pragma once
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace switchyard {
+
+class error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// An event pattern that cannot be accepted. `path()` is the JSON path of the offending element
+// (empty for syntax errors), `offset()` the byte offset into the pattern text when known.
+class pattern_error : public error {
+public:
+    static constexpr std::size_t no_offset = static_cast<std::size_t>(-1);
+
+    pattern_error(std::string message, std::string path = {}, std::size_t offset = no_offset)
+        : error(std::move(message)), path_(std::move(path)), offset_(offset) {}
+
+    const std::string& path() const noexcept { return path_; }
+    std::size_t offset() const noexcept { return offset_; }
+
+private:
+    std::string path_;
+    std::size_t offset_;
+};
+
+}  // namespace switchyard

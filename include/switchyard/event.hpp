@@ -1,0 +1,244 @@
+// Events: EventBridge's envelope, typed events (`event<T>`), and `any_event`, the immutable,
+// reference-counted form the bus shares across every target an event reaches. A typed event
+// keeps its C++ value; its JSON text is produced only when something asks for it, and once.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <typeinfo>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "switchyard/detail/json_emit.hpp"
+#include "switchyard/error.hpp"
+#include "switchyard/detail/time.hpp"
+#include "switchyard/detail/uuid.hpp"
+#include "switchyard/fields.hpp"
+#include "switchyard/value_sink.hpp"
+
+namespace switchyard {
+
+// Everything EventBridge puts around an event's detail.
+struct envelope {
+    std::string version = "0";
+    std::string id;
+    std::string detail_type;
+    std::string source;
+    std::string account;
+    std::string time;  // RFC 3339, UTC
+    std::string region;
+    std::vector<std::string> resources;
+    std::optional<std::string> replay_name;
+
+    friend bool operator==(const envelope&, const envelope&) = default;
+};
+
+// An event whose detail is a C++ value. `event<nlohmann::json>` holds any detail.
+template <class T> struct event : envelope {
+    T detail{};
+
+    friend bool operator==(const event&, const event&) = default;
+};
+
+inline void to_json(nlohmann::json& out, const envelope& e) {
+    out = nlohmann::json::object();
+    out["version"] = e.version;
+    out["id"] = e.id;
+    out["detail-type"] = e.detail_type;
+    out["source"] = e.source;
+    out["account"] = e.account;
+    out["time"] = e.time;
+    out["region"] = e.region;
+    out["resources"] = e.resources;
+    if (e.replay_name) out["replay-name"] = *e.replay_name;
+}
+
+// Reads an envelope; throws switchyard::error naming the field when one is missing or mistyped.
+void from_json(const nlohmann::json& in, envelope& e);
+
+template <class T> void to_json(nlohmann::json& out, const event<T>& e) {
+    to_json(out, static_cast<const envelope&>(e));
+    out["detail"] = e.detail;
+}
+
+template <class T> void from_json(const nlohmann::json& in, event<T>& e) {
+    from_json(in, static_cast<envelope&>(e));
+    const auto detail = in.find("detail");
+    if (detail == in.end())
+        throw error("event JSON has no \"detail\": every EventBridge event carries a detail object");
+    try {
+        detail->get_to(e.detail);
+    } catch (const nlohmann::json::exception& ex) {
+        throw error(std::string("event \"detail\" does not fit the event's type: ") + ex.what());
+    }
+}
+
+inline void from_json(const nlohmann::json& in, envelope& e) {
+    if (!in.is_object()) throw error("an event must be a JSON object, got " + std::string(in.type_name()));
+    auto text = [&](const char* name, std::string& out, bool required) {
+        const auto it = in.find(name);
+        if (it == in.end()) {
+            if (required) throw error(std::string("event JSON has no \"") + name + "\" field");
+            return;
+        }
+        if (!it->is_string())
+            throw error(std::string("event field \"") + name + "\" must be a string, got " + it->type_name());
+        out = it->get<std::string>();
+    };
+    text("version", e.version, false);
+    text("id", e.id, true);
+    text("detail-type", e.detail_type, true);
+    text("source", e.source, true);
+    text("account", e.account, false);
+    text("time", e.time, true);
+    text("region", e.region, false);
+    e.resources.clear();
+    if (const auto it = in.find("resources"); it != in.end()) {
+        if (!it->is_array()) throw error("event field \"resources\" must be an array of strings");
+        for (const auto& r : *it) {
+            if (!r.is_string()) throw error("event field \"resources\" must be an array of strings");
+            e.resources.push_back(r.get<std::string>());
+        }
+    }
+    e.replay_name.reset();
+    if (const auto it = in.find("replay-name"); it != in.end()) {
+        if (!it->is_string()) throw error("event field \"replay-name\" must be a string");
+        e.replay_name = it->get<std::string>();
+    }
+}
+
+// The immutable, shared form of one accepted event.
+class any_event {
+public:
+    virtual ~any_event() = default;
+    any_event(const any_event&) = delete;
+    any_event& operator=(const any_event&) = delete;
+
+    const envelope& meta() const noexcept { return *meta_; }
+    std::chrono::system_clock::time_point ingestion_time() const noexcept { return ingested_; }
+
+    // Streams the detail's fields (the typed value's visitor, or the JSON text's tokens).
+    virtual void emit_detail(value_sink& sink) const = 0;
+
+    // The detail as JSON text, produced at most once.
+    const std::string& detail_json() const {
+        std::call_once(detail_once_, [this] { detail_json_ = make_detail_json(); });
+        return detail_json_;
+    }
+
+    // The whole event as EventBridge JSON text, produced at most once.
+    const std::string& json() const {
+        std::call_once(json_once_, [this] {
+            nlohmann::json head = meta();
+            std::string text = head.dump();
+            text.pop_back();  // the closing brace: splice the detail text in without reparsing it
+            text += ",\"detail\":";
+            text += detail_json();
+            text += '}';
+            json_ = std::move(text);
+        });
+        return json_;
+    }
+
+    // The typed event when this event was published as an `event<T>`, else null.
+    template <class T> const event<T>* as() const noexcept {
+        return static_cast<const event<T>*>(typed(typeid(T)));
+    }
+
+protected:
+    explicit any_event(const envelope* meta) : meta_(meta), ingested_(std::chrono::system_clock::now()) {}
+    virtual std::string make_detail_json() const = 0;
+    virtual const void* typed(const std::type_info&) const noexcept { return nullptr; }
+
+private:
+    const envelope* meta_;
+    std::chrono::system_clock::time_point ingested_;
+    mutable std::once_flag detail_once_;
+    mutable std::once_flag json_once_;
+    mutable std::string detail_json_;
+    mutable std::string json_;
+};
+
+using event_ptr = std::shared_ptr<const any_event>;
+
+namespace detail {
+
+template <class T> class typed_event final : public any_event {
+public:
+    explicit typed_event(event<T> value) : any_event(&value_), value_(std::move(value)) {}
+    void emit_detail(value_sink& sink) const override { emit_value(sink, value_.detail); }
+
+protected:
+    std::string make_detail_json() const override { return nlohmann::json(value_.detail).dump(); }
+    const void* typed(const std::type_info& type) const noexcept override {
+        return type == typeid(T) ? &value_ : nullptr;
+    }
+
+private:
+    event<T> value_;
+};
+
+// An event whose detail arrived as JSON text (put_events, the archive, the network). The text
+// must already have been validated as a JSON object.
+class json_text_event final : public any_event {
+public:
+    json_text_event(envelope meta, std::string detail)
+        : any_event(&meta_), meta_(std::move(meta)), detail_(std::move(detail)) {}
+    void emit_detail(value_sink& sink) const override { emit_json_text(detail_, sink); }
+
+protected:
+    std::string make_detail_json() const override { return detail_; }
+
+private:
+    envelope meta_;
+    std::string detail_;
+};
+
+}  // namespace detail
+
+// Wraps a complete typed event (id, time and all) as a shareable event.
+template <class T> event_ptr make_event(event<T> value) {
+    return std::make_shared<const detail::typed_event<T>>(std::move(value));
+}
+
+// Wraps an envelope and detail JSON text. Throws switchyard::error if the detail is not a JSON object.
+inline event_ptr make_json_event(envelope meta, std::string detail_json) {
+    const auto parsed = nlohmann::json::parse(detail_json, nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_object())
+        throw error("event detail must be a JSON object");
+    return std::make_shared<const detail::json_text_event>(std::move(meta), std::move(detail_json));
+}
+
+// Parses a whole EventBridge event (envelope and detail) from JSON text.
+inline event_ptr parse_event(std::string_view text) {
+    const auto parsed = nlohmann::json::parse(text, nullptr, false);
+    if (parsed.is_discarded()) throw error("event is not valid JSON");
+    envelope meta;
+    from_json(parsed, meta);
+    const auto detail = parsed.find("detail");
+    if (detail == parsed.end() || !detail->is_object())
+        throw error("event \"detail\" must be a JSON object");
+    return std::make_shared<const detail::json_text_event>(std::move(meta), detail->dump());
+}
+
+// The typed view of any event: the stored value when it was published as T, else the detail
+// JSON converted to T. Throws switchyard::error when the detail does not fit T.
+template <class T> event<T> event_cast(const any_event& e) {
+    if (const auto* typed = e.as<T>()) return *typed;
+    event<T> out;
+    static_cast<envelope&>(out) = e.meta();
+    try {
+        nlohmann::json::parse(e.detail_json()).get_to(out.detail);
+    } catch (const nlohmann::json::exception& ex) {
+        throw error(std::string("event ") + e.meta().id + " detail does not fit the target's type: " + ex.what());
+    }
+    return out;
+}
+
+}  // namespace switchyard

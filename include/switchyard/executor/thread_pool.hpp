@@ -1,0 +1,103 @@
+// A fixed pool of worker threads sharing one FIFO queue. The destructor runs every task already
+// queued, then joins its threads. An exception escaping a task goes to the pool's error handler
+// (by default a line on stderr) and the worker carries on.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdio>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "switchyard/error.hpp"
+#include "switchyard/executor/executor.hpp"
+
+namespace switchyard {
+
+class thread_pool {
+public:
+    using error_handler = std::function<void(std::exception_ptr)>;
+
+    explicit thread_pool(std::size_t threads, error_handler on_error = {}) : on_error_(std::move(on_error)) {
+        if (threads == 0) throw error("thread_pool needs at least one thread (use inline_executor to run tasks on the caller)");
+        workers_.reserve(threads);
+        for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+    }
+
+    thread_pool(const thread_pool&) = delete;
+    thread_pool& operator=(const thread_pool&) = delete;
+
+    ~thread_pool() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        ready_.notify_all();
+        for (auto& worker : workers_) worker.join();
+    }
+
+    // Queues `t`. Throws switchyard::error once the pool is being destroyed.
+    void execute(task t) {
+        {
+            std::lock_guard lock(mutex_);
+            if (stopping_) throw error("thread_pool::execute called while the pool is being destroyed");
+            queue_.push_back(std::move(t));
+        }
+        ready_.notify_one();
+    }
+
+    std::size_t size() const noexcept { return workers_.size(); }
+
+    // Tasks queued and not yet started.
+    std::size_t backlog() const {
+        std::lock_guard lock(mutex_);
+        return queue_.size();
+    }
+
+private:
+    void work() {
+        for (;;) {
+            task next;
+            {
+                std::unique_lock lock(mutex_);
+                ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+                if (queue_.empty()) return;  // stopping, and nothing left to run
+                next = std::move(queue_.front());
+                queue_.pop_front();
+            }
+            try {
+                next();
+            } catch (...) {
+                report(std::current_exception());
+            }
+        }
+    }
+
+    void report(std::exception_ptr failure) noexcept {
+        try {
+            if (on_error_) {
+                on_error_(failure);
+                return;
+            }
+            std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "switchyard: thread_pool task failed: %s\n", e.what());
+        } catch (...) {
+            std::fprintf(stderr, "switchyard: thread_pool task failed with a non-standard exception\n");
+        }
+    }
+
+    error_handler on_error_;
+    mutable std::mutex mutex_;
+    std::condition_variable ready_;
+    std::deque<task> queue_;
+    bool stopping_ = false;
+    std::vector<std::thread> workers_;
+};
+
+}  // namespace switchyard

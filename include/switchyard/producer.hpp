@@ -1,0 +1,51 @@
+// Producers: a typed, source-bound way to publish. `bus.producer<T>("com.example.x")` returns a
+// cheap handle whose `publish(T)` fills in the envelope (id, time, source, detail-type, account,
+// region) and routes the event. A producer must not outlive its bus.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "switchyard/bus.hpp"
+#include "switchyard/event.hpp"
+
+namespace switchyard {
+
+// Optional envelope fields for a single publish.
+struct publish_options {
+    std::vector<std::string> resources;
+};
+
+template <event_type T> class producer {
+public:
+    const std::string& source() const noexcept { return source_; }
+
+    publish_result publish(T detail, publish_options options = {}) const {
+        event<T> e;
+        static_cast<envelope&>(e) = core_->make_envelope(source_, std::string(detail_type_of<T>()));
+        e.resources = std::move(options.resources);
+        e.detail = std::move(detail);
+        publish_result result{e.id, {}, {}};
+        core_->dispatch(make_event(std::move(e)));
+        return result;
+    }
+
+private:
+    friend class bus;
+    producer(detail::bus_core* core, std::string source) : core_(core), source_(std::move(source)) {}
+
+    detail::bus_core* core_;
+    std::string source_;
+};
+
+template <event_type T> producer<T> bus::producer(std::string source) {
+    if (source.empty()) throw error("a producer needs a non-empty source such as \"com.example.transaction\"");
+    return switchyard::producer<T>(core_.get(), std::move(source));
+}
+
+template <event_type T> publish_result bus::publish(std::string source, T detail) {
+    return producer<T>(std::move(source)).publish(std::move(detail));
+}
+
+}  // namespace switchyard

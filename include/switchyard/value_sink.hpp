@@ -1,0 +1,28 @@
+// A streaming view of a JSON-shaped value. Whatever holds an event's detail (JSON text, a
+// nlohmann DOM, a typed C++ value) pushes its fields into a value_sink, so consumers such as the
+// flattener never need to know which one it was, and a typed event is read without any JSON.
+#pragma once
+
+#include <string_view>
+
+namespace switchyard {
+
+class value_sink {
+public:
+    virtual ~value_sink() = default;
+
+    virtual void begin_object() = 0;
+    // Announces the next member of the current object. Returning false asks the producer to skip
+    // that member's value entirely (no calls for it); producers must honour it.
+    virtual bool key(std::string_view name) = 0;
+    virtual void end_object() = 0;
+    virtual void begin_array() = 0;
+    virtual void end_array() = 0;
+    virtual void string(std::string_view decoded) = 0;
+    // `literal` is the number's text when the producer has it (JSON input), else empty.
+    virtual void number(double value, std::string_view literal) = 0;
+    virtual void boolean(bool value) = 0;
+    virtual void null() = 0;
+};
+
+}  // namespace switchyard
