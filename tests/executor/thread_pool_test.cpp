@@ -1,0 +1,86 @@
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "test_support.hpp"
+
+using namespace switchyard;
+
+static_assert(executor<thread_pool>);
+static_assert(executor<inline_executor>);
+
+TEST_CASE("inline_executor runs the task on the calling thread, at once") {
+    std::thread::id ran_on;
+    inline_executor{}.execute([&] { ran_on = std::this_thread::get_id(); });
+    CHECK(ran_on == std::this_thread::get_id());
+}
+
+TEST_CASE("thread_pool runs every task on its own threads") {
+    std::mutex mutex;
+    std::set<std::thread::id> threads;
+    counter done;
+    {
+        thread_pool pool{3};
+        CHECK(pool.size() == 3);
+        for (int i = 0; i < 300; ++i)
+            pool.execute([&] {
+                {
+                    std::lock_guard lock(mutex);
+                    threads.insert(std::this_thread::get_id());
+                }
+                done.add();
+            });
+        CHECK(done.wait_for(300));
+    }
+    CHECK(threads.count(std::this_thread::get_id()) == 0);
+    CHECK(threads.size() <= 3);
+}
+
+TEST_CASE("thread_pool's destructor runs what was queued, then joins") {
+    std::atomic<int> done{0};
+    {
+        thread_pool pool{1};
+        for (int i = 0; i < 1000; ++i) pool.execute([&] { ++done; });
+    }
+    CHECK(done.load() == 1000);
+}
+
+TEST_CASE("an exception escaping a task reaches the pool's error handler and the worker goes on") {
+    counter errors, done;
+    std::string message;
+    {
+        thread_pool pool{1, [&](std::exception_ptr e) {
+                             try {
+                                 std::rethrow_exception(e);
+                             } catch (const std::exception& ex) {
+                                 message = ex.what();
+                             }
+                             errors.add();
+                         }};
+        pool.execute([] { throw std::runtime_error("boom"); });
+        pool.execute([&] { done.add(); });
+        CHECK(done.wait_for(1));
+    }
+    CHECK(errors.value() == 1);
+    CHECK(message == "boom");
+}
+
+TEST_CASE("thread_pool rejects zero threads with a message") {
+    CHECK_THROWS_WITH_AS(thread_pool(0), doctest::Contains("at least one thread"), error);
+}
+
+TEST_CASE("any_executor holds executors by reference or by shared ownership") {
+    std::atomic<int> done{0};
+    auto pool = std::make_shared<thread_pool>(1);
+    any_executor owned(pool);
+    pool.reset();  // the holder keeps it alive
+    counter c;
+    owned.execute([&] { c.add(); });
+    CHECK(c.wait_for(1));
+    inline_executor direct;
+    any_executor ref(direct);
+    ref.execute([&] { ++done; });
+    CHECK(done.load() == 1);
+}

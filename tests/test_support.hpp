@@ -1,0 +1,63 @@
+// Shared helpers for switchyard's tests: event types used across files, and a latch-like
+// waiter so tests wait on conditions with a timeout instead of sleeping.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <switchyard/switchyard.hpp>
+
+namespace test_types {
+
+struct Card {
+    std::string brand;
+    std::string last4;
+    friend bool operator==(const Card&, const Card&) = default;
+};
+SWITCHYARD_FIELDS(Card, brand, last4)
+
+struct CreditCardTransaction {
+    std::string transactionId;
+    std::string customerId;
+    double total = 0.0;
+    Card card;
+    std::vector<std::string> tags;
+    friend bool operator==(const CreditCardTransaction&, const CreditCardTransaction&) = default;
+};
+SWITCHYARD_EVENT(CreditCardTransaction, "CREDIT_CARD_TRANSACTION", transactionId, customerId, total, card, tags)
+
+struct Refund {
+    std::string transactionId;
+    double amount = 0.0;
+};
+SWITCHYARD_EVENT(Refund, "REFUND", transactionId, amount)
+
+}  // namespace test_types
+
+// Counts events and lets a test wait, with a timeout, until a number has arrived.
+class counter {
+public:
+    void add(int n = 1) {
+        {
+            std::lock_guard lock(mutex_);
+            count_ += n;
+        }
+        changed_.notify_all();
+    }
+    int value() const {
+        std::lock_guard lock(mutex_);
+        return count_;
+    }
+    bool wait_for(int at_least, std::chrono::milliseconds timeout = std::chrono::seconds(10)) const {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, timeout, [&] { return count_ >= at_least; });
+    }
+
+private:
+    mutable std::mutex mutex_;
+    mutable std::condition_variable changed_;
+    int count_ = 0;
+};
