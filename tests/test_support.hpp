@@ -41,10 +41,9 @@ SWITCHYARD_EVENT(Refund, "REFUND", transactionId, amount)
 class counter {
 public:
     void add(int n = 1) {
-        {
-            std::lock_guard lock(mutex_);
-            count_ += n;
-        }
+        // Notify under the lock: a waiter may destroy the counter as soon as it can return.
+        std::lock_guard lock(mutex_);
+        count_ += n;
         changed_.notify_all();
     }
     int value() const {

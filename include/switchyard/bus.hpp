@@ -26,6 +26,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "switchyard/detail/snapshot.hpp"
 #include "switchyard/error.hpp"
 #include "switchyard/event.hpp"
 #include "switchyard/flatten.hpp"
@@ -134,7 +135,15 @@ public:
         check_name("event bus", name_);
         if (options_.max_targets_per_rule == 0) throw error("bus_options::max_targets_per_rule must be at least 1");
         if (options_.max_batch_entries == 0) throw error("bus_options::max_batch_entries must be at least 1");
-        table_.store(std::make_shared<const rule_table>());
+    }
+
+    bus_core(const bus_core&) = delete;
+    bus_core& operator=(const bus_core&) = delete;
+
+    ~bus_core() {
+        // A worker that ended the last delivery may still be inside finish(); wait it out (a few
+        // instructions) so the mutex and condition it touches outlive it.
+        while (finishing_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
     }
 
     const std::string& name() const noexcept { return name_; }
@@ -402,8 +411,8 @@ private:
         {
             std::lock_guard lock(t.gate);
             --t.running;
+            t.idle.notify_all();
         }
-        t.idle.notify_all();
         finish();
     }
 
@@ -428,17 +437,21 @@ private:
                      failure.message.c_str());
     }
 
+    // Ends one delivery. The last one wakes drainers; notifying under the lock means a drainer
+    // cannot return (and the bus be destroyed) while this thread still touches the condition.
+    // `finishing_` covers the gap between the decrement and the lock: the destructor waits it out.
     void finish() noexcept {
+        finishing_.fetch_add(1, std::memory_order_acq_rel);
         if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-            // Taking the lock orders this notification after a drainer's check, so none is lost.
-            { std::lock_guard lock(drain_mutex_); }
+            std::lock_guard lock(drain_mutex_);
             drained_.notify_all();
         }
+        finishing_.fetch_sub(1, std::memory_order_release);
     }
 
     std::string name_;
     bus_options options_;
-    std::atomic<std::shared_ptr<const rule_table>> table_;
+    snapshot<rule_table> table_{std::make_shared<const rule_table>()};
     std::mutex config_mutex_;
     pattern::rule_id next_rule_id_ = 0;
     std::uint64_t next_subscription_ = 0;
@@ -447,6 +460,7 @@ private:
     std::shared_ptr<const error_handler> on_error_;
 
     std::atomic<std::uint64_t> pending_{0};
+    std::atomic<std::uint32_t> finishing_{0};
     std::mutex drain_mutex_;
     std::condition_variable drained_;
 
