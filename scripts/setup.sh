@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# switchyard's one-command set-up on Debian 12 (as root or with sudo):
+#   scripts/setup.sh example   install what is missing, build, run the credit-card example
+#   scripts/setup.sh test      install what is missing, build, run the whole test suite:
+#                              GCC with warnings as errors, then ASan+UBSan, then the
+#                              concurrency tests under TSan, then a Clang 14 build
+# Environment: JOBS (default: nproc), BUILD_ROOT (default: ./build).
+set -euo pipefail
+
+mode=${1:-}
+case "$mode" in
+  example|test) ;;
+  *) echo "usage: $0 example|test" >&2; exit 2 ;;
+esac
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_root=${BUILD_ROOT:-$root/build}
+jobs=${JOBS:-$(nproc)}
+
+packages=(build-essential cmake ninja-build ccache pkg-config python3
+          nlohmann-json3-dev libfmt-dev doctest-dev libbenchmark-dev libconcurrentqueue-dev
+          libsqlite3-dev)
+[ "$mode" = test ] && packages+=(clang-14)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+
+# configure <dir> <extra cmake args...>
+configure() {
+  local dir=$1; shift
+  cmake -S "$root" -B "$dir" -G Ninja "${launcher[@]}" "$@" >/dev/null
+}
+
+if [ "$mode" = example ]; then
+  configure "$build_root/release" -DCMAKE_BUILD_TYPE=Release \
+    -DSWITCHYARD_BUILD_TESTS=OFF -DSWITCHYARD_BUILD_BENCHMARKS=OFF -DSWITCHYARD_BUILD_TOOLS=OFF
+  cmake --build "$build_root/release" -j "$jobs" --target credit_card_pipeline
+  exec "$build_root/release/examples/credit_card_pipeline"
+fi
+
+step() { echo; echo "==> $*"; }
+
+step "GCC, warnings as errors: build everything, run every test"
+configure "$build_root/gcc" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=g++
+cmake --build "$build_root/gcc" -j "$jobs"
+ctest --test-dir "$build_root/gcc" -j "$jobs" --output-on-failure
+
+step "AddressSanitizer + UndefinedBehaviorSanitizer: every test"
+san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+configure "$build_root/asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ \
+  -DCMAKE_CXX_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" -DSWITCHYARD_BUILD_BENCHMARKS=OFF
+cmake --build "$build_root/asan" -j "$jobs"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir "$build_root/asan" -j "$jobs" --output-on-failure -LE consumers
+
+step "ThreadSanitizer: the concurrency tests"
+tsan="-fsanitize=thread"
+configure "$build_root/tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=g++ \
+  -DCMAKE_CXX_FLAGS="$tsan" -DCMAKE_EXE_LINKER_FLAGS="$tsan" \
+  -DSWITCHYARD_BUILD_BENCHMARKS=OFF -DSWITCHYARD_BUILD_EXAMPLES=OFF -DSWITCHYARD_BUILD_TOOLS=OFF
+tsan_targets=$(ctest --test-dir "$build_root/tsan" -N -L concurrency 2>/dev/null | sed -n 's/^ *Test *#[0-9]*: //p')
+# shellcheck disable=SC2086
+cmake --build "$build_root/tsan" -j "$jobs" --target $tsan_targets
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  ctest --test-dir "$build_root/tsan" -j "$jobs" --output-on-failure -L concurrency
+
+step "Clang 14, warnings as errors: build everything, run every test"
+configure "$build_root/clang" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++-14
+cmake --build "$build_root/clang" -j "$jobs"
+ctest --test-dir "$build_root/clang" -j "$jobs" --output-on-failure -LE consumers
+
+step "all test configurations passed"
