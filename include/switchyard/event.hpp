@@ -228,7 +228,7 @@ inline event_ptr parse_event(std::string_view text) {
 }
 
 // The typed view of any event: the stored value when it was published as T, else the detail
-// JSON converted to T. Throws switchyard::error when the detail does not fit T.
+// JSON converted to T. Throws switchyard::permanent_error when the detail does not fit T.
 template <class T> event<T> event_cast(const any_event& e) {
     if (const auto* typed = e.as<T>()) return *typed;
     event<T> out;
@@ -236,7 +236,7 @@ template <class T> event<T> event_cast(const any_event& e) {
     try {
         nlohmann::json::parse(e.detail_json()).get_to(out.detail);
     } catch (const nlohmann::json::exception& ex) {
-        throw error(std::string("event ") + e.meta().id + " detail does not fit the target's type: " + ex.what());
+        throw permanent_error(std::string("event ") + e.meta().id + " detail does not fit the target's type: " + ex.what());
     }
     return out;
 }

@@ -26,9 +26,7 @@ public:
         static_cast<envelope&>(e) = core_->make_envelope(source_, std::string(detail_type_of<T>()));
         e.resources = std::move(options.resources);
         e.detail = std::move(detail);
-        publish_result result{e.id, {}, {}};
-        core_->dispatch(make_event(std::move(e)));
-        return result;
+        return core_->dispatch(make_event(std::move(e)));
     }
 
 private:
