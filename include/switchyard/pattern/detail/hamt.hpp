@@ -112,7 +112,8 @@ private:
             // Two keys share this slot: push both one level down.
             entry_ptr old = out->entries[at];
             bool ignored = false;
-            node_ptr child = insert(nullptr, shift + 5, Hash{}(old->key), std::move(old), ignored);
+            const std::uint64_t old_hash = Hash{}(old->key);  // before `old` is moved from
+            node_ptr child = insert(nullptr, shift + 5, old_hash, std::move(old), ignored);
             child = insert(child.get(), shift + 5, h, std::move(e), added);
             out->entries.erase(out->entries.begin() + static_cast<std::ptrdiff_t>(at));
             out->entry_map &= ~bit;
