@@ -1,6 +1,6 @@
-// Reduces an event to the flat (path, value) leaves the matcher reads, extracting only the
-// fields some rule uses: members nobody reads are skipped by the producer (a typed event's
-// visitor or the JSON scanner) without being materialised.
+// Reduces an event to the leaf values the matcher reads, extracting only the fields some rule
+// uses: the envelope comes from meta(), a typed detail through its field visitor (no JSON at
+// all), and a JSON-text detail through the pattern engine's skipping scanner (no DOM).
 #pragma once
 
 #include <string>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "switchyard/event.hpp"
+#include "switchyard/pattern/detail/json_scan.hpp"
 #include "switchyard/pattern/flat_event.hpp"
 #include "switchyard/pattern/matcher.hpp"
 #include "switchyard/value_sink.hpp"
@@ -16,68 +17,94 @@ namespace switchyard {
 
 namespace detail {
 
+// Walks the field-name automaton alongside a value_sink stream.
 class flattening_sink final : public value_sink {
 public:
-    flattening_sink(const pattern::matcher& matcher, pattern::flat_event& out) : matcher_(matcher), out_(out) {}
+    explicit flattening_sink(pattern::flat_event& out) : out_(out), trail_(out.state.trail) { trail_.clear(); }
 
-    // Starts a member at the top level of the event, e.g. "detail".
-    bool enter_root(std::string_view name) {
-        path_.assign(name);
-        return matcher_.wants(path_);
+    // Starts a value at `node` (e.g. the root's "detail" state); null skips nothing: callers
+    // only start values some rule reads.
+    void start(const pattern::detail::trie_node* node) {
+        frames_.clear();
+        current_ = node;
     }
 
     void begin_object() override {
-        lengths_.push_back(path_.size());
-        containers_.push_back(false);
+        const auto* node = value_node();
+        frame f{node, false, 0, 0, false};
+        if (!frames_.empty() && frames_.back().array && node && node->child_count) {
+            trail_.push_back({frames_.back().id, frames_.back().index});
+            f.pushed_step = true;
+        }
+        frames_.push_back(f);
     }
     bool key(std::string_view name) override {
-        path_.resize(lengths_.back());
-        if (!path_.empty()) path_ += '.';
-        path_ += name;
-        return matcher_.wants(path_);
+        const auto* node = frames_.empty() ? nullptr : frames_.back().node;
+        current_ = node ? node->child(name) : nullptr;
+        return current_ != nullptr;
     }
     void end_object() override {
-        path_.resize(lengths_.back());
-        lengths_.pop_back();
-        containers_.pop_back();
+        if (frames_.back().pushed_step) trail_.pop_back();
+        frames_.pop_back();
         element_done();
     }
-    void begin_array() override {
-        arrays_.push_back({next_array_++, 0});
-        containers_.push_back(true);
-    }
+    void begin_array() override { frames_.push_back({value_node(), true, out_.state.next_array++, 0, false}); }
     void end_array() override {
-        arrays_.pop_back();
-        containers_.pop_back();
+        frames_.pop_back();
         element_done();
     }
-    void string(std::string_view v) override { leaf(pattern::value_kind::string, std::string(v), 0.0); }
-    void number(double v, std::string_view literal) override {
-        leaf(pattern::value_kind::number, literal.empty() ? fmt_number(v) : std::string(literal), v);
+    void string(std::string_view v) override {
+        if (const auto* ix = leaf_index()) {
+            const auto offset = static_cast<std::uint32_t>(out_.text.size());
+            out_.text.append(v);
+            pattern::detail::add_leaf(out_, trail_, ix, pattern::value_kind::string, v.substr(0, 0), 0.0, true, offset);
+            out_.fields.back().text = std::string_view(out_.text.data() + offset, v.size());
+        }
+        element_done();
     }
-    void boolean(bool v) override { leaf(pattern::value_kind::boolean, v ? "true" : "false", 0.0); }
-    void null() override { leaf(pattern::value_kind::null, "null", 0.0); }
+    void number(double v, std::string_view) override { scalar(pattern::value_kind::number, v); }
+    void boolean(bool v) override { scalar(pattern::value_kind::boolean, v ? 1.0 : 0.0); }
+    void null() override { scalar(pattern::value_kind::null, 0.0); }
+
+    bool json_text(std::string_view text) override {
+        const auto* node = value_node();
+        if (!node) return true;
+        pattern::detail::json_scanner scanner(out_);
+        const auto saved = trail_;  // the scanner shares the trail buffer
+        scanner.scan_value(text, *node, saved);
+        trail_ = saved;
+        element_done();
+        return true;
+    }
 
 private:
-    static std::string fmt_number(double v) { return nlohmann::json(v).dump(); }
+    struct frame {
+        const pattern::detail::trie_node* node;
+        bool array;
+        std::uint32_t id;
+        std::uint32_t index;
+        bool pushed_step;
+    };
 
-    void leaf(pattern::value_kind kind, std::string text, double number) {
-        out_.fields.push_back({path_, kind, std::move(text), number, arrays_});
+    const pattern::detail::trie_node* value_node() const {
+        return !frames_.empty() && frames_.back().array ? frames_.back().node : current_;
+    }
+    const pattern::detail::path_index* leaf_index() const {
+        const auto* node = value_node();
+        return node ? node->index.get() : nullptr;
+    }
+    void scalar(pattern::value_kind kind, double v) {
+        if (const auto* ix = leaf_index()) pattern::detail::add_leaf(out_, trail_, ix, kind, {}, v, false, 0);
         element_done();
     }
-
-    // A value just ended; if it was an array element, the next one gets the next index.
     void element_done() {
-        if (!containers_.empty() && containers_.back()) ++arrays_.back().index;
+        if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
     }
 
-    const pattern::matcher& matcher_;
     pattern::flat_event& out_;
-    std::string path_;
-    std::vector<std::size_t> lengths_;
-    std::vector<pattern::array_step> arrays_;
-    std::vector<bool> containers_;  // true for an array, false for an object
-    std::uint32_t next_array_ = 0;
+    std::vector<pattern::array_step>& trail_;
+    std::vector<frame> frames_;
+    const pattern::detail::trie_node* current_ = nullptr;
 };
 
 }  // namespace detail
@@ -85,10 +112,15 @@ private:
 // Fills `out` with the leaves of `e` that `matcher` reads.
 inline void flatten(const any_event& e, const pattern::matcher& matcher, pattern::flat_event& out) {
     out.clear();
-    detail::flattening_sink sink(matcher, out);
+    const auto& root = matcher.root();
+    if (root.child_count == 0) return;
+    detail::flattening_sink sink(out);
     const envelope& m = e.meta();
     auto text = [&](std::string_view name, const std::string& value) {
-        if (sink.enter_root(name)) sink.string(value);
+        if (const auto* node = root.child(name)) {
+            sink.start(node);
+            sink.string(value);
+        }
     };
     text("version", m.version);
     text("id", m.id);
@@ -98,18 +130,21 @@ inline void flatten(const any_event& e, const pattern::matcher& matcher, pattern
     text("time", m.time);
     text("region", m.region);
     if (m.replay_name) text("replay-name", *m.replay_name);
-    if (sink.enter_root("resources")) {
+    if (const auto* node = root.child("resources")) {
+        sink.start(node);
         sink.begin_array();
         for (const auto& r : m.resources) sink.string(r);
         sink.end_array();
     }
-    if (sink.enter_root("detail")) {
+    if (const auto* node = root.child("detail")) {
+        sink.start(node);
         e.emit_detail(sink);
     }
+    pattern::detail::settle_text(out);
 }
 
-// Appends the ids of the rules in `matcher` that match `e`. `scratch` is reused between calls to
-// avoid allocating.
+// Appends the ids of the rules in `matcher` that match `e`, each once and in ascending order.
+// `scratch` is reused between calls to avoid allocating.
 inline void match(const pattern::matcher& matcher, const any_event& e, pattern::flat_event& scratch,
                   std::vector<pattern::rule_id>& out) {
     flatten(e, matcher, scratch);

@@ -23,6 +23,11 @@ public:
     virtual void number(double value, std::string_view literal) = 0;
     virtual void boolean(bool value) = 0;
     virtual void null() = 0;
+
+    // Offered first by producers that hold the value as JSON text (see detail/json_emit.hpp). A
+    // sink that can scan the text itself (the pattern flattener's skipping scanner) consumes it
+    // and returns true, and then gets no other call for this value; the default declines.
+    virtual bool json_text(std::string_view /*text*/) { return false; }
 };
 
 }  // namespace switchyard

@@ -108,6 +108,7 @@ private:
 
 // Returns false when `text` is not valid JSON (the sink may then have seen a prefix of it).
 inline bool emit_json_text(std::string_view text, value_sink& sink) {
+    if (sink.json_text(text)) return true;
     sax_to_sink adapter(sink);
     return nlohmann::json::sax_parse(text.begin(), text.end(), &adapter);
 }

@@ -1,88 +1,467 @@
 // Event patterns: parse and validate a pattern's JSON text into a compiled_pattern, which the
-// matcher combines with others. This is the foundation's stand-in, which accepts exact values
-// only (strings, numbers, booleans, null) with EventBridge's AND/OR semantics; everything else is
-// rejected with a message naming the JSON path. The full language replaces it behind this seam.
+// matcher merges with every other rule's into one automaton. The whole EventBridge pattern
+// language is accepted, plus three switchyard extensions (see docs/patterns.md):
+//
+//   {"regexp": "B..CH"}                        I-Regexp (RFC 9485), anchored at both ends
+//   {"wildcard": {"equals-ignore-case": "a*B"}} a case-insensitive wildcard
+//   {"all-of": [{"numeric": [">", 0]}, {"anything-but": [5]}]}
+//                                              several conditions that must all hold on the
+//                                              same value. EventBridge has no "all-of"
+//                                              operator and AND only ever spans fields, so the
+//                                              name cannot be mistaken for one of its forms.
+//
+// Every error is a switchyard::pattern_error whose message starts with the JSON path of the
+// offending element (`detail.total[0].numeric: lower bound must come first`); syntax errors
+// carry the byte offset. Limits (each rejected with its own message): objects nested at most
+// `max_depth` deep, at most `max_values` values in one field's list, `$or` expanding to at most
+// `max_branches` alternatives, at most `max_conditions` fields per alternative, wildcards with
+// at most `max_wildcard_stars` stars, and strings of at most `max_string_bytes` bytes.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
-#include <map>
+#include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "switchyard/error.hpp"
+#include "switchyard/pattern/detail/casefold.hpp"
+#include "switchyard/pattern/detail/cidr.hpp"
+#include "switchyard/pattern/detail/regexp.hpp"
+#include "switchyard/pattern/detail/wildcard.hpp"
 #include "switchyard/pattern/flat_event.hpp"
 
 namespace switchyard::pattern {
 
-struct exact_value {
-    value_kind kind;
-    std::string text;
-    double number = 0.0;
+inline constexpr int max_depth = 32;
+inline constexpr std::size_t max_values = 1024;
+inline constexpr std::size_t max_branches = 1024;
+inline constexpr std::size_t max_conditions = 64;
+inline constexpr std::size_t max_wildcard_stars = 32;
+inline constexpr std::size_t max_string_bytes = 4096;
+
+enum class atom_kind : std::uint8_t {
+    string,              // text
+    number,              // number
+    boolean,             // flag
+    null,
+    prefix,              // text (folded when flag: ignore case)
+    suffix,              // text (folded when flag)
+    equals_ignore_case,  // text, folded
+    wildcard,            // extra->wildcards[0] (folded when flag)
+    numeric,             // extra->range
+    exists,              // flag: true for exists:true (exists:false is a condition's `absent`)
+    cidr,                // extra->cidr
+    regexp,              // extra->regexp
+    anything_but,        // extra->but, extra->strings / numbers / wildcards
+    all_of,              // extra->parts
 };
 
-// A validated pattern: for each leaf path, the values any one of which must be present.
+enum class but_kind : std::uint8_t { strings, numbers, prefix, suffix, equals_ignore_case, wildcard };
+
+struct numeric_range {
+    double low = -std::numeric_limits<double>::infinity();
+    double high = std::numeric_limits<double>::infinity();
+    bool low_inclusive = false;
+    bool high_inclusive = false;
+
+    bool contains(double v) const noexcept {
+        return (low_inclusive ? v >= low : v > low) && (high_inclusive ? v <= high : v < high);
+    }
+};
+
+struct atom;
+
+// The parts of an operator that exact values do not need, kept out of line so an exact value
+// stays small.
+struct atom_extra {
+    numeric_range range;
+    detail::cidr_block cidr;
+    std::shared_ptr<const detail::regexp_program> regexp;
+    but_kind but = but_kind::strings;
+    std::vector<std::string> strings;  // anything-but values / prefixes / suffixes / folded values
+    std::vector<double> numbers;
+    std::vector<detail::wildcard_program> wildcards;
+    std::vector<atom> parts;
+};
+
+// One alternative in a field's list of values.
+struct atom {
+    atom_kind kind = atom_kind::string;
+    bool flag = false;
+    std::string text;
+    double number = 0.0;
+    std::shared_ptr<const atom_extra> extra;
+};
+
+// All values listed for one field: the field matches when any atom does. `absent` is
+// {"exists": false}: the field must have no leaf value at all.
+struct condition {
+    std::vector<std::string> path;  // object keys from the event's root
+    std::vector<atom> atoms;
+    bool absent = false;
+};
+
+// One alternative of the whole pattern ($or expands into several): every condition must hold.
+using branch = std::vector<condition>;
+
+namespace detail {
+struct pattern_data {
+    std::vector<branch> branches;
+};
+}  // namespace detail
+
+// A validated pattern, cheap to copy (it shares its immutable contents).
 class compiled_pattern {
 public:
-    const std::map<std::string, std::vector<exact_value>>& conditions() const noexcept { return conditions_; }
+    const std::vector<branch>& branches() const noexcept { return data_->branches; }
+    const std::shared_ptr<const detail::pattern_data>& data() const noexcept { return data_; }
 
 private:
     friend compiled_pattern compile(std::string_view);
-    std::map<std::string, std::vector<exact_value>> conditions_;
+    std::shared_ptr<const detail::pattern_data> data_ = std::make_shared<const detail::pattern_data>();
 };
 
 namespace detail {
 
-inline void compile_object(const nlohmann::json& object, const std::string& path,
-                           std::map<std::string, std::vector<exact_value>>& out, int depth) {
-    if (depth > 32) throw pattern_error(path + ": pattern nesting is deeper than 32 levels", path);
-    for (const auto& [key, value] : object.items()) {
-        const std::string here = path.empty() ? key : path + "." + key;
-        if (!key.empty() && key[0] == '$')
-            throw pattern_error(here + ": keys starting with '$' are reserved (\"$or\" is not supported by this matcher)", here);
-        if (value.is_object()) {
-            if (value.empty()) throw pattern_error(here + ": an object in a pattern must not be empty", here);
-            compile_object(value, here, out, depth + 1);
-            continue;
+using json = nlohmann::json;
+
+[[noreturn]] inline void fail(const std::string& path, const std::string& what) {
+    throw pattern_error((path.empty() ? std::string("pattern") : path) + ": " + what, path);
+}
+
+inline std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+inline std::string at(const std::string& path, std::size_t i) { return path + "[" + std::to_string(i) + "]"; }
+
+inline const std::string& text_of(const json& v, const std::string& path, const char* expected) {
+    if (!v.is_string()) fail(path, std::string("expected ") + expected + ", got " + v.type_name());
+    const auto& s = v.get_ref<const std::string&>();
+    if (s.size() > max_string_bytes)
+        fail(path, "string is longer than " + std::to_string(max_string_bytes) + " bytes");
+    return s;
+}
+
+inline double number_of(const json& v, const std::string& path) {
+    if (!v.is_number()) fail(path, std::string("expected a number, got ") + v.type_name());
+    const double d = v.get<double>();
+    if (!std::isfinite(d)) fail(path, "number is outside the range of a double");
+    return d;
+}
+
+inline detail::wildcard_program wildcard_of(const std::string& text, const std::string& path) {
+    detail::wildcard_program program;
+    std::string why;
+    if (!detail::parse_wildcard(text, program, why)) fail(path, why);
+    if (program.stars > max_wildcard_stars)
+        fail(path, "a wildcard may have at most " + std::to_string(max_wildcard_stars) + " '*' characters");
+    return program;
+}
+
+// {"equals-ignore-case": "..."} as the argument of prefix, suffix or wildcard.
+inline const json* ignore_case_argument(const json& v) {
+    if (v.is_object() && v.size() == 1 && v.begin().key() == "equals-ignore-case") return &v.begin().value();
+    return nullptr;
+}
+
+inline atom make_atom(atom_kind kind, std::string text = {}, bool flag = false) {
+    atom a;
+    a.kind = kind;
+    a.text = std::move(text);
+    a.flag = flag;
+    return a;
+}
+
+inline numeric_range numeric_of(const json& v, const std::string& path) {
+    if (!v.is_array() || (v.size() != 2 && v.size() != 4))
+        fail(path, "expected [\"<op>\", number] or [\">\" or \">=\", number, \"<\" or \"<=\", number]");
+    auto op_of = [&](std::size_t i) -> std::string {
+        const std::string here = at(path, i);
+        const std::string& op = text_of(v[i], here, "a comparison operator (\"=\", \"<\", \"<=\", \">\", \">=\")");
+        if (op != "=" && op != "<" && op != "<=" && op != ">" && op != ">=")
+            fail(here, "unknown comparison operator \"" + op + "\"; expected one of \"=\", \"<\", \"<=\", \">\", \">=\"");
+        return op;
+    };
+    numeric_range r;
+    const std::string op = op_of(0);
+    const double value = number_of(v[1], at(path, 1));
+    auto apply = [&](const std::string& o, double x) {
+        if (o == "=") r = {x, x, true, true};
+        else if (o == ">") { r.low = x; r.low_inclusive = false; }
+        else if (o == ">=") { r.low = x; r.low_inclusive = true; }
+        else if (o == "<") { r.high = x; r.high_inclusive = false; }
+        else { r.high = x; r.high_inclusive = true; }
+    };
+    apply(op, value);
+    if (v.size() == 4) {
+        const std::string op2 = op_of(2);
+        const double value2 = number_of(v[3], at(path, 3));
+        const bool first_lower = op[0] == '>';
+        const bool second_upper = op2[0] == '<';
+        if (op == "=" || op2 == "=") fail(path, "\"=\" cannot be part of a range");
+        if (!first_lower && !second_upper) fail(path, "lower bound must come first");
+        if (!first_lower) fail(path, "lower bound must come first");
+        if (!second_upper) fail(path, "expected an upper bound (\"<\" or \"<=\") after the lower bound");
+        apply(op2, value2);
+        if (r.low > r.high || (r.low == r.high && !(r.low_inclusive && r.high_inclusive)))
+            fail(path, "the range is empty: its lower bound is not below its upper bound");
+    }
+    return r;
+}
+
+inline atom anything_but_of(const json& v, const std::string& path) {
+    auto extra = std::make_shared<atom_extra>();
+    auto strings_of = [&](const json& x, const std::string& here, bool fold) {
+        if (x.is_array()) {
+            if (x.empty()) fail(here, "expected at least one value");
+            if (x.size() > max_values) fail(here, "at most " + std::to_string(max_values) + " values are allowed");
+            for (std::size_t i = 0; i < x.size(); ++i) {
+                const auto& s = text_of(x[i], at(here, i), "a string");
+                extra->strings.push_back(fold ? detail::fold_case(s) : s);
+            }
+        } else {
+            const auto& s = text_of(x, here, "a string or an array of strings");
+            extra->strings.push_back(fold ? detail::fold_case(s) : s);
         }
-        if (!value.is_array())
-            throw pattern_error(here + ": expected an array of values to match, such as [\"a\", \"b\"], got " +
-                                    std::string(value.type_name()), here);
-        if (value.empty()) throw pattern_error(here + ": an array of values must not be empty", here);
-        auto& values = out[here];
-        std::size_t index = 0;
-        for (const auto& element : value) {
-            const std::string at = here + "[" + std::to_string(index++) + "]";
-            if (element.is_string()) values.push_back({value_kind::string, element.get<std::string>()});
-            else if (element.is_number()) values.push_back({value_kind::number, element.dump(), element.get<double>()});
-            else if (element.is_boolean()) values.push_back({value_kind::boolean, element.dump()});
-            else if (element.is_null()) values.push_back({value_kind::null, "null"});
-            else if (element.is_object() && !element.empty())
-                throw pattern_error(at + ": the operator \"" + element.begin().key() +
-                                        "\" is not supported: this matcher accepts exact values only", at);
-            else throw pattern_error(at + ": expected a string, number, boolean or null", at);
+    };
+    if (v.is_object()) {
+        if (v.size() != 1)
+            fail(path, "expected an object with exactly one of \"prefix\", \"suffix\", \"equals-ignore-case\", \"wildcard\"");
+        const std::string& key = v.begin().key();
+        const json& arg = v.begin().value();
+        const std::string here = join(path, key);
+        if (key == "prefix") { extra->but = but_kind::prefix; strings_of(arg, here, false); }
+        else if (key == "suffix") { extra->but = but_kind::suffix; strings_of(arg, here, false); }
+        else if (key == "equals-ignore-case") { extra->but = but_kind::equals_ignore_case; strings_of(arg, here, true); }
+        else if (key == "wildcard") {
+            extra->but = but_kind::wildcard;
+            strings_of(arg, here, false);
+            for (std::size_t i = 0; i < extra->strings.size(); ++i)
+                extra->wildcards.push_back(wildcard_of(extra->strings[i], arg.is_array() ? at(here, i) : here));
+        } else {
+            fail(here, "unknown anything-but operator; expected \"prefix\", \"suffix\", \"equals-ignore-case\" or \"wildcard\"");
+        }
+    } else if (v.is_string()) {
+        extra->but = but_kind::strings;
+        extra->strings.push_back(text_of(v, path, "a string"));
+    } else if (v.is_number()) {
+        extra->but = but_kind::numbers;
+        extra->numbers.push_back(number_of(v, path));
+    } else if (v.is_array()) {
+        if (v.empty()) fail(path, "expected at least one value");
+        if (v.size() > max_values) fail(path, "at most " + std::to_string(max_values) + " values are allowed");
+        const bool strings = v[0].is_string();
+        extra->but = strings ? but_kind::strings : but_kind::numbers;
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            const std::string here = at(path, i);
+            if (v[i].is_string() != strings || (!v[i].is_string() && !v[i].is_number()))
+                fail(here, v[i].is_string() || v[i].is_number()
+                               ? "a list of anything-but values must be all strings or all numbers, not a mix"
+                               : std::string("expected a string or a number, got ") + v[i].type_name());
+            if (strings) extra->strings.push_back(text_of(v[i], here, "a string"));
+            else extra->numbers.push_back(number_of(v[i], here));
+        }
+    } else {
+        fail(path, std::string("expected a string, a number, a list of strings or of numbers, or an object with "
+                               "\"prefix\", \"suffix\", \"equals-ignore-case\" or \"wildcard\"; got ") +
+                       v.type_name());
+    }
+    atom a = make_atom(atom_kind::anything_but);
+    a.extra = std::move(extra);
+    return a;
+}
+
+// One element of a field's list of values. Sets `absent` for {"exists": false}.
+inline atom atom_of(const json& v, const std::string& path, bool& absent, bool inside_all_of) {
+    switch (v.type()) {
+        case json::value_t::string: return make_atom(atom_kind::string, text_of(v, path, "a string"));
+        case json::value_t::number_integer:
+        case json::value_t::number_unsigned:
+        case json::value_t::number_float: {
+            atom a = make_atom(atom_kind::number);
+            a.number = number_of(v, path);
+            return a;
+        }
+        case json::value_t::boolean: return make_atom(atom_kind::boolean, {}, v.get<bool>());
+        case json::value_t::null: return make_atom(atom_kind::null);
+        case json::value_t::object: break;
+        default: fail(path, std::string("expected a string, number, boolean, null or an operator object, got ") + v.type_name());
+    }
+    if (v.size() != 1)
+        fail(path, v.empty() ? "an operator object must not be empty"
+                             : "an operator object must have exactly one key, e.g. {\"prefix\": \"abc\"}");
+    const std::string& op = v.begin().key();
+    const json& arg = v.begin().value();
+    const std::string here = join(path, op);
+    if (op == "prefix" || op == "suffix") {
+        const atom_kind kind = op == "prefix" ? atom_kind::prefix : atom_kind::suffix;
+        if (const json* ci = ignore_case_argument(arg))
+            return make_atom(kind, detail::fold_case(text_of(*ci, join(here, "equals-ignore-case"), "a string")), true);
+        return make_atom(kind, text_of(arg, here, "a string or {\"equals-ignore-case\": string}"));
+    }
+    if (op == "equals-ignore-case")
+        return make_atom(atom_kind::equals_ignore_case, detail::fold_case(text_of(arg, here, "a string")));
+    if (op == "wildcard") {
+        const json* ci = ignore_case_argument(arg);
+        const std::string where = ci ? join(here, "equals-ignore-case") : here;
+        std::string text = text_of(ci ? *ci : arg, where, "a string or {\"equals-ignore-case\": string}");
+        if (ci) text = detail::fold_case(text);
+        auto extra = std::make_shared<atom_extra>();
+        extra->wildcards.push_back(wildcard_of(text, where));
+        atom a = make_atom(atom_kind::wildcard, std::move(text), ci != nullptr);
+        a.extra = std::move(extra);
+        return a;
+    }
+    if (op == "anything-but") return anything_but_of(arg, here);
+    if (op == "numeric") {
+        auto extra = std::make_shared<atom_extra>();
+        extra->range = numeric_of(arg, here);
+        atom a = make_atom(atom_kind::numeric);
+        a.extra = std::move(extra);
+        return a;
+    }
+    if (op == "exists") {
+        if (!arg.is_boolean()) fail(here, std::string("expected true or false, got ") + arg.type_name());
+        if (!arg.get<bool>()) {
+            if (inside_all_of) fail(here, "{\"exists\": false} cannot be part of \"all-of\"");
+            absent = true;
+        }
+        return make_atom(atom_kind::exists, {}, true);
+    }
+    if (op == "cidr") {
+        auto extra = std::make_shared<atom_extra>();
+        const auto& text = text_of(arg, here, "a CIDR block such as \"10.0.0.0/24\" or \"2001:db8::/32\"");
+        if (!detail::parse_cidr(text, extra->cidr))
+            fail(here, "\"" + text + "\" is not a CIDR block such as \"10.0.0.0/24\" or \"2001:db8::/32\"");
+        atom a = make_atom(atom_kind::cidr, text);
+        a.extra = std::move(extra);
+        return a;
+    }
+    if (op == "regexp") {
+        auto extra = std::make_shared<atom_extra>();
+        const auto& text = text_of(arg, here, "a regular expression (I-Regexp, RFC 9485)");
+        std::string why;
+        extra->regexp = detail::regexp_program::compile(text, why);
+        if (!extra->regexp) fail(here, "invalid regular expression: " + why);
+        atom a = make_atom(atom_kind::regexp, text);
+        a.extra = std::move(extra);
+        return a;
+    }
+    if (op == "all-of") {
+        if (inside_all_of) fail(here, "\"all-of\" cannot be nested");
+        if (!arg.is_array() || arg.size() < 2)
+            fail(here, "expected an array of at least two conditions that must all hold on the same value");
+        if (arg.size() > max_values) fail(here, "at most " + std::to_string(max_values) + " conditions are allowed");
+        auto extra = std::make_shared<atom_extra>();
+        for (std::size_t i = 0; i < arg.size(); ++i) {
+            bool ignored = false;
+            extra->parts.push_back(atom_of(arg[i], at(here, i), ignored, true));
+        }
+        atom a = make_atom(atom_kind::all_of);
+        a.extra = std::move(extra);
+        return a;
+    }
+    fail(here, "unknown operator \"" + op +
+                   "\"; expected one of prefix, suffix, equals-ignore-case, wildcard, anything-but, numeric, "
+                   "exists, cidr, regexp, all-of");
+}
+
+inline condition condition_of(const json& values, std::vector<std::string> path, const std::string& where) {
+    if (values.empty()) fail(where, "the list of values must not be empty");
+    if (values.size() > max_values)
+        fail(where, "at most " + std::to_string(max_values) + " values are allowed for one field");
+    condition c;
+    c.path = std::move(path);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        bool absent = false;
+        c.atoms.push_back(atom_of(values[i], at(where, i), absent, false));
+        if (absent) {
+            if (values.size() > 1)
+                fail(at(where, i), "{\"exists\": false} cannot be combined with other values for the same field");
+            c.absent = true;
+            c.atoms.clear();
         }
     }
+    return c;
+}
+
+// Every combination of one branch from `a` and one from `b`.
+inline std::vector<branch> product(const std::vector<branch>& a, const std::vector<branch>& b, const std::string& where) {
+    if (a.size() * b.size() > max_branches)
+        fail(where, "\"$or\" expands to more than " + std::to_string(max_branches) + " alternatives");
+    std::vector<branch> out;
+    out.reserve(a.size() * b.size());
+    for (const auto& x : a)
+        for (const auto& y : b) {
+            branch both = x;
+            both.insert(both.end(), y.begin(), y.end());
+            if (both.size() > max_conditions)
+                fail(where, "one alternative may test at most " + std::to_string(max_conditions) + " fields");
+            out.push_back(std::move(both));
+        }
+    return out;
+}
+
+inline std::vector<branch> object_of(const json& object, const std::vector<std::string>& path, const std::string& where,
+                                     int depth) {
+    if (depth > max_depth) fail(where, "objects are nested more than " + std::to_string(max_depth) + " deep");
+    std::vector<branch> out{branch{}};
+    for (const auto& [key, value] : object.items()) {
+        const std::string here = join(where, key);
+        if (!key.empty() && key[0] == '$') {
+            if (key != "$or")
+                fail(here, "keys starting with '$' are reserved; the only one allowed is \"$or\"");
+            if (!value.is_array() || value.size() < 2) fail(here, "\"$or\" must be an array of at least two objects");
+            std::vector<branch> alternatives;
+            for (std::size_t i = 0; i < value.size(); ++i) {
+                const std::string element = at(here, i);
+                if (!value[i].is_object() || value[i].empty())
+                    fail(element, "each alternative of \"$or\" must be a non-empty object");
+                auto sub = object_of(value[i], path, element, depth + 1);
+                if (alternatives.size() + sub.size() > max_branches)
+                    fail(here, "\"$or\" expands to more than " + std::to_string(max_branches) + " alternatives");
+                for (auto& b : sub) alternatives.push_back(std::move(b));
+            }
+            out = product(out, alternatives, here);
+            continue;
+        }
+        std::vector<std::string> sub_path = path;
+        sub_path.push_back(key);
+        if (value.is_object()) {
+            if (value.empty()) fail(here, "an object in a pattern must not be empty");
+            out = product(out, object_of(value, sub_path, here, depth + 1), here);
+        } else if (value.is_array()) {
+            out = product(out, {branch{condition_of(value, std::move(sub_path), here)}}, here);
+        } else {
+            fail(here, std::string("expected an array of values to match, such as [\"a\", \"b\"], or an object; got ") +
+                           value.type_name());
+        }
+    }
+    return out;
 }
 
 }  // namespace detail
 
-// Throws pattern_error naming the JSON path of the first problem (or the byte offset of a syntax
-// error).
+// Parses and validates a pattern. Throws pattern_error naming the JSON path of the first problem
+// (or the byte offset of a syntax error).
 inline compiled_pattern compile(std::string_view text) {
-    nlohmann::json parsed;
+    detail::json parsed;
     try {
-        parsed = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& ex) {
-        throw pattern_error(std::string("pattern is not valid JSON at byte ") + std::to_string(ex.byte) + ": " + ex.what(), {},
-                            ex.byte);
+        parsed = detail::json::parse(text);
+    } catch (const detail::json::parse_error& ex) {
+        const std::size_t offset = ex.byte > 0 ? ex.byte - 1 : 0;
+        throw pattern_error("pattern is not valid JSON at byte " + std::to_string(offset) + ": " + ex.what(), {}, offset);
     }
     if (!parsed.is_object()) throw pattern_error("a pattern must be a JSON object, got " + std::string(parsed.type_name()));
     if (parsed.empty()) throw pattern_error("a pattern must name at least one field");
+    auto data = std::make_shared<detail::pattern_data>();
+    data->branches = detail::object_of(parsed, {}, "", 1);
     compiled_pattern out;
-    detail::compile_object(parsed, "", out.conditions_, 1);
+    out.data_ = std::move(data);
     return out;
 }
 

@@ -1,0 +1,333 @@
+// The automaton's pieces. A trie of object keys (the field-name states) leads to one path_index
+// per leaf path (the per-field value automaton): hash maps for exact, case-folded, prefix,
+// suffix and wildcard-anchor lookups, and a short list of operators tested one by one (numeric
+// ranges, cidr, regexp, anything-but, all-of). Every structure is immutable and persistent, so
+// `matcher::with` copies only the path from the root to what changed.
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "switchyard/pattern/detail/hamt.hpp"
+#include "switchyard/pattern/flat_event.hpp"
+#include "switchyard/pattern/pattern.hpp"
+
+namespace switchyard::pattern::detail {
+
+struct string_hash {
+    std::uint64_t operator()(std::string_view s) const noexcept {
+        // FNV-1a folded through a multiply: keys are short and this is cheaper than a call.
+        std::uint64_t h = 0xcbf29ce484222325ull;
+        std::size_t i = 0;
+        for (; i + 8 <= s.size(); i += 8) {
+            std::uint64_t w;
+            std::memcpy(&w, s.data() + i, 8);
+            h = (h ^ w) * 0x100000001b3ull;
+            h ^= h >> 29;
+        }
+        for (; i < s.size(); ++i) h = (h ^ static_cast<unsigned char>(s[i])) * 0x100000001b3ull;
+        h ^= h >> 32;
+        h *= 0x9e3779b97f4a7c15ull;
+        return h ^ (h >> 29);
+    }
+};
+
+struct int_hash {
+    std::uint64_t operator()(std::uint64_t v) const noexcept {
+        v ^= v >> 33;
+        v *= 0xff51afd7ed558ccdull;
+        v ^= v >> 33;
+        return v;
+    }
+};
+
+// Which (rule, branch, condition) an atom belongs to. `info` holds the branch's number of
+// positive conditions (low 7 bits) and whether the branch has exists:false conditions (top bit).
+struct posting {
+    std::uint32_t rule;
+    std::uint16_t branch;
+    std::uint8_t bit;
+    std::uint8_t info;
+};
+
+struct atom_ref {
+    posting at;
+    const atom* a;  // owned by the rule's pattern, which the snapshot keeps alive
+};
+
+using refs = std::vector<atom_ref>;
+using refs_ptr = std::shared_ptr<const refs>;
+using refs_map = hamt<std::string, refs, string_hash>;
+
+// Strings keyed by their first (or last) bytes: lookups try each distinct key length.
+struct anchored_map {
+    refs_map map;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> lengths;  // (length, keys of that length), sorted
+    bool empty() const noexcept { return map.empty(); }
+};
+
+// A value from the event, with its case folding computed at most once.
+struct value_ref {
+    value_kind kind;
+    std::string_view text;
+    double number;
+    std::string* fold_buffer;
+    mutable bool folded_ready = false;
+
+    std::string_view folded() const {
+        if (!folded_ready) {
+            fold_case(text, *fold_buffer);
+            folded_ready = true;
+        }
+        return *fold_buffer;
+    }
+};
+
+inline bool anything_but_matches(const atom_extra& x, const value_ref& v) {
+    const bool is_string = v.kind == value_kind::string;
+    switch (x.but) {
+        case but_kind::strings:
+            return !is_string || std::find(x.strings.begin(), x.strings.end(), v.text) == x.strings.end();
+        case but_kind::numbers:
+            return v.kind != value_kind::number || std::find(x.numbers.begin(), x.numbers.end(), v.number) == x.numbers.end();
+        case but_kind::prefix:
+            return is_string && std::none_of(x.strings.begin(), x.strings.end(),
+                                             [&](const std::string& s) { return v.text.starts_with(s); });
+        case but_kind::suffix:
+            return is_string && std::none_of(x.strings.begin(), x.strings.end(),
+                                             [&](const std::string& s) { return v.text.ends_with(s); });
+        case but_kind::equals_ignore_case: {
+            if (!is_string) return false;
+            const auto f = v.folded();
+            return std::find(x.strings.begin(), x.strings.end(), f) == x.strings.end();
+        }
+        case but_kind::wildcard:
+            return is_string && std::none_of(x.wildcards.begin(), x.wildcards.end(),
+                                             [&](const wildcard_program& w) { return w.matches(v.text); });
+    }
+    return false;
+}
+
+// The reference semantics of one atom; the indexes below must agree with it.
+inline bool atom_matches(const atom& a, const value_ref& v) {
+    const bool is_string = v.kind == value_kind::string;
+    switch (a.kind) {
+        case atom_kind::string: return is_string && v.text == a.text;
+        case atom_kind::number: return v.kind == value_kind::number && v.number == a.number;
+        case atom_kind::boolean: return v.kind == value_kind::boolean && (v.number != 0) == a.flag;
+        case atom_kind::null: return v.kind == value_kind::null;
+        case atom_kind::prefix: return is_string && (a.flag ? v.folded() : v.text).starts_with(a.text);
+        case atom_kind::suffix: return is_string && (a.flag ? v.folded() : v.text).ends_with(a.text);
+        case atom_kind::equals_ignore_case: return is_string && v.folded() == a.text;
+        case atom_kind::wildcard: return is_string && a.extra->wildcards.front().matches(a.flag ? v.folded() : v.text);
+        case atom_kind::numeric: return v.kind == value_kind::number && a.extra->range.contains(v.number);
+        case atom_kind::exists: return true;
+        case atom_kind::cidr: {
+            ip_address ip;
+            return is_string && parse_ip(v.text, ip) && a.extra->cidr.contains(ip);
+        }
+        case atom_kind::regexp: return is_string && a.extra->regexp->matches(v.text);
+        case atom_kind::anything_but: return anything_but_matches(*a.extra, v);
+        case atom_kind::all_of:
+            return std::all_of(a.extra->parts.begin(), a.extra->parts.end(),
+                               [&](const atom& part) { return atom_matches(part, v); });
+    }
+    return false;
+}
+
+inline std::uint64_t number_key(double d) {
+    if (d == 0) d = 0;  // -0 == 0
+    return std::bit_cast<std::uint64_t>(d);
+}
+
+// Everything the rules test on one leaf path.
+struct path_index {
+    std::uint32_t path_id = 0;
+    std::uint32_t uses = 0;  // atoms and exists:false markers referring to this path
+
+    refs_map exact;
+    hamt<std::uint64_t, refs, int_hash> numbers;
+    refs_ptr trues, falses, nulls, exists, absent;
+    refs_map folded;  // equals-ignore-case
+    anchored_map prefix, suffix, prefix_ci, suffix_ci;
+    anchored_map wildcard_head, wildcard_tail, wildcard_head_ci, wildcard_tail_ci;  // keyed by literal anchor
+    refs_ptr scan;  // tested one by one
+
+    bool any_ci() const noexcept {
+        return !folded.empty() || !prefix_ci.empty() || !suffix_ci.empty() || !wildcard_head_ci.empty() ||
+               !wildcard_tail_ci.empty();
+    }
+
+    // Calls emit(posting) for every atom that matches `v`.
+    template <class Emit> void collect(const value_ref& v, Emit&& emit) const {
+        auto all = [&](const refs* r) {
+            if (r)
+                for (const auto& x : *r) emit(x.at);
+        };
+        auto verified = [&](const refs* r) {
+            if (r)
+                for (const auto& x : *r)
+                    if (atom_matches(*x.a, v)) emit(x.at);
+        };
+        switch (v.kind) {
+            case value_kind::string: {
+                const std::string_view s = v.text;
+                if (!exact.empty()) all(exact.find(s));
+                probe(prefix, s, false, all);
+                probe(suffix, s, true, all);
+                probe(wildcard_head, s, false, verified);
+                probe(wildcard_tail, s, true, verified);
+                if (any_ci()) {
+                    const std::string_view f = v.folded();
+                    if (!folded.empty()) all(folded.find(f));
+                    probe(prefix_ci, f, false, all);
+                    probe(suffix_ci, f, true, all);
+                    probe(wildcard_head_ci, f, false, verified);
+                    probe(wildcard_tail_ci, f, true, verified);
+                }
+                break;
+            }
+            case value_kind::number:
+                if (!numbers.empty()) all(numbers.find(number_key(v.number)));
+                break;
+            case value_kind::boolean: all(v.number != 0 ? trues.get() : falses.get()); break;
+            case value_kind::null: all(nulls.get()); break;
+        }
+        all(exists.get());
+        verified(scan.get());
+    }
+
+    template <class F> static void probe(const anchored_map& m, std::string_view s, bool tail, F& f) {
+        if (m.empty()) return;
+        for (const auto& [length, count] : m.lengths) {
+            if (length > s.size()) break;
+            f(m.map.find(tail ? s.substr(s.size() - length) : s.substr(0, length)));
+        }
+    }
+
+    // --- building -------------------------------------------------------------------------
+
+    static void add_to(refs_ptr& list, atom_ref r) {
+        auto next = list ? std::make_shared<refs>(*list) : std::make_shared<refs>();
+        next->push_back(r);
+        list = std::move(next);
+    }
+    static std::size_t remove_from(refs_ptr& list, std::uint32_t rule) {
+        if (!list) return 0;
+        auto next = std::make_shared<refs>(*list);
+        const auto removed = std::erase_if(*next, [&](const atom_ref& r) { return r.at.rule == rule; });
+        list = next->empty() ? nullptr : refs_ptr(std::move(next));
+        return removed;
+    }
+    template <class Map, class Key> static void add_to(Map& map, const Key& key, atom_ref r) {
+        refs next;
+        if (const refs* old = map.find(key)) next = *old;
+        next.push_back(r);
+        map = map.set(Key(key), std::move(next));
+    }
+    template <class Map, class Key> static std::size_t remove_from(Map& map, const Key& key, std::uint32_t rule) {
+        const refs* old = map.find(key);
+        if (!old) return 0;
+        refs next = *old;
+        const auto removed = std::erase_if(next, [&](const atom_ref& r) { return r.at.rule == rule; });
+        if (removed == 0) return 0;
+        map = next.empty() ? map.erase(key) : map.set(Key(key), std::move(next));
+        return removed;
+    }
+    static void add_to(anchored_map& m, const std::string& key, atom_ref r) {
+        const bool fresh = m.map.find(key) == nullptr;
+        add_to(m.map, key, r);
+        if (!fresh) return;
+        const auto length = static_cast<std::uint32_t>(key.size());
+        auto it = std::lower_bound(m.lengths.begin(), m.lengths.end(), std::make_pair(length, 0u));
+        if (it != m.lengths.end() && it->first == length) ++it->second;
+        else m.lengths.insert(it, {length, 1u});
+    }
+    static std::size_t remove_from(anchored_map& m, const std::string& key, std::uint32_t rule) {
+        const std::size_t removed = remove_from(m.map, key, rule);
+        if (removed && !m.map.find(key)) {
+            const auto length = static_cast<std::uint32_t>(key.size());
+            auto it = std::lower_bound(m.lengths.begin(), m.lengths.end(), std::make_pair(length, 0u));
+            if (--it->second == 0) m.lengths.erase(it);
+        }
+        return removed;
+    }
+
+    // Where an atom lives; `f` is called with the place (and key), for adding and removing alike.
+    template <class F> void place(const atom& a, F&& f) {
+        switch (a.kind) {
+            case atom_kind::string: f(exact, a.text); return;
+            case atom_kind::number: f(numbers, number_key(a.number)); return;
+            case atom_kind::boolean: f(a.flag ? trues : falses); return;
+            case atom_kind::null: f(nulls); return;
+            case atom_kind::exists: f(exists); return;
+            case atom_kind::prefix: f(a.flag ? prefix_ci : prefix, a.text); return;
+            case atom_kind::suffix: f(a.flag ? suffix_ci : suffix, a.text); return;
+            case atom_kind::equals_ignore_case: f(folded, a.text); return;
+            case atom_kind::wildcard: {
+                const auto& w = a.extra->wildcards.front();
+                const auto head = w.head(), tail = w.tail();
+                if (!head.empty() && head.size() >= tail.size()) f(a.flag ? wildcard_head_ci : wildcard_head, std::string(head));
+                else if (!tail.empty()) f(a.flag ? wildcard_tail_ci : wildcard_tail, std::string(tail));
+                else f(scan);
+                return;
+            }
+            default: f(scan); return;
+        }
+    }
+
+    void add(const atom& a, posting p) {
+        ++uses;
+        place(a, [&](auto& where, const auto&... key) { add_to(where, key..., atom_ref{p, &a}); });
+    }
+    void remove(const atom& a, std::uint32_t rule) {
+        place(a, [&](auto& where, const auto&... key) { uses -= static_cast<std::uint32_t>(remove_from(where, key..., rule)); });
+    }
+    void add_absent(posting p) {
+        ++uses;
+        add_to(absent, atom_ref{p, nullptr});
+    }
+    void remove_absent(std::uint32_t rule) { uses -= static_cast<std::uint32_t>(remove_from(absent, rule)); }
+};
+
+// A field-name state: the object keys that lead on from here, and the index of the leaf here.
+struct trie_node {
+    std::shared_ptr<const path_index> index;
+    hamt<std::string, std::shared_ptr<const trie_node>, string_hash> children;
+    std::vector<std::pair<std::string_view, const trie_node*>> small;  // lookup cache for few children
+    std::uint32_t child_count = 0;
+
+    static constexpr std::size_t small_limit = 12;
+
+    const trie_node* child(std::string_view key) const {
+        if (child_count <= small_limit) {
+            for (const auto& [name, node] : small)
+                if (name.size() == key.size() && std::memcmp(name.data(), key.data(), key.size()) == 0) return node;
+            return nullptr;
+        }
+        const auto* found = children.find(key);
+        return found ? found->get() : nullptr;
+    }
+
+    // Called once a node's children are final (nodes are immutable once shared).
+    void seal() {
+        child_count = static_cast<std::uint32_t>(children.size());
+        small.clear();
+        if (child_count <= small_limit)
+            children.for_each([&](const std::string& name, const std::shared_ptr<const trie_node>& node) {
+                small.emplace_back(std::string_view(name), node.get());
+            });
+    }
+};
+
+using trie_ptr = std::shared_ptr<const trie_node>;
+
+}  // namespace switchyard::pattern::detail

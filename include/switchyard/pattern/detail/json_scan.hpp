@@ -1,0 +1,382 @@
+// The skipping JSON scanner: walks JSON text alongside the field-name automaton and extracts
+// only the leaves some rule reads. Members nobody reads are skipped by bracket counting (strings
+// are jumped over with memchr), and once every member a rule could read has been seen at the top
+// level the rest of the document is not even looked at. It assumes nothing about its input
+// beyond memory safety: malformed text makes scan() return false, but text that is only
+// malformed inside skipped parts may go unnoticed (validate elsewhere when that matters).
+#pragma once
+
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "switchyard/pattern/detail/casefold.hpp"
+#include "switchyard/pattern/detail/index.hpp"
+#include "switchyard/pattern/flat_event.hpp"
+
+namespace switchyard::pattern::detail {
+
+// Appends the leaf to the event, copying the current array trail.
+inline void add_leaf(flat_event& ev, const std::vector<array_step>& trail, const path_index* index, value_kind kind,
+                     std::string_view text, double number, bool buffered, std::uint32_t text_offset) {
+    flat_field f;
+    f.index = index;
+    f.kind = kind;
+    f.text = text;
+    f.number = number;
+    f.buffered = buffered;
+    f.text_offset = text_offset;
+    if (!trail.empty()) {
+        f.trail_offset = static_cast<std::uint32_t>(ev.trails.size());
+        f.trail_size = static_cast<std::uint16_t>(trail.size());
+        ev.trails.insert(ev.trails.end(), trail.begin(), trail.end());
+    }
+    ev.fields.push_back(f);
+}
+
+// Points buffered fields' text at the (now final) buffer.
+inline void settle_text(flat_event& ev) {
+    for (auto& f : ev.fields)
+        if (f.buffered) f.text = std::string_view(ev.text.data() + f.text_offset, f.text.size());
+}
+
+// Decodes the JSON string body [p, end) (escapes included) onto `out`. False when malformed.
+inline bool decode_json_string(const char* p, const char* end, std::string& out) {
+    while (p < end) {
+        const char* slash = static_cast<const char*>(std::memchr(p, '\\', static_cast<std::size_t>(end - p)));
+        if (!slash) {
+            out.append(p, end);
+            return true;
+        }
+        out.append(p, slash);
+        p = slash + 1;
+        if (p >= end) return false;
+        const char c = *p++;
+        switch (c) {
+            case '"': out += '"'; break;
+            case '\\': out += '\\'; break;
+            case '/': out += '/'; break;
+            case 'b': out += '\b'; break;
+            case 'f': out += '\f'; break;
+            case 'n': out += '\n'; break;
+            case 'r': out += '\r'; break;
+            case 't': out += '\t'; break;
+            case 'u': {
+                auto hex4 = [&](std::uint32_t& v) {
+                    if (end - p < 4) return false;
+                    v = 0;
+                    for (int k = 0; k < 4; ++k) {
+                        const char h = *p++;
+                        v <<= 4;
+                        if (h >= '0' && h <= '9') v |= static_cast<std::uint32_t>(h - '0');
+                        else if (h >= 'a' && h <= 'f') v |= static_cast<std::uint32_t>(h - 'a' + 10);
+                        else if (h >= 'A' && h <= 'F') v |= static_cast<std::uint32_t>(h - 'A' + 10);
+                        else return false;
+                    }
+                    return true;
+                };
+                std::uint32_t cp;
+                if (!hex4(cp)) return false;
+                if (cp >= 0xD800 && cp < 0xDC00 && end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+                    const char* save = p;
+                    p += 2;
+                    std::uint32_t low;
+                    if (hex4(low) && low >= 0xDC00 && low < 0xE000) cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                    else p = save;
+                }
+                append_utf8(out, cp);
+                break;
+            }
+            default: return false;
+        }
+    }
+    return true;
+}
+
+class json_scanner {
+public:
+    explicit json_scanner(flat_event& ev) : ev_(ev), trail_(ev.state.trail) {}
+
+    // Scans a whole document whose top level is read through `root`. Appends to ev's fields.
+    bool scan(std::string_view text, const trie_node& root) {
+        trail_.clear();
+        return run(text, root);
+    }
+
+    bool run(std::string_view text, const trie_node& root) {
+        p_ = text.data();
+        end_ = text.data() + text.size();
+        ok_ = true;
+        stop_ = false;
+        top_ = &root;
+        ws();
+        value(&root, 0);
+        if (ok_ && !stop_) {
+            ws();
+            if (p_ != end_) ok_ = false;
+        }
+        settle_text(ev_);
+        return ok_;
+    }
+
+    // Scans `text` as the value at `node` (a member of some outer document), with `trail` as
+    // the array elements that lead to it.
+    bool scan_value(std::string_view text, const trie_node& node, const std::vector<array_step>& trail) {
+        trail_ = trail;
+        return run(text, node);
+    }
+
+private:
+    static constexpr int max_nesting = 512;
+
+    void ws() {
+        while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+    }
+    char peek() const { return p_ < end_ ? *p_ : '\0'; }
+    void fail() {
+        ok_ = false;
+        p_ = end_;
+    }
+
+    // p_ is just past an opening quote; returns the closing quote or null.
+    const char* string_end(const char* from) const {
+        const char* q = from;
+        while (true) {
+            q = static_cast<const char*>(std::memchr(q, '"', static_cast<std::size_t>(end_ - q)));
+            if (!q) return nullptr;
+            const char* b = q;
+            while (b > from && b[-1] == '\\') --b;
+            if (((q - b) & 1) == 0) return q;
+            ++q;
+        }
+    }
+
+    void skip_string() {
+        const char* q = string_end(p_ + 1);
+        if (!q) return fail();
+        p_ = q + 1;
+    }
+
+    void skip_scalar() {
+        while (p_ < end_) {
+            const char c = *p_;
+            if (c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\r' || c == '\t') break;
+            ++p_;
+        }
+    }
+
+    // Skips an object or array (p_ at its opening bracket) by counting brackets outside strings.
+    void skip_container() {
+        int depth = 0;
+        const char* p = p_;
+        while (p < end_) {
+#if defined(__SSE2__)
+            // Jump over runs without structural characters 16 bytes at a time.
+            while (end_ - p >= 16) {
+                const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+                const __m128i quote = _mm_cmpeq_epi8(chunk, _mm_set1_epi8('"'));
+                // '[' 0x5B ']' 0x5D '{' 0x7B '}' 0x7D: (c | 0x20) in {0x7B, 0x7D}
+                const __m128i lowered = _mm_or_si128(chunk, _mm_set1_epi8(0x20));
+                const __m128i open = _mm_cmpeq_epi8(lowered, _mm_set1_epi8(0x7B));
+                const __m128i close = _mm_cmpeq_epi8(lowered, _mm_set1_epi8(0x7D));
+                const int bits = _mm_movemask_epi8(_mm_or_si128(quote, _mm_or_si128(open, close)));
+                if (bits == 0) {
+                    p += 16;
+                    continue;
+                }
+                p += __builtin_ctz(static_cast<unsigned>(bits));
+                break;
+            }
+            if (p >= end_) break;
+#endif
+            const char c = *p;
+            if (c == '"') {
+                const char* q = string_end(p + 1);
+                if (!q) return fail();
+                p = q + 1;
+            } else if (c == '{' || c == '[') {
+                ++depth;
+                ++p;
+            } else if (c == '}' || c == ']') {
+                ++p;
+                if (--depth == 0) {
+                    p_ = p;
+                    return;
+                }
+            } else {
+                ++p;
+            }
+        }
+        fail();
+    }
+
+    void skip_value() {
+        const char c = peek();
+        if (c == '"') skip_string();
+        else if (c == '{' || c == '[') skip_container();
+        else if (c == '\0') fail();
+        else skip_scalar();
+    }
+
+    void value(const trie_node* node, int depth) {
+        if (depth > max_nesting) return fail();
+        switch (peek()) {
+            case '{':
+                if (node->child_count) object(node, depth + 1);
+                else skip_container();
+                return;
+            case '[':
+                array(node, depth + 1);
+                return;
+            case '"':
+                if (node->index) leaf_string(node->index.get());
+                else skip_string();
+                return;
+            case '\0': return fail();
+            default:
+                if (node->index) leaf_scalar(node->index.get());
+                else skip_scalar();
+                return;
+        }
+    }
+
+    void array(const trie_node* node, int depth) {
+        const auto id = ev_.state.next_array++;
+        std::uint32_t index = 0;
+        ++p_;
+        ws();
+        if (peek() == ']') {
+            ++p_;
+            return;
+        }
+        while (ok_) {
+            if (peek() == '{' && node->child_count) {
+                trail_.push_back({id, index});
+                object(node, depth + 1);
+                trail_.pop_back();
+            } else {
+                value(node, depth);
+            }
+            ++index;
+            ws();
+            const char c = peek();
+            ++p_;
+            if (c == ',') {
+                ws();
+                continue;
+            }
+            if (c != ']') fail();
+            return;
+        }
+    }
+
+    void object(const trie_node* node, int depth) {
+        ++p_;
+        ws();
+        if (peek() == '}') {
+            ++p_;
+            return;
+        }
+        std::uint32_t seen = 0;
+        while (ok_) {
+            if (peek() != '"') return fail();
+            const char* start = p_ + 1;
+            const char* q = string_end(start);
+            if (!q) return fail();
+            std::string_view key(start, static_cast<std::size_t>(q - start));
+            if (std::memchr(start, '\\', key.size())) {
+                auto& buffer = ev_.state.key_buffer;
+                buffer.clear();
+                if (!decode_json_string(start, q, buffer)) return fail();
+                key = buffer;
+            }
+            p_ = q + 1;
+            ws();
+            if (peek() != ':') return fail();
+            ++p_;
+            ws();
+            if (const trie_node* child = node->child(key)) {
+                value(child, depth);
+                if (++seen == node->child_count && ok_) {
+                    if (node == top_ && depth == 1) {
+                        // Nothing later in the document can matter.
+                        stop_ = true;
+                        p_ = end_;
+                        return;
+                    }
+                }
+            } else {
+                skip_value();
+            }
+            ws();
+            const char c = peek();
+            ++p_;
+            if (c == ',') {
+                ws();
+                continue;
+            }
+            if (c != '}') fail();
+            return;
+        }
+    }
+
+    void leaf_string(const path_index* index) {
+        const char* start = p_ + 1;
+        const char* q = string_end(start);
+        if (!q) return fail();
+        const std::size_t size = static_cast<std::size_t>(q - start);
+        p_ = q + 1;
+        if (!std::memchr(start, '\\', size)) {
+            add_leaf(ev_, trail_, index, value_kind::string, std::string_view(start, size), 0.0, false, 0);
+            return;
+        }
+        const auto offset = static_cast<std::uint32_t>(ev_.text.size());
+        if (!decode_json_string(start, q, ev_.text)) return fail();
+        add_leaf(ev_, trail_, index, value_kind::string, {}, 0.0, true, offset);
+        ev_.fields.back().text = std::string_view(ev_.text.data() + offset, ev_.text.size() - offset);
+    }
+
+    void leaf_scalar(const path_index* index) {
+        const char* start = p_;
+        skip_scalar();
+        const std::string_view token(start, static_cast<std::size_t>(p_ - start));
+        if (token.empty()) return fail();
+        if (token == "true") return add_leaf(ev_, trail_, index, value_kind::boolean, {}, 1.0, false, 0);
+        if (token == "false") return add_leaf(ev_, trail_, index, value_kind::boolean, {}, 0.0, false, 0);
+        if (token == "null") return add_leaf(ev_, trail_, index, value_kind::null, {}, 0.0, false, 0);
+        for (const char c : token)
+            if (!((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E')) return fail();
+        double d = 0;
+        const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), d);
+        if (ec == std::errc::result_out_of_range) {
+            // Overflow to infinity (numbers beyond the double range), underflow to zero.
+            const bool negative = !token.empty() && token[0] == '-';
+            const auto e = token.find_first_of("eE");
+            const bool big = e != std::string_view::npos && token.size() > e + 1 && token[e + 1] != '-';
+            d = big ? (negative ? -HUGE_VAL : HUGE_VAL) : (negative ? -0.0 : 0.0);
+        } else if (ec != std::errc{} || end != token.data() + token.size() || token.empty()) {
+            return fail();
+        }
+        add_leaf(ev_, trail_, index, value_kind::number, token, d, false, 0);
+    }
+
+    flat_event& ev_;
+    std::vector<array_step>& trail_;
+    const char* p_ = nullptr;
+    const char* end_ = nullptr;
+    const trie_node* top_ = nullptr;
+    bool ok_ = true;
+    bool stop_ = false;
+};
+
+}  // namespace switchyard::pattern::detail

@@ -1,0 +1,272 @@
+// The engine: one automaton for many rules, incremental add and exact remove (checked against
+// a matcher rebuilt from scratch on random rule sets), and flattening typed events, JSON-text
+// details and plain JSON documents to the same fields.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <switchyard/event.hpp>
+#include <switchyard/flatten.hpp>
+
+#include "pattern/support.hpp"
+
+namespace sp = switchyard::pattern;
+
+namespace engine_test {
+struct Line {
+    std::string sku;
+    int qty = 0;
+};
+SWITCHYARD_FIELDS(Line, sku, qty)
+
+struct Order {
+    std::string customer;
+    double total = 0;
+    bool rush = false;
+    std::vector<Line> lines;
+    std::vector<std::string> tags;
+};
+SWITCHYARD_EVENT(Order, "ORDER", customer, total, rush, lines, tags)
+}  // namespace engine_test
+
+namespace {
+
+std::vector<sp::rule_id> run(const sp::matcher& m, std::string_view json) {
+    sp::flat_event scratch;
+    std::vector<sp::rule_id> out;
+    REQUIRE(m.match_json(json, scratch, out));
+    return out;
+}
+
+std::vector<sp::rule_id> run(const sp::matcher& m, const switchyard::any_event& e) {
+    sp::flat_event scratch;
+    std::vector<sp::rule_id> out;
+    switchyard::match(m, e, scratch, out);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("many rules in one matcher: each event gets exactly its rules, ascending and once") {
+    sp::matcher m;
+    m = m.with(5, sp::compile(R"({"a": ["x"]})"));
+    m = m.with(2, sp::compile(R"({"a": [{"prefix": "x"}]})"));
+    m = m.with(9, sp::compile(R"({"$or": [{"a": ["x"]}, {"b": [1]}]})"));
+    m = m.with(1, sp::compile(R"({"b": [{"numeric": [">", 0]}], "a": [{"anything-but": "y"}]})"));
+    m = m.with(3, sp::compile(R"({"c": [{"exists": false}]})"));
+    CHECK(m.size() == 5);
+    CHECK(run(m, R"({"a": "x", "b": 1})") == std::vector<sp::rule_id>{1, 2, 3, 5, 9});
+    CHECK(run(m, R"({"a": "xy", "c": 1})") == std::vector<sp::rule_id>{2});
+    CHECK(run(m, R"({"a": "y", "b": 2})") == std::vector<sp::rule_id>{3});
+    // Replacing a rule's pattern under the same id.
+    m = m.with(5, sp::compile(R"({"a": ["y"]})"));
+    CHECK(run(m, R"({"a": "y", "c": 0})") == std::vector<sp::rule_id>{5});
+    CHECK(m.without(42).size() == 5);
+    CHECK(run(m.without(5).without(3), R"({"a": "y"})").empty());
+    CHECK(run(sp::matcher{}, R"({"a": "y"})").empty());
+}
+
+TEST_CASE("a snapshot is unaffected by later with/without") {
+    const auto one = sp::matcher{}.with(1, sp::compile(R"({"a": ["x"]})"));
+    const auto two = one.with(2, sp::compile(R"({"a": ["x"]})"));
+    const auto none = two.without(1).without(2);
+    CHECK(run(one, R"({"a": "x"})") == std::vector<sp::rule_id>{1});
+    CHECK(run(two, R"({"a": "x"})") == std::vector<sp::rule_id>{1, 2});
+    CHECK(run(none, R"({"a": "x"})").empty());
+}
+
+TEST_CASE("typed events, JSON-text details and plain JSON flatten to the same fields") {
+    using engine_test::Order;
+    sp::matcher m;
+    const std::vector<std::string> patterns = {
+        R"({"detail-type": ["ORDER"], "detail": {"total": [{"numeric": [">", 100]}]}})",
+        R"({"detail": {"lines": {"sku": ["A"], "qty": [2]}}})",
+        R"({"detail": {"rush": [true], "customer": [{"prefix": "c-"}]}})",
+        R"({"source": ["shop"], "detail": {"tags": ["vip"]}})",
+        R"({"resources": ["arn:x"], "detail": {"missing": [{"exists": false}]}})",
+        R"({"detail": {"customer": [{"equals-ignore-case": "C-ÉLISE"}]}})",
+    };
+    for (std::size_t i = 0; i < patterns.size(); ++i) m = m.with(static_cast<sp::rule_id>(i), sp::compile(patterns[i]));
+
+    switchyard::event<Order> typed;
+    typed.id = "1";
+    typed.source = "shop";
+    typed.detail_type = "ORDER";
+    typed.time = "2024-01-01T00:00:00Z";
+    typed.resources = {"arn:x"};
+    typed.detail = {"c-élise", 150.0, true, {{"A", 1}, {"B", 2}, {"A", 2}}, {"new", "vip"}};
+    const auto typed_event = switchyard::make_event(typed);
+    const auto text_event = switchyard::make_json_event(static_cast<const switchyard::envelope&>(typed),
+                                                        nlohmann::json(typed.detail).dump());
+    const std::string whole = typed_event->json();
+
+    const std::vector<sp::rule_id> all = {0, 1, 2, 3, 4, 5};
+    CHECK(run(m, *typed_event) == all);
+    CHECK(run(m, *text_event) == all);
+    CHECK(run(m, whole) == all);
+
+    typed.detail.lines = {{"A", 1}, {"B", 2}};
+    typed.detail.total = 5;
+    const auto fewer = std::vector<sp::rule_id>{2, 3, 4, 5};
+    CHECK(run(m, *switchyard::make_event(typed)) == fewer);
+    CHECK(run(m, *switchyard::make_json_event(static_cast<const switchyard::envelope&>(typed), nlohmann::json(typed.detail).dump())) ==
+          fewer);
+}
+
+TEST_CASE("the scanner skips what no rule reads and rejects malformed text it reads") {
+    const auto m = sp::matcher{}.with(1, sp::compile(R"({"b": {"c": ["x"]}})"));
+    CHECK(run(m, R"({"a": {"deep": [[[{"q": "\"}]"}]]], "n": -1.5e3}, "b": {"z": [1, 2], "c": "x"}, "t": true})") ==
+          std::vector<sp::rule_id>{1});
+    CHECK(run(m, R"({"b\u0000": 1, "\u0062": {"c": "\u0078"}})") == std::vector<sp::rule_id>{1});
+    sp::flat_event scratch;
+    std::vector<sp::rule_id> out;
+    CHECK_FALSE(m.match_json(R"({"b": {"c": "x)", scratch, out));
+    CHECK_FALSE(m.match_json(R"({"b": {"c": )", scratch, out));
+    CHECK_FALSE(m.match_json(R"({"b": {"c": xyz}})", scratch, out));
+    CHECK_FALSE(m.match_json("", scratch, out));
+    // Once every member a rule reads has been seen, the rest of the document is not looked at.
+    CHECK(m.match_json(R"({"b": {"c": "y"}} trailing)", scratch, out));
+    CHECK(out.empty());
+}
+
+namespace {
+
+// Random patterns over a small vocabulary, so rules overlap and share index entries.
+struct generator {
+    std::mt19937 rng;
+    int pick(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); }
+    std::string word() {
+        static const char* words[] = {"a", "ab", "abc", "b", "ba", "bab", "cab", "ABC", "Ab", ""};
+        return words[pick(10)];
+    }
+    std::string field() {
+        static const char* fields[] = {"f", "g", "o.h", "o.i", "arr.k", "arr.v"};
+        return fields[pick(6)];
+    }
+    std::string value() {
+        switch (pick(14)) {
+            case 0: return "\"" + word() + "\"";
+            case 1: return std::to_string(pick(5));
+            case 2: return R"({"prefix": ")" + word() + "\"}";
+            case 3: return R"({"suffix": ")" + word() + "\"}";
+            case 4: return R"({"equals-ignore-case": ")" + word() + "\"}";
+            case 5: {
+                std::string w = word() + "*" + word();
+                if (pick(2) && w[0] != '*') w = "*" + w;
+                return R"({"wildcard": ")" + w + "\"}";
+            }
+            case 6: return R"({"anything-but": [")" + word() + "\"]}";
+            case 7: return R"({"numeric": [">", )" + std::to_string(pick(5)) + "]}";
+            case 8: return R"({"exists": true})";
+            case 9: return R"({"prefix": {"equals-ignore-case": ")" + word() + "\"}}";
+            case 10: return R"({"wildcard": {"equals-ignore-case": "*)" + word() + "\"}}";
+            case 11: return R"({"anything-but": {"prefix": ")" + word() + "\"}}";
+            case 12: return "true";
+            default: return "null";
+        }
+    }
+    std::string leaf(const std::string& path, const std::string& values) {
+        // "o.h" -> {"o": {"h": values}}
+        std::string out, close;
+        std::size_t start = 0;
+        while (true) {
+            const auto dot = path.find('.', start);
+            out += "\"" + path.substr(start, dot - start) + "\": ";
+            if (dot == std::string::npos) break;
+            out += "{";
+            close += "}";
+            start = dot + 1;
+        }
+        return out + values + close;
+    }
+    std::string pattern() {
+        const int fields = 1 + pick(2);
+        std::string out = "{";
+        std::vector<std::string> used;
+        for (int k = 0; k < fields; ++k) {
+            std::string f = field();
+            // Keys must not repeat at one level: keep distinct top-level keys.
+            const std::string top = f.substr(0, f.find('.'));
+            if (std::find(used.begin(), used.end(), top) != used.end()) continue;
+            used.push_back(top);
+            std::string values = "[";
+            const int n = 1 + pick(2);
+            for (int v = 0; v < n; ++v) values += (v ? ", " : "") + value();
+            values += "]";
+            if (pick(8) == 0) values = R"([{"exists": false}])";
+            out += (out.size() > 1 ? ", " : "") + leaf(f, values);
+        }
+        if (pick(6) == 0) out += R"(, "$or": [{"f": ["a"]}, {"g": [{"prefix": "b"}]}])";
+        return out + "}";
+    }
+    std::string scalar() {
+        switch (pick(5)) {
+            case 0: return std::to_string(pick(5));
+            case 1: return "true";
+            case 2: return "null";
+            default: return "\"" + word() + "\"";
+        }
+    }
+    std::string event() {
+        std::string out = "{";
+        auto add = [&](const std::string& member) { out += (out.size() > 1 ? ", " : "") + member; };
+        if (pick(4)) add("\"f\": " + scalar());
+        if (pick(4)) add("\"g\": " + (pick(3) ? scalar() : "[" + scalar() + ", " + scalar() + "]"));
+        if (pick(3)) add(R"("o": {"h": )" + scalar() + R"(, "i": )" + scalar() + "}");
+        if (pick(3)) {
+            std::string arr = "[";
+            const int n = pick(4);
+            for (int k = 0; k < n; ++k) arr += std::string(k ? ", " : "") + R"({"k": )" + scalar() + R"(, "v": )" + scalar() + "}";
+            add("\"arr\": " + arr + "]");
+        }
+        return out + "}";
+    }
+};
+
+}  // namespace
+
+TEST_CASE("adding and removing rules at random gives the same answers as a rebuild from scratch") {
+    generator gen{std::mt19937(12345)};
+    for (int round = 0; round < 20; ++round) {
+        std::map<sp::rule_id, sp::compiled_pattern> live;
+        std::map<sp::rule_id, std::string> texts;
+        sp::matcher incremental;
+        for (int step = 0; step < 150; ++step) {
+            const auto id = static_cast<sp::rule_id>(gen.pick(60));
+            if (gen.pick(3) == 0) {
+                incremental = incremental.without(id);
+                live.erase(id);
+                texts.erase(id);
+            } else {
+                const std::string text = gen.pattern();
+                auto compiled = sp::compile(text);
+                incremental = incremental.with(id, compiled);
+                live[id] = compiled;
+                texts[id] = text;
+            }
+        }
+        sp::matcher rebuilt;
+        for (const auto& entry : live) rebuilt = rebuilt.with(entry.first, entry.second);
+        REQUIRE(incremental.size() == live.size());
+        for (int e = 0; e < 60; ++e) {
+            const std::string event = gen.event();
+            const auto got = run(incremental, event);
+            const auto want = run(rebuilt, event);
+            INFO("event: " << event);
+            CHECK(got == want);
+            // And each rule on its own agrees with the combined automaton.
+            std::vector<sp::rule_id> alone;
+            for (const auto& entry : live)
+                if (!run(sp::matcher{}.with(entry.first, entry.second), event).empty()) alone.push_back(entry.first);
+            CHECK(got == alone);
+        }
+        // Removing everything leaves an empty automaton.
+        for (const auto& entry : live) incremental = incremental.without(entry.first);
+        CHECK(incremental.size() == 0);
+        CHECK(incremental.root().child_count == 0);
+    }
+}
