@@ -102,14 +102,17 @@ namespace detail {
 
 struct target_state;
 
-// One (event, target) delivery in flight.
+// One (event, target) delivery in flight. It has exactly one owner at a time: the publisher's
+// stack (inline first attempt), an executor task, the timer, or its FIFO group's queue. Tasks
+// and timers carry it as a raw pointer (so a task fits std::function's small buffer and costs
+// no allocation); whoever runs them takes ownership back.
 struct delivery {
     event_ptr event;
     std::shared_ptr<target_state> target;
     unsigned attempts = 0;
     std::optional<std::string> group;  // FIFO group when the target is ordered
 };
-using delivery_ptr = std::shared_ptr<delivery>;
+using delivery_owner = std::unique_ptr<delivery>;
 
 struct target_state {
     target_state(target spec_in, std::string rule_in)
@@ -120,6 +123,7 @@ struct target_state {
     key_path key;
     std::atomic<std::uint64_t> accepted{0}, delivered{0}, retried{0}, dead_lettered{0}, discarded{0}, throttled{0};
     std::atomic<std::uint64_t> in_flight{0};
+    bool closable = false;  // a subscription's target: its handler calls pass through `gate`
 
     // Slots: the bounded queue. Publishers that block wait on `slot_freed`.
     std::mutex slot_mutex;
@@ -148,9 +152,9 @@ struct target_state {
         }
     }
 
-    // FIFO groups: the head of each group is in flight, the rest wait here in publish order.
+    // FIFO groups: a group exists while its head is in flight; the rest wait here in order.
     std::mutex groups_mutex;
-    std::unordered_map<std::string, std::deque<delivery_ptr>> groups;
+    std::unordered_map<std::string, std::deque<delivery_owner>> groups;
 
     // A subscription's end must wait for calls already running, and stop any later ones.
     std::mutex gate;
@@ -234,6 +238,7 @@ public:
             std::string id = t.id;
             try {
                 entry->targets.push_back(std::make_shared<target_state>(std::move(t), spec.name));
+                entry->targets.back()->closable = managed;
             } catch (const error& e) {
                 throw error(fmt::format("target \"{}\" of rule \"{}\": {}", id, spec.name, e.what()));
             }
@@ -364,18 +369,18 @@ public:
             }
         }
         for (const auto& step : plan) {
-            std::shared_ptr<target_state> shared = *step.target;  // `table` keeps the original alive
+            const std::shared_ptr<target_state>& shared = *step.target;  // `table` keeps it alive
             if (step.reserved) {
-                start(std::make_shared<delivery>(delivery{e, std::move(shared), 0, std::nullopt}));
+                start(e, shared);
             } else {
                 // Full, and the policy is dead_letter: accepted, and dead-lettered at once.
                 shared->accepted.fetch_add(1, std::memory_order_relaxed);
                 pending_.fetch_add(1, std::memory_order_acq_rel);
                 shared->in_flight.fetch_add(1, std::memory_order_acq_rel);  // released by end()
-                auto d = std::make_shared<delivery>(delivery{e, std::move(shared), 0, std::nullopt});
+                delivery d{e, shared, 0, std::nullopt};
                 dead_letter_now(d, dead_letter_reason::queue_full, "ThrottlingException",
-                                fmt::format("the target's queue was full ({} deliveries pending)", d->target->spec.queue.capacity));
-                end(d, false);
+                                fmt::format("the target's queue was full ({} deliveries pending)", shared->spec.queue.capacity));
+                end(d);
             }
         }
         return result;
@@ -415,13 +420,14 @@ public:
         return dispatch(std::make_shared<const json_text_event>(std::move(meta), entry.detail));
     }
 
-    envelope make_envelope(std::string source, std::string detail_type) const {
+    envelope make_envelope(std::string source, std::string detail_type,
+                           std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) const {
         envelope meta;
         meta.id = make_uuid_v4();
         meta.detail_type = std::move(detail_type);
         meta.source = std::move(source);
         meta.account = options_.account;
-        meta.time = format_rfc3339(std::chrono::system_clock::now());
+        meta.time = format_rfc3339_cached(now);
         meta.region = options_.region;
         return meta;
     }
@@ -510,63 +516,83 @@ private:
 
     // A delivery with a reserved slot enters its target: straight to the executor, or behind
     // the deliveries of its FIFO group.
-    void start(const delivery_ptr& d) {
-        auto& t = *d->target;
+    void start(const event_ptr& e, const std::shared_ptr<target_state>& target) {
+        auto& t = *target;
         t.accepted.fetch_add(1, std::memory_order_relaxed);
         pending_.fetch_add(1, std::memory_order_acq_rel);
+        if (t.key.empty() && t.spec.executor.is_inline()) {
+            // The synchronous path: no heap delivery, no task object.
+            delivery d{e, target, 0, std::nullopt};
+            attempt(d, nullptr);
+            return;
+        }
+        auto d = std::make_unique<delivery>(delivery{e, target, 0, std::nullopt});
         if (!t.key.empty()) {
             d->group = t.key.read(*d->event).value_or(std::string{});
             std::lock_guard lock(t.groups_mutex);
-            auto& queue = t.groups[*d->group];
-            queue.push_back(d);
-            if (queue.size() > 1) return;  // the group's head is in flight; we follow it
+            auto [group, created] = t.groups.try_emplace(*d->group);
+            if (!created) {
+                group->second.push_back(std::move(d));  // the group's head is in flight; follow it
+                return;
+            }
         }
-        submit(d);
+        submit(d.release());
     }
 
-    void submit(const delivery_ptr& d) {
+    // Hands a heap delivery to its executor; the task owns it from here.
+    void submit(delivery* d) {
         try {
-            d->target->spec.executor.execute([this, d] { attempt(d); });
+            d->target->spec.executor.execute([this, d] {
+                delivery_owner owner(d);
+                attempt(*d, std::move(owner));
+            });
         } catch (const std::exception& ex) {
-            // The executor refused the task: nothing will run it, so the delivery ends here.
-            dead_letter_now(d, dead_letter_reason::permanent_failure, "ExecutorRejected", ex.what());
-            end(d, false);
+            // The executor refused the task without running it: the delivery ends here.
+            delivery_owner owner(d);
+            dead_letter_now(*d, dead_letter_reason::permanent_failure, "ExecutorRejected", ex.what());
+            end(*d);
         }
     }
 
-    void attempt(const delivery_ptr& d) {
-        auto& t = *d->target;
-        {
+    // Runs one attempt of `d`. `owner` owns `d` when it lives on the heap; on an inline
+    // executor's first attempt it is null and `d` lives on the publisher's stack, and moves to
+    // the heap only if it must wait for a retry.
+    void attempt(delivery& d, delivery_owner owner) {
+        auto& t = *d.target;
+        struct leave_gate {
+            target_state* t = nullptr;
+            const target_state* outer = running_target;
+            ~leave_gate() {
+                running_target = outer;
+                if (!t) return;
+                std::lock_guard lock(t->gate);
+                --t->running;
+                t->idle.notify_all();
+            }
+        } guard;
+        if (t.closable) {
+            // A subscription may end at any moment: enter through its gate.
             std::unique_lock lock(t.gate);
             if (!t.open) {
                 lock.unlock();
                 t.discarded.fetch_add(1, std::memory_order_relaxed);
-                end(d, false);
+                end(d);
                 return;
             }
             ++t.running;
+            guard.t = &t;
         }
-        struct leave_gate {
-            target_state& t;
-            const target_state* outer;
-            ~leave_gate() {
-                running_target = outer;
-                std::lock_guard lock(t.gate);
-                --t.running;
-                t.idle.notify_all();
-            }
-        } guard{t, running_target};
         running_target = &t;
 
         if (shutting_down_.load(std::memory_order_acquire)) {
             dead_letter_now(d, dead_letter_reason::shutdown, "Shutdown", "the bus shut down before this delivery ran");
-            end(d, false);
+            end(d);
             return;
         }
-        ++d->attempts;
+        ++d.attempts;
         outcome result = outcome::success();
         try {
-            result = t.spec.invoke(*d->event, delivery_info{t.rule, t.spec.id, d->attempts});
+            result = t.spec.invoke(*d.event, delivery_info{t.rule, t.spec.id, d.attempts});
         } catch (const permanent_error& ex) {
             result = outcome::fail(ex.what());
         } catch (const std::exception& ex) {
@@ -577,43 +603,46 @@ private:
         switch (result.status()) {
             case outcome::kind::success:
                 t.delivered.fetch_add(1, std::memory_order_relaxed);
-                end(d, true);
+                end(d);
                 return;
             case outcome::kind::permanent:
                 dead_letter_now(d, dead_letter_reason::permanent_failure, "HandlerFailed", result.reason());
-                end(d, false);
+                end(d);
                 return;
-            case outcome::kind::retryable: retry_or_give_up(d, result.reason()); return;
+            case outcome::kind::retryable: retry_or_give_up(d, std::move(owner), result.reason()); return;
         }
     }
 
-    void retry_or_give_up(const delivery_ptr& d, const std::string& reason) {
-        auto& t = *d->target;
+    void retry_or_give_up(delivery& d, delivery_owner owner, const std::string& reason) {
+        auto& t = *d.target;
         const auto& policy = t.spec.retries;
-        if (d->attempts > policy.max_retry_attempts) {
+        if (d.attempts > policy.max_retry_attempts) {
             dead_letter_now(d, dead_letter_reason::retries_exhausted, "HandlerFailed", reason);
-            end(d, false);
+            end(d);
             return;
         }
-        const auto age = std::chrono::system_clock::now() - d->event->ingestion_time();
-        const auto wait = policy.backoff(d->attempts);
+        const auto age = std::chrono::system_clock::now() - d.event->ingestion_time();
+        const auto wait = policy.backoff(d.attempts);
         if (age + wait >= policy.max_event_age) {
             dead_letter_now(d, dead_letter_reason::max_age_exceeded, "HandlerFailed", reason);
-            end(d, false);
+            end(d);
             return;
         }
         t.retried.fetch_add(1, std::memory_order_relaxed);
-        timers_.schedule(std::chrono::steady_clock::now() + wait, [this, d](bool cancelled) {
-            if (!cancelled) return submit(d);
-            dead_letter_now(d, dead_letter_reason::shutdown, "Shutdown", "the bus shut down while this delivery waited to retry");
-            end(d, false);
+        if (!owner) owner = std::make_unique<delivery>(std::move(d));  // `d` is not used again
+        delivery* waiting = owner.release();                           // the timer owns it now
+        timers_.schedule(std::chrono::steady_clock::now() + wait, [this, waiting](bool cancelled) {
+            if (!cancelled) return submit(waiting);
+            delivery_owner back(waiting);
+            dead_letter_now(*waiting, dead_letter_reason::shutdown, "Shutdown", "the bus shut down while this delivery waited to retry");
+            end(*waiting);
         });
     }
 
-    void dead_letter_now(const delivery_ptr& d, dead_letter_reason reason, const char* code, std::string message) noexcept {
-        auto& t = *d->target;
+    void dead_letter_now(delivery& d, dead_letter_reason reason, const char* code, std::string message) noexcept {
+        auto& t = *d.target;
         t.dead_lettered.fetch_add(1, std::memory_order_relaxed);
-        dead_letter letter{d->event, t.rule, t.spec.id, code, std::move(message), d->attempts, reason};
+        dead_letter letter{d.event, t.rule, t.spec.id, code, std::move(message), d.attempts, reason};
         if (t.spec.dead_letter_to) {
             try {
                 t.spec.dead_letter_to(letter);
@@ -649,35 +678,38 @@ private:
 
     // A delivery ended (delivered, dead-lettered or discarded): free its slot, let its FIFO
     // group move on, and count it out.
-    void end(const delivery_ptr& d, bool /*delivered*/) noexcept {
-        auto& t = *d->target;
-        delivery_ptr next;
-        if (d->group) {
+    void end(delivery& d) noexcept {
+        auto& t = *d.target;
+        delivery_owner next;
+        if (d.group) {
             std::lock_guard lock(t.groups_mutex);
-            auto it = t.groups.find(*d->group);
+            auto it = t.groups.find(*d.group);
             if (it != t.groups.end()) {
-                it->second.pop_front();
-                if (it->second.empty()) t.groups.erase(it);
-                else next = it->second.front();
+                if (it->second.empty()) {
+                    t.groups.erase(it);
+                } else {
+                    next = std::move(it->second.front());
+                    it->second.pop_front();
+                }
             }
         }
         t.release();
-        if (next) submit_in_order(next);
+        if (next) submit_in_order(next.release());
         finish();
     }
 
     // Starting a group's next delivery from inside end() would nest one call per queued event
     // on an inline executor; a per-thread trampoline runs them one after another instead.
-    void submit_in_order(const delivery_ptr& next) {
-        thread_local std::deque<delivery_ptr>* trampoline = nullptr;
+    void submit_in_order(delivery* next) {
+        thread_local std::deque<delivery*>* trampoline = nullptr;
         if (trampoline) {
             trampoline->push_back(next);
             return;
         }
-        std::deque<delivery_ptr> queue{next};
+        std::deque<delivery*> queue{next};
         trampoline = &queue;
         while (!queue.empty()) {
-            auto current = std::move(queue.front());
+            auto* current = queue.front();
             queue.pop_front();
             submit(current);
         }
