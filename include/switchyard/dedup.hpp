@@ -12,7 +12,8 @@
 //    the peak rate times the window (1,000,000 covers ~3,300 events/s for 5 minutes). Because the
 //    bound is per shard, evictions can start slightly before the total reaches max_entries.
 //  - Memory: about 150 bytes per key of up to ~40 characters (the key text, a hash-table node
-//    and a FIFO slot), so ~150 MB at the default 1,000,000 entries when full.
+//    and a FIFO slot), so ~150 MB at the default 1,000,000 entries when full; the hash buckets
+//    (8 bytes per entry, 8 MB by default) are allocated up front.
 //  - Keys are compared exactly (the full text), never by hash alone, so two different keys are
 //    never taken for duplicates. Content keys are SHA-256 digests; see content_key().
 #pragma once
@@ -63,6 +64,9 @@ public:
         while ((std::size_t{1} << shard_bits_) < shards) ++shard_bits_;
         per_shard_ = options_.max_entries / shards;
         shards_ = std::make_unique<shard[]>(shards);
+        // Buckets for the whole bound up front (8 bytes a key): a shard never rehashes, so no
+        // publisher waits behind a rehash of a large table, and the FIFO can hold iterators.
+        for (std::size_t i = 0; i < shards; ++i) shards_[i].entries.reserve(per_shard_);
     }
 
     dedup_window(const dedup_window&) = delete;
@@ -84,13 +88,13 @@ public:
             // Its window ended but it was still queued behind a later expiry (callers' clocks
             // raced): a new first sighting.
             it->second = expiry;
-            s.order.push_back({expiry, &it->first});
+            s.order.push_back({expiry, it});
             return true;
         }
         while (s.entries.size() >= per_shard_ && evict_oldest(s)) {
         }
         const auto [it, inserted] = s.entries.emplace(key_type{hash, std::string(key)}, expiry);
-        s.order.push_back({expiry, &it->first});
+        s.order.push_back({expiry, it});
         return inserted;
     }
 
@@ -167,17 +171,19 @@ private:
             return a.hash == b.hash && std::string_view(a.text) == std::string_view(b.text);
         }
     };
+    using table = std::unordered_map<key_type, clock::time_point, key_hash, key_equal>;
     // Keys in insertion order. A key whose window restarted has an older, stale slot too; a slot
     // only removes its key when the key's expiry still matches. Slots for one key leave the
-    // queue in the order they entered it and the matching one is the last, so `key` never
-    // dangles: a node is erased only by its last slot.
+    // queue in the order they entered it and the matching one is the last, so `entry` never
+    // dangles: a node is erased only by its last slot. The table is reserved for its bound and
+    // never exceeds it, so it never rehashes and the iterators stay valid.
     struct slot {
         clock::time_point expiry;
-        const key_type* key;
+        table::iterator entry;
     };
     struct alignas(64) shard {  // one cache line apart: shards do not false-share
         mutable std::mutex mutex;
-        std::unordered_map<key_type, clock::time_point, key_hash, key_equal> entries;
+        table entries;
         std::deque<slot> order;
         std::uint64_t duplicates = 0;
         std::uint64_t evictions = 0;
@@ -195,9 +201,8 @@ private:
     static bool pop_front(shard& s) {
         const slot front = s.order.front();
         s.order.pop_front();
-        const auto it = s.entries.find(probe{front.key->hash, front.key->text});
-        if (it == s.entries.end() || it->second != front.expiry) return false;
-        s.entries.erase(it);
+        if (front.entry->second != front.expiry) return false;  // stale: the key's window restarted
+        s.entries.erase(front.entry);
         return true;
     }
 
