@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include <switchyard/dedup.hpp>
 
 namespace {
@@ -21,7 +23,7 @@ std::vector<std::string> make_keys(std::size_t count, int thread) {
     keys.reserve(count);
     // The shape of a real producer id: a UUID-sized string.
     for (std::size_t i = 0; i < count; ++i)
-        keys.push_back("id:3f1c2b9e-7d4a-4c2f-9b1e-" + std::to_string(thread) + "-" + std::to_string(1'000'000'000 + i));
+        keys.push_back(fmt::format("id:3f1c2b9e-7d4a-4c2f-9b1e-{}-{}", thread, 1'000'000'000 + i));
     return keys;
 }
 

@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include <switchyard/dedup.hpp>
 
 namespace {
@@ -78,11 +80,11 @@ TEST_CASE("a duplicate does not extend the window") {
 
 TEST_CASE("expired keys are forgotten and counted") {
     dedup_window w(dedup_options{.window = 1s, .max_entries = 1000, .shards = 8});
-    for (int i = 0; i < 100; ++i) CHECK(w.first_seen("k" + std::to_string(i), t0));
+    for (int i = 0; i < 100; ++i) CHECK(w.first_seen(fmt::format("k{}", i), t0));
     CHECK(w.statistics().entries == 100);
     // Expiry is lazy, per shard: a call to each shard after the window sweeps it. Enough
     // distinct keys reach every shard.
-    for (int i = 0; i < 200; ++i) CHECK(w.first_seen("later" + std::to_string(i), t0 + 2s));
+    for (int i = 0; i < 200; ++i) CHECK(w.first_seen(fmt::format("later{}", i), t0 + 2s));
     const auto s = w.statistics();
     CHECK(s.expirations == 100);
     CHECK(s.entries == 200);
@@ -111,7 +113,7 @@ TEST_CASE("the count bound evicts the oldest keys first") {
 TEST_CASE("memory stays bounded under a flood of unique keys") {
     dedup_window w(dedup_options{.window = 1h, .max_entries = 1000, .shards = 16});
     CHECK(w.options().shards == 16);
-    for (int i = 0; i < 20'000; ++i) CHECK(w.first_seen("flood-" + std::to_string(i), t0 + std::chrono::milliseconds(i)));
+    for (int i = 0; i < 20'000; ++i) CHECK(w.first_seen(fmt::format("flood-{}", i), t0 + std::chrono::milliseconds(i)));
     const auto s = w.statistics();
     CHECK(s.entries <= 1000);
     CHECK(s.entries + s.evictions_by_count == 20'000);
@@ -195,7 +197,7 @@ TEST_CASE("concurrent publishers of one key: exactly one first sighting") {
         workers.emplace_back([&] {
             for (int k = 0; k < keys; ++k) {
                 start.arrive_and_wait();  // every thread offers key k at once
-                if (w.first_seen("key-" + std::to_string(k))) firsts[k].fetch_add(1, std::memory_order_relaxed);
+                if (w.first_seen(fmt::format("key-{}", k))) firsts[k].fetch_add(1, std::memory_order_relaxed);
             }
         });
     }
@@ -218,7 +220,7 @@ TEST_CASE("concurrent publishers of distinct keys, with eviction, keep the accou
     for (int t = 0; t < threads; ++t) {
         workers.emplace_back([&, t] {
             for (int i = 0; i < per_thread; ++i) {
-                if (w.first_seen("t" + std::to_string(t) + "-" + std::to_string(i))) firsts.fetch_add(1);
+                if (w.first_seen(fmt::format("t{}-{}", t, i))) firsts.fetch_add(1);
                 if (i % 7 == 0) (void)w.statistics();  // readers alongside writers
             }
         });

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <switchyard/transform.hpp>
@@ -105,7 +106,7 @@ public:
         std::string p = chance(0.9) ? "$.detail" : "$";
         for (std::size_t n = below(4); n > 0; --n) {
             switch (below(4)) {
-                case 0: p += "[" + std::to_string(below(3)) + "]"; break;
+                case 0: p += fmt::format("[{}]", below(3)); break;
                 case 1: p += chance(0.5) ? ".*" : "[*]"; break;
                 default: p += "." + key(); break;
             }
@@ -287,7 +288,7 @@ TEST_CASE("fuzz: templates built around one event's real values") {
                             {"detail", detail}};
         const auto e = switchyard::parse_event(event.dump());
         switchyard::input_transformer t;
-        for (int v = 0; v < 6; ++v) t.input_paths["v" + std::to_string(v)] = f.path();
+        for (int v = 0; v < 6; ++v) t.input_paths[fmt::format("v{}", v)] = f.path();
         t.input_template = R"({"x": [<v0>, <v1>, "<v2>|<v3>"], "y": "<v4>", "z": <v5>})";
         std::optional<switchyard::compiled_input> input;
         try {

@@ -8,11 +8,28 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <switchyard/transform.hpp>
 
-#include "test_support.hpp"
+// A typed event of its own (not test_support.hpp), so this test needs only transform.hpp.
+namespace transform_types {
+struct Card {
+    std::string brand;
+    std::string last4;
+};
+SWITCHYARD_FIELDS(Card, brand, last4)
+
+struct CreditCardTransaction {
+    std::string transactionId;
+    std::string customerId;
+    double total = 0.0;
+    Card card;
+    std::vector<std::string> tags;
+};
+SWITCHYARD_EVENT(CreditCardTransaction, "CREDIT_CARD_TRANSACTION", transactionId, customerId, total, card, tags)
+}  // namespace transform_types
 
 namespace {
 
@@ -270,7 +287,7 @@ TEST_CASE("a path that names nothing: null in a value position, nothing in text"
 }
 
 TEST_CASE("typed events transform like JSON events") {
-    using test_types::CreditCardTransaction;
+    using transform_types::CreditCardTransaction;
     switchyard::event<CreditCardTransaction> typed;
     typed.id = "1";
     typed.source = "com.example";
@@ -336,7 +353,7 @@ TEST_CASE("variable names, paths and limits are validated") {
 
     // Exactly 100 variables is fine; 101 is not.
     std::map<std::string, std::string> many;
-    for (int i = 0; i < 100; ++i) many["v" + std::to_string(i)] = "$.detail.v" + std::to_string(i);
+    for (int i = 0; i < 100; ++i) many[fmt::format("v{}", i)] = fmt::format("$.detail.v{}", i);
     CHECK_NOTHROW(compiled_input::compile(input_transformer{many, "<v0>"}));
     many["v100"] = "$.detail";
     CHECK(contains(message(many), "limit"));
