@@ -45,7 +45,7 @@ public:
     using clock = std::chrono::steady_clock;
 
     struct stats {
-        std::uint64_t entries = 0;             // keys held now
+        std::uint64_t entries = 0;             // keys held now (a forgotten key until its slot is reached)
         std::uint64_t duplicates = 0;          // first_seen calls that returned false
         std::uint64_t evictions_by_count = 0;  // keys forgotten early because a shard was full
         std::uint64_t expirations = 0;         // keys forgotten because their window ended
@@ -96,6 +96,21 @@ public:
         const auto [it, inserted] = s.entries.emplace(key_type{hash, std::string(key)}, expiry);
         s.order.push_back({expiry, it});
         return inserted;
+    }
+
+    // Undoes a first sighting, for a caller that recorded a key and then did not accept the
+    // event after all (a later check failed): without this, the producer's retry would be taken
+    // for a duplicate and lost. True if the key was held.
+    bool forget(std::string_view key) {
+        const std::size_t hash = std::hash<std::string_view>{}(key);
+        shard& s = shard_for(hash);
+        std::lock_guard lock(s.mutex);
+        const auto it = s.entries.find(probe{hash, key});
+        if (it == s.entries.end() || it->second == forgotten) return false;
+        // The node stays until its FIFO slot reaches the front (erasing it now would leave the
+        // slot dangling); `forgotten` makes it count as expired meanwhile.
+        it->second = forgotten;
+        return true;
     }
 
     // A key for an event without a deduplication id: a digest of the source, the detail-type and
@@ -171,6 +186,8 @@ private:
             return a.hash == b.hash && std::string_view(a.text) == std::string_view(b.text);
         }
     };
+    static constexpr clock::time_point forgotten = clock::time_point::min();
+
     using table = std::unordered_map<key_type, clock::time_point, key_hash, key_equal>;
     // Keys in insertion order. A key whose window restarted has an older, stale slot too; a slot
     // only removes its key when the key's expiry still matches. Slots for one key leave the
@@ -201,7 +218,8 @@ private:
     static bool pop_front(shard& s) {
         const slot front = s.order.front();
         s.order.pop_front();
-        if (front.entry->second != front.expiry) return false;  // stale: the key's window restarted
+        if (front.entry->second != front.expiry && front.entry->second != forgotten)
+            return false;  // stale: the key's window restarted
         s.entries.erase(front.entry);
         return true;
     }

@@ -147,6 +147,26 @@ TEST_CASE("a clock that steps back does not lose or invent duplicates") {
     CHECK(w.statistics().entries == 2);
 }
 
+TEST_CASE("forget undoes a first sighting, so a retried publish is delivered") {
+    dedup_window w(dedup_options{.window = 10s, .max_entries = 2, .shards = 1});
+    CHECK(w.first_seen("retry-me", t0));
+    CHECK(w.forget("retry-me"));
+    CHECK_FALSE(w.forget("retry-me"));
+    CHECK_FALSE(w.forget("never-seen"));
+    CHECK(w.first_seen("retry-me", t0 + 1s));  // the retry is new
+    CHECK_FALSE(w.first_seen("retry-me", t0 + 2s));
+    CHECK(w.first_seen("retry-me", t0 + 11s));  // its window started at the retry
+
+    // A forgotten key's node leaves with its queue slot, by expiry or by eviction.
+    CHECK(w.forget("retry-me"));
+    CHECK(w.first_seen("a", t0 + 12s));
+    CHECK(w.first_seen("b", t0 + 13s));  // full: the forgotten key goes first
+    CHECK_FALSE(w.first_seen("a", t0 + 14s));
+    CHECK(w.statistics().entries == 2);
+    CHECK(w.first_seen("c", t0 + 30s));  // everything expired
+    CHECK(w.statistics().entries == 1);
+}
+
 TEST_CASE("content keys are stable and tell apart events that differ in any field") {
     const auto key = dedup_window::content_key("com.example", "OrderPlaced", R"({"id":1})");
     // Stable across runs and builds: SHA-256 over length-prefixed fields, first 128 bits.
