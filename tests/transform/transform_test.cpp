@@ -372,3 +372,40 @@ TEST_CASE("compiled inputs share their program and render the same from copies")
     CHECK(copy.render(*e, "r") == original.render(*e, "r"));
     CHECK(copy.render(*e, "r") == R"({"i": "i-0123456789"})");
 }
+
+namespace transform_types {
+struct Shipment {
+    std::string instance;
+    int count = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Shipment, instance, count)
+}  // namespace transform_types
+
+TEST_CASE("payload_as gives typed targets the transformed payload, or a permanent error") {
+    using transform_types::Shipment;
+    const auto e = make_ec2_event();
+    const auto input = compiled_input::compile(input_transformer{ec2_paths, R"({"instance": <instance>, "count": 3})"});
+    const auto payload = input.render(*e, "r");
+    const auto shipment = switchyard::payload_as<Shipment>(payload, input.is_json(), "ship");
+    CHECK(shipment.instance == "i-0123456789");
+    CHECK(shipment.count == 3);
+    CHECK(switchyard::payload_as<json>(payload, true, "t")["count"] == 3);
+    CHECK(switchyard::payload_as<std::string>(payload, true, "t") == payload);
+
+    // Wrong shape: a permanent failure that names the target.
+    const auto wrong = compiled_input::compile(input_transformer{ec2_paths, R"({"instance": 7})"}).render(*e, "r");
+    std::string message;
+    try {
+        (void)switchyard::payload_as<Shipment>(wrong, true, "ship");
+    } catch (const switchyard::permanent_error& ex) {
+        message = ex.what();
+    }
+    CHECK(contains(message, "target \"ship\""));
+    CHECK(contains(message, "does not fit"));
+
+    // Plain text goes only to std::string handlers.
+    const auto text = compiled_input::compile(input_transformer{ec2_paths, "state: <state>"});
+    CHECK(switchyard::payload_as<std::string>(text.render(*e, "r"), text.is_json(), "t") == "state: RUNNING");
+    CHECK_THROWS_AS((void)switchyard::payload_as<Shipment>(text.render(*e, "r"), text.is_json(), "t"),
+                    switchyard::permanent_error);
+}
