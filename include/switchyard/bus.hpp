@@ -28,6 +28,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "switchyard/dedup.hpp"
 #include "switchyard/delivery/dead_letter.hpp"
 #include "switchyard/delivery/ordering_key.hpp"
 #include "switchyard/delivery/outcome.hpp"
@@ -50,6 +51,11 @@ struct bus_options {
     std::size_t max_targets_per_rule = 5;      // EventBridge's limit
     std::size_t max_event_size = 1024 * 1024;  // bytes, measured as EventBridge measures an entry
     std::size_t max_batch_entries = 10;        // put_events entries per call, EventBridge's limit
+    // Publish-time deduplication (off unless set): a duplicate inside the window is accepted but
+    // not delivered, and its result says `deduplicated`. See dedup.hpp for the bounds.
+    std::optional<dedup_options> dedup{};
+    // How many bus-to-bus hops an event may take; one more is a routing loop (dead-lettered).
+    unsigned max_hops = 8;
 };
 
 // One entry of `bus::put_events`, shaped like EventBridge's PutEventsRequestEntry.
@@ -59,6 +65,9 @@ struct put_events_entry {
     std::string detail{};  // JSON object text
     std::vector<std::string> resources{};
     std::string time{};  // optional RFC 3339 timestamp; empty means now
+    // With deduplication on: the producer's idempotency key. Empty: a hash of source,
+    // detail-type and detail identifies duplicates.
+    std::string dedup_id{};
 };
 
 // The outcome of one published event: its id, or an EventBridge error code and a message.
@@ -66,6 +75,7 @@ struct publish_result {
     std::string event_id;
     std::string error_code;  // empty on success; InvalidArgument, MalformedDetail, ThrottlingException, ...
     std::string error_message;
+    bool deduplicated = false;  // accepted, but a duplicate inside the dedup window: not delivered
 
     bool ok() const noexcept { return error_code.empty(); }
     explicit operator bool() const noexcept { return ok(); }
@@ -102,6 +112,12 @@ namespace detail {
 
 struct target_state;
 
+// Thrown by a bus-to-bus target when an event has crossed too many buses.
+class routing_loop_error : public permanent_error {
+public:
+    using permanent_error::permanent_error;
+};
+
 // One (event, target) delivery in flight. It has exactly one owner at a time: the publisher's
 // stack (inline first attempt), an executor task, the timer, or its FIFO group's queue. Tasks
 // and timers carry it as a raw pointer (so a task fits std::function's small buffer and costs
@@ -116,11 +132,15 @@ using delivery_owner = std::unique_ptr<delivery>;
 
 struct target_state {
     target_state(target spec_in, std::string rule_in)
-        : spec(std::move(spec_in)), rule(std::move(rule_in)), key(spec.ordering_key.empty() ? key_path{} : key_path(spec.ordering_key)) {}
+        : spec(std::move(spec_in)),
+          rule(std::move(rule_in)),
+          key(spec.ordering_key.empty() ? key_path{} : key_path(spec.ordering_key)),
+          input(compiled_input::compile(spec.input)) {}
 
     target spec;
     std::string rule;
     key_path key;
+    compiled_input input;
     std::atomic<std::uint64_t> accepted{0}, delivered{0}, retried{0}, dead_lettered{0}, discarded{0}, throttled{0};
     std::atomic<std::uint64_t> in_flight{0};
     bool closable = false;  // a subscription's target: its handler calls pass through `gate`
@@ -204,23 +224,11 @@ public:
 
     // ---- configuration (writers serialise on config_mutex_) ----------------------------------
 
-    void add_rule(rule_spec spec, bool managed = false) {
+    // Adds a rule; with `replace`, a rule of the same name is replaced in one atomic step (its
+    // deliveries already accepted still run on the old targets).
+    void add_rule(rule_spec spec, bool managed = false, bool replace = false) {
         check_name("rule", spec.name);
-        if (spec.targets.size() > options_.max_targets_per_rule)
-            throw error(fmt::format("rule \"{}\" has {} targets; a rule may have at most {} (bus_options::max_targets_per_rule)",
-                                    spec.name, spec.targets.size(), options_.max_targets_per_rule));
-        for (std::size_t i = 0; i < spec.targets.size(); ++i) {
-            const auto& t = spec.targets[i];
-            check_name("target", t.id);
-            const std::string where = fmt::format("target \"{}\" of rule \"{}\"", t.id, spec.name);
-            if (!t.invoke) throw error(where + " has no handler");
-            t.retries.validate(where);
-            if (t.queue.capacity == 0) throw error(where + ": queue_options::capacity must be at least 1");
-            for (std::size_t j = 0; j < i; ++j)
-                if (spec.targets[j].id == t.id)
-                    throw error(fmt::format("rule \"{}\" has two targets with id \"{}\": target ids must be unique within a rule",
-                                            spec.name, t.id));
-        }
+        check_target_list(spec.name, spec.targets.size(), [&](std::size_t i) -> const std::string& { return spec.targets[i].id; });
         pattern::compiled_pattern compiled = [&] {
             try {
                 return pattern::compile(spec.pattern);
@@ -234,23 +242,23 @@ public:
         entry->state = spec.state;
         entry->description = std::move(spec.description);
         entry->managed = managed;
-        for (auto& t : spec.targets) {
-            std::string id = t.id;
-            try {
-                entry->targets.push_back(std::make_shared<target_state>(std::move(t), spec.name));
-                entry->targets.back()->closable = managed;
-            } catch (const error& e) {
-                throw error(fmt::format("target \"{}\" of rule \"{}\": {}", id, spec.name, e.what()));
-            }
-        }
+        for (auto& t : spec.targets) entry->targets.push_back(make_target(std::move(t), spec.name, managed));
 
         std::lock_guard lock(config_mutex_);
         const auto current = table_.load();
-        if (current->by_name.count(spec.name))
-            throw error(fmt::format("bus \"{}\" already has a rule named \"{}\": remove it first or choose another name", name_, spec.name));
+        const auto existing = current->by_name.find(spec.name);
+        if (existing != current->by_name.end() && !replace)
+            throw error(fmt::format("bus \"{}\" already has a rule named \"{}\": remove it first, use put_rule to replace it, "
+                                    "or choose another name", name_, spec.name));
         entry->id = next_rule_id_++;
         auto next = std::make_shared<rule_table>(*current);
-        next->matcher = current->matcher.with(entry->id, compiled);
+        if (existing != current->by_name.end()) {
+            next->matcher = current->matcher.without(existing->second).with(entry->id, compiled);
+            next->by_id[existing->second] = nullptr;
+            next->by_name.erase(existing->first);
+        } else {
+            next->matcher = current->matcher.with(entry->id, compiled);
+        }
         if (next->by_id.size() <= entry->id) next->by_id.resize(entry->id + 1);
         next->by_name.emplace(entry->name, entry->id);
         next->by_id[entry->id] = std::move(entry);
@@ -283,6 +291,75 @@ public:
         auto next = std::make_shared<rule_table>(*current);
         next->by_id[entry->id] = std::move(entry);
         table_.store(std::move(next));
+    }
+
+    // Validates a target and builds its runtime state; errors name the target and the rule.
+    std::shared_ptr<target_state> make_target(target t, const std::string& rule, bool managed) const {
+        check_name("target", t.id);
+        const std::string where = fmt::format("target \"{}\" of rule \"{}\"", t.id, rule);
+        if (!t.invoke) throw error(where + " has no handler");
+        t.retries.validate(where);
+        if (t.queue.capacity == 0) throw error(where + ": queue_options::capacity must be at least 1");
+        if (t.forwards_whole_event && !std::holds_alternative<whole_event>(t.input))
+            throw error(where + " routes events to another bus, which always receives the whole event: remove its input specification");
+        try {
+            auto state = std::make_shared<target_state>(std::move(t), rule);
+            state->closable = managed;
+            return state;
+        } catch (const error& e) {
+            throw error(fmt::format("{}: {}", where, e.what()));
+        }
+    }
+
+    template <class IdOf> void check_target_list(const std::string& rule, std::size_t count, IdOf id_of) const {
+        if (count > options_.max_targets_per_rule)
+            throw error(fmt::format("rule \"{}\" has {} targets; a rule may have at most {} (bus_options::max_targets_per_rule)", rule,
+                                    count, options_.max_targets_per_rule));
+        for (std::size_t i = 0; i < count; ++i)
+            for (std::size_t j = 0; j < i; ++j)
+                if (id_of(j) == id_of(i))
+                    throw error(fmt::format("rule \"{}\" has two targets with id \"{}\": target ids must be unique within a rule", rule,
+                                            id_of(i)));
+    }
+
+    // Replaces a rule's entry with a copy whose target list `change` edited, atomically.
+    template <class Change> void update_targets(std::string_view rule, Change change) {
+        std::lock_guard lock(config_mutex_);
+        const auto current = table_.load();
+        const auto it = current->by_name.find(rule);
+        if (it == current->by_name.end()) throw error(fmt::format("bus \"{}\" has no rule named \"{}\"", name_, rule));
+        auto entry = std::make_shared<rule_entry>(*current->by_id[it->second]);
+        if (entry->managed) throw error(fmt::format("rule \"{}\" belongs to a subscription: change the subscription instead", rule));
+        change(entry->targets);
+        check_target_list(entry->name, entry->targets.size(),
+                          [&](std::size_t i) -> const std::string& { return entry->targets[i]->spec.id; });
+        auto next = std::make_shared<rule_table>(*current);
+        next->by_id[entry->id] = std::move(entry);
+        table_.store(std::move(next));
+    }
+
+    // Adds targets to a rule or replaces those with the same ids (EventBridge's PutTargets).
+    void put_targets(std::string_view rule, std::vector<target> targets) {
+        std::vector<std::shared_ptr<target_state>> fresh;
+        for (auto& t : targets) fresh.push_back(make_target(std::move(t), std::string(rule), false));
+        update_targets(rule, [&](std::vector<std::shared_ptr<target_state>>& list) {
+            for (auto& f : fresh) {
+                auto same = std::find_if(list.begin(), list.end(), [&](const auto& t) { return t->spec.id == f->spec.id; });
+                if (same != list.end()) *same = f;
+                else list.push_back(f);
+            }
+        });
+    }
+
+    // Removes targets by id; unknown ids are an error naming them (EventBridge's RemoveTargets).
+    void remove_targets(std::string_view rule, const std::vector<std::string>& ids) {
+        update_targets(rule, [&](std::vector<std::shared_ptr<target_state>>& list) {
+            for (const auto& id : ids) {
+                auto it = std::find_if(list.begin(), list.end(), [&](const auto& t) { return t->spec.id == id; });
+                if (it == list.end()) throw error(fmt::format("rule \"{}\" has no target \"{}\"", rule, id));
+                list.erase(it);
+            }
+        });
     }
 
     std::vector<rule_info> list_rules() const {
@@ -328,8 +405,8 @@ public:
     // Routes an accepted event to every target of every enabled rule it matches. Admission is
     // all or nothing: if a target with the reject (or timed-out block) policy has no room, no
     // target receives the event and the result says ThrottlingException.
-    publish_result dispatch(const event_ptr& e) {
-        publish_result result{e->meta().id, {}, {}};
+    publish_result dispatch(const event_ptr& e, std::string_view dedup_id = {}) {
+        publish_result result{e->meta().id, {}, {}, false};
         if (closed_.load(std::memory_order_acquire)) {
             result.error_code = "BusShutDown";
             result.error_message = fmt::format("bus \"{}\" has been shut down and accepts no more events", name_);
@@ -344,9 +421,13 @@ public:
             if (!entry || entry->state != rule_state::enabled) continue;
             for (const auto& t : entry->targets) plan.push_back({&t, false});
         }
-        if (plan.empty()) return result;
+        if (plan.empty()) {
+            if (dedup_) result.deduplicated = !first_seen(*e, dedup_id);
+            return result;
+        }
 
-        // Reserve a queue slot on every target first.
+        // Reserve a queue slot on every target first (a throttled event must not be remembered
+        // as seen, or the producer's retry would be swallowed as a duplicate).
         std::optional<std::chrono::steady_clock::time_point> deadline;
         for (std::size_t i = 0; i < plan.size(); ++i) {
             auto& t = **plan[i].target;
@@ -367,6 +448,12 @@ public:
                                                    t.spec.id, t.rule, t.spec.queue.capacity);
                 return result;
             }
+        }
+        if (dedup_ && !first_seen(*e, dedup_id)) {
+            for (const auto& step : plan)
+                if (step.reserved) (*step.target)->release();
+            result.deduplicated = true;
+            return result;
         }
         for (const auto& step : plan) {
             const std::shared_ptr<target_state>& shared = *step.target;  // `table` keeps it alive
@@ -417,7 +504,18 @@ public:
         for (const auto& r : entry.resources)
             if (r.empty()) return fail("InvalidArgument", "Resources must not contain an empty string");
         meta.resources = entry.resources;
-        return dispatch(std::make_shared<const json_text_event>(std::move(meta), entry.detail));
+        return dispatch(std::make_shared<const json_text_event>(std::move(meta), entry.detail), entry.dedup_id);
+    }
+
+    bool first_seen(const any_event& e, std::string_view dedup_id) {
+        if (!dedup_id.empty()) return dedup_->first_seen(dedup_id);
+        const auto& m = e.meta();
+        return dedup_->first_seen(dedup_window::content_key(m.source, m.detail_type, e.detail_json()));
+    }
+
+    std::optional<dedup_window::stats> dedup_statistics() const {
+        if (!dedup_) return std::nullopt;
+        return dedup_->statistics();
     }
 
     envelope make_envelope(std::string source, std::string detail_type,
@@ -592,7 +690,17 @@ private:
         ++d.attempts;
         outcome result = outcome::success();
         try {
-            result = t.spec.invoke(*d.event, delivery_info{t.rule, t.spec.id, d.attempts});
+            delivery_info info{t.rule, t.spec.id, d.attempts};
+            std::string payload;
+            if (!t.input.is_whole_event()) {
+                payload = t.input.render(*d.event, t.rule);  // rendered per attempt: cheap next to a retry
+                info.payload = payload;
+            }
+            result = t.spec.invoke(*d.event, info);
+        } catch (const routing_loop_error& ex) {
+            dead_letter_now(d, dead_letter_reason::routing_loop, "RoutingLoop", ex.what());
+            end(d);
+            return;
         } catch (const permanent_error& ex) {
             result = outcome::fail(ex.what());
         } catch (const std::exception& ex) {
@@ -744,6 +852,7 @@ private:
     std::condition_variable drained_;
     std::atomic<bool> closed_{false};
     std::atomic<bool> shutting_down_{false};
+    std::unique_ptr<dedup_window> dedup_ = options_.dedup ? std::make_unique<dedup_window>(*options_.dedup) : nullptr;
 
     // Declared last: destroyed first, joining its thread while everything it calls still exists.
     timer_service timers_;
@@ -815,8 +924,20 @@ public:
     void enable_rule(std::string_view name) { core_->set_state(name, rule_state::enabled); }
     void disable_rule(std::string_view name) { core_->set_state(name, rule_state::disabled); }
 
+    // Adds the rule, or replaces the rule of the same name in one atomic step (EventBridge's
+    // PutRule): no event sees both or neither; deliveries already accepted finish on the old one.
+    void put_rule(rule_spec spec) { core_->add_rule(std::move(spec), false, true); }
+
+    // Adds targets to a rule, replacing those with the same ids (EventBridge's PutTargets), and
+    // removes targets by id (RemoveTargets). Deliveries already accepted still run.
+    void put_targets(std::string_view rule, std::vector<target> targets) { core_->put_targets(rule, std::move(targets)); }
+    void remove_targets(std::string_view rule, const std::vector<std::string>& ids) { core_->remove_targets(rule, ids); }
+
     // Every rule, sorted by name.
     std::vector<rule_info> list_rules() const { return core_->list_rules(); }
+
+    // The dedup window's counters, when deduplication is on.
+    std::optional<dedup_window::stats> dedup_statistics() const { return core_->dedup_statistics(); }
 
     // A producer of T events with the given source. It must not outlive the bus.
     template <event_type T> switchyard::producer<T> producer(std::string source);
@@ -915,8 +1036,36 @@ public:
 
 private:
     template <event_type T> friend class switchyard::producer;
+    friend target bus_target(std::string id, bus& destination, any_executor executor);
     std::shared_ptr<detail::bus_core> core_;
 };
+
+// A target that routes matched events into another bus (EventBridge's event-bus target). The
+// event keeps its id, envelope and typed value; it is not copied. Each crossing counts a hop, and
+// an event beyond the destination's bus_options::max_hops is dead-lettered with reason
+// `routing-loop` instead of circling forever. A destination that throttles makes the delivery
+// fail retryably; one that no longer exists, permanently.
+inline target bus_target(std::string id, bus& destination, any_executor executor = inline_executor::instance()) {
+    std::weak_ptr<detail::bus_core> weak = destination.core_;
+    target t{std::move(id),
+             [weak](const any_event& e, const delivery_info&) -> outcome {
+                 auto core = weak.lock();
+                 if (!core) throw permanent_error("the destination bus no longer exists");
+                 const unsigned hops = e.hops() + 1;
+                 if (hops > core->options().max_hops)
+                     throw detail::routing_loop_error(fmt::format("event {} would cross its {}th bus into \"{}\"; the limit is {} "
+                                                                  "(bus_options::max_hops): the rules route it in a loop",
+                                                                  e.meta().id, hops, core->name(), core->options().max_hops));
+                 const auto result = core->dispatch(std::make_shared<const detail::forwarded_event>(e.shared_from_this()));
+                 if (result.ok()) return outcome::success();
+                 if (result.error_code == "ThrottlingException") return outcome::retry(result.error_message);
+                 return outcome::fail(fmt::format("bus \"{}\" refused the event: {}: {}", core->name(), result.error_code,
+                                                  result.error_message));
+             },
+             std::move(executor)};
+    t.forwards_whole_event = true;
+    return t;
+}
 
 }  // namespace switchyard
 

@@ -114,7 +114,7 @@ inline void from_json(const nlohmann::json& in, envelope& e) {
 }
 
 // The immutable, shared form of one accepted event.
-class any_event {
+class any_event : public std::enable_shared_from_this<any_event> {
 public:
     virtual ~any_event() = default;
     any_event(const any_event&) = delete;
@@ -150,6 +150,13 @@ public:
     template <class T> const event<T>* as() const noexcept {
         return static_cast<const event<T>*>(typed(typeid(T)));
     }
+
+    // How many buses routed this event to another bus before it reached this one (0 when it was
+    // published here). Bus-to-bus targets stop a routing loop by it.
+    virtual unsigned hops() const noexcept { return 0; }
+
+    // For wrappers that delegate to another event: the typed value behind `type`, or null.
+    const void* typed_ptr(const std::type_info& type) const noexcept { return typed(type); }
 
 protected:
     any_event(const envelope* meta, std::chrono::system_clock::time_point ingested) : meta_(meta), ingested_(ingested) {}
@@ -200,6 +207,24 @@ protected:
 private:
     envelope meta_;
     std::string detail_;
+};
+
+// The same event one bus further along: it shares the original's envelope, detail and typed
+// value (no copy, no JSON), and counts one more hop.
+class forwarded_event final : public any_event {
+public:
+    explicit forwarded_event(event_ptr original)
+        : any_event(&original->meta(), original->ingestion_time()), original_(std::move(original)), hops_(original_->hops() + 1) {}
+    void emit_detail(value_sink& sink) const override { original_->emit_detail(sink); }
+    unsigned hops() const noexcept override { return hops_; }
+
+protected:
+    std::string make_detail_json() const override { return original_->detail_json(); }
+    const void* typed(const std::type_info& type) const noexcept override { return original_->typed_ptr(type); }
+
+private:
+    event_ptr original_;
+    unsigned hops_;
 };
 
 }  // namespace detail

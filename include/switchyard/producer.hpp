@@ -14,7 +14,8 @@ namespace switchyard {
 
 // Optional envelope fields for a single publish.
 struct publish_options {
-    std::vector<std::string> resources;
+    std::vector<std::string> resources{};
+    std::string dedup_id{};  // with deduplication on: the idempotency key (default: a content hash)
 };
 
 template <event_type T> class producer {
@@ -27,7 +28,7 @@ public:
         static_cast<envelope&>(e) = core_->make_envelope(source_, std::string(detail_type_of<T>()), now);
         e.resources = std::move(options.resources);
         e.detail = std::move(detail);
-        return core_->dispatch(make_event(std::move(e), now));
+        return core_->dispatch(make_event(std::move(e), now), options.dedup_id);
     }
 
 private:

@@ -19,6 +19,7 @@
 #include "switchyard/event.hpp"
 #include "switchyard/executor/executor.hpp"
 #include "switchyard/executor/inline_executor.hpp"
+#include "switchyard/transform.hpp"
 
 namespace switchyard {
 
@@ -27,6 +28,8 @@ struct delivery_info {
     std::string_view rule;
     std::string_view target;
     unsigned attempt = 1;  // 1 for the first delivery, 2 for the first retry, ...
+    // What the target's input specification made of the event; empty for the whole event.
+    std::optional<std::string_view> payload{};
 };
 
 // What happens when a target already holds `capacity` deliveries that have not ended.
@@ -53,7 +56,15 @@ struct target {
     dead_letter_sink dead_letter_to{};  // empty: dead letters go to the bus's error handler
     std::string ordering_key{};         // empty: no ordering; else a path such as "$.detail.customerId"
     queue_options queue{};
+    input_spec input{};  // what the handler receives: the whole event unless set
+    bool forwards_whole_event = false;  // set by bus_target: an input specification cannot apply
 
+    // What this target receives: `whole_event{}` (default), `constant_input{json}`,
+    // `input_path{"$.detail"}` or `input_transformer{{{"var", "$.path"}}, "template <var>"}`.
+    target&& with_input(input_spec spec) && {
+        input = std::move(spec);
+        return std::move(*this);
+    }
     target&& retry(retry_policy policy) && {
         retries = policy;
         return std::move(*this);
@@ -75,6 +86,22 @@ struct target {
     }
 };
 
+// The event with a transformed payload as its detail. Throws permanent_error when the payload
+// is not JSON or does not fit T.
+template <class T> event<T> payload_cast(const any_event& e, std::string_view payload) {
+    event<T> out;
+    static_cast<envelope&>(out) = e.meta();
+    const auto parsed = nlohmann::json::parse(payload, nullptr, false);
+    if (parsed.is_discarded())
+        throw permanent_error("event " + e.meta().id + ": the target's input is not JSON, so it cannot become a typed detail");
+    try {
+        parsed.get_to(out.detail);
+    } catch (const nlohmann::json::exception& ex) {
+        throw permanent_error("event " + e.meta().id + ": the target's input does not fit the handler's type: " + ex.what());
+    }
+    return out;
+}
+
 namespace detail {
 template <class F, class... Args> outcome call_returning_outcome(F& f, Args&&... args) {
     if constexpr (std::is_same_v<std::invoke_result_t<F&, Args...>, outcome>) {
@@ -89,7 +116,8 @@ template <class F, class... Args> outcome call_returning_outcome(F& f, Args&&...
 // A handler for events of type T: `f(const event<T>&)` or `f(const event<T>&, const
 // delivery_info&)`, returning void or an `outcome`. An event published as T reaches it without
 // copies; any other event's detail JSON is converted to T, and a detail that does not fit T is a
-// permanent failure (dead-lettered, not retried).
+// permanent failure (dead-lettered, not retried). With an input specification, the transformed
+// payload becomes the detail (the envelope stays the event's).
 template <class T, class F> target handler(std::string id, F f, any_executor executor = inline_executor::instance()) {
     constexpr bool with_info = std::is_invocable_v<F&, const event<T>&, const delivery_info&>;
     static_assert(with_info || std::is_invocable_v<F&, const event<T>&>,
@@ -100,21 +128,23 @@ template <class T, class F> target handler(std::string id, F f, any_executor exe
                           if constexpr (with_info) return detail::call_returning_outcome(f, typed, info);
                           else return detail::call_returning_outcome(f, typed);
                       };
+                      if (info.payload) return call(payload_cast<T>(e, *info.payload));
                       if (const auto* typed = e.as<T>()) return call(*typed);
                       return call(event_cast<T>(e));
                   },
                   std::move(executor)};
 }
 
-// A handler that receives the whole event as EventBridge JSON text: `f(std::string_view)` or
-// `f(std::string_view, const delivery_info&)`, returning void or an `outcome`.
+// A handler that receives the whole event as EventBridge JSON text (or what the target's input
+// specification made of it): `f(std::string_view)` or `f(std::string_view, const
+// delivery_info&)`, returning void or an `outcome`.
 template <class F> target json_handler(std::string id, F f, any_executor executor = inline_executor::instance()) {
     constexpr bool with_info = std::is_invocable_v<F&, std::string_view, const delivery_info&>;
     static_assert(with_info || std::is_invocable_v<F&, std::string_view>,
                   "a json_handler must be callable as f(std::string_view) or f(std::string_view, const delivery_info&)");
     return target{std::move(id),
                   [f = std::move(f)](const any_event& e, const delivery_info& info) mutable -> outcome {
-                      const std::string_view text = e.json();
+                      const std::string_view text = info.payload ? *info.payload : std::string_view(e.json());
                       if constexpr (with_info) return detail::call_returning_outcome(f, text, info);
                       else return detail::call_returning_outcome(f, text);
                   },
