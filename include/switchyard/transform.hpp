@@ -85,7 +85,8 @@ struct transform_program {
     std::optional<json_path> selector{};       // single_path
     std::vector<transform_variable> variables{};  // those the template uses, each once
     std::vector<template_segment> segments{};
-    bool needs_dom = false;  // some variable reads a path of the event
+    bool needs_dom = false;     // some variable reads a path of the event
+    bool detail_only = true;    // ... and every such path starts `$.detail`: parse only the detail
     std::size_t literal_size = 0;
 };
 
@@ -109,8 +110,8 @@ public:
     static constexpr std::size_t max_variables = 100;        // EventBridge: InputPathsMap entries
     static constexpr std::size_t max_template_size = 8192;   // EventBridge: InputTemplate length
 
-    // The whole event.
-    compiled_input() : program_(std::make_shared<const detail::transform_program>()) {}
+    // The whole event. Every default instance shares one program: targets are created often.
+    compiled_input() : program_(whole_event_program()) {}
 
     // Throws switchyard::error with a message naming the problem when the specification is invalid.
     static compiled_input compile(const input_spec& spec) {
@@ -141,6 +142,11 @@ private:
     using json = nlohmann::ordered_json;
 
     explicit compiled_input(std::shared_ptr<const program> p) : program_(std::move(p)) {}
+
+    static const std::shared_ptr<const program>& whole_event_program() {
+        static const auto shared = std::make_shared<const program>();
+        return shared;
+    }
 
     static program build(const whole_event&) { return {}; }
 
@@ -197,6 +203,7 @@ private:
                 v.source = variable::path;
                 v.selector = it->second;
                 p.needs_dom = true;
+                p.detail_only = p.detail_only && it->second.under_detail();
             } else if (name == "aws.events.rule-name") {
                 v.source = variable::rule_name;
             } else if (name == "aws.events.event") {
@@ -256,8 +263,11 @@ private:
             case program::text_template: break;
         }
 
+        // One parse per render, only when a path is read, and of the detail alone when that is
+        // all the paths read (the envelope is most of a small event's text).
         json dom;
-        if (p.needs_dom) dom = json::parse(e.json());  // once per render, only when a path is read
+        if (p.needs_dom) dom = json::parse(p.detail_only ? e.detail_json() : e.json());
+        const std::size_t skip = p.needs_dom && p.detail_only ? 1 : 0;
 
         std::vector<resolved> values(p.variables.size());
         auto resolve = [&](std::size_t i) -> resolved& {
@@ -274,7 +284,7 @@ private:
             switch (v.source) {
                 case variable::path: {
                     if (v.selector->definite()) {
-                        const json* found = v.selector->find(dom);
+                        const json* found = v.selector->find(dom, skip);
                         if (found == nullptr) {
                             r.missing = true;
                             r.as_json = "null";
@@ -287,7 +297,7 @@ private:
                         }
                     } else {
                         json list = json::array();
-                        for (const json* found : v.selector->find_all(dom)) list.push_back(*found);
+                        for (const json* found : v.selector->find_all(dom, skip)) list.push_back(*found);
                         r.as_json = detail::dump_json(list);
                         r.as_text = r.as_json;
                     }
@@ -336,13 +346,15 @@ private:
         if (steps.empty()) return e.json();
         if (steps.size() == 1 && steps[0].kind == detail::json_path::step::member && steps[0].name == "detail")
             return e.detail_json();
-        const json dom = json::parse(e.json());
+        const bool detail_only = path.under_detail();
+        const std::size_t skip = detail_only ? 1 : 0;
+        const json dom = json::parse(detail_only ? e.detail_json() : e.json());
         if (path.definite()) {
-            const json* found = path.find(dom);
+            const json* found = path.find(dom, skip);
             return found == nullptr ? std::string("null") : detail::dump_json(*found);
         }
         json list = json::array();
-        for (const json* found : path.find_all(dom)) list.push_back(*found);
+        for (const json* found : path.find_all(dom, skip)) list.push_back(*found);
         return detail::dump_json(list);
     }
 

@@ -82,10 +82,17 @@ public:
     // A definite path names at most one value; a path with a wildcard yields a list.
     bool definite() const noexcept { return definite_; }
 
-    // The single value a definite path names, or null when it does not exist.
-    template <class Json> const Json* find(const Json& root) const {
+    // True when the path starts `$.detail`, so it can be evaluated on the detail alone.
+    bool under_detail() const noexcept {
+        return !steps_.empty() && steps_[0].kind == step::member && steps_[0].name == "detail";
+    }
+
+    // The single value a definite path names, or null when it does not exist. `from` skips
+    // leading steps (1 to evaluate a `$.detail...` path on the detail).
+    template <class Json> const Json* find(const Json& root, std::size_t from = 0) const {
         const Json* at = &root;
-        for (const auto& s : steps_) {
+        for (std::size_t i = from; i < steps_.size(); ++i) {
+            const step& s = steps_[i];
             if (s.kind == step::member) {
                 if (!at->is_object()) return nullptr;
                 const auto it = at->find(s.name);
@@ -101,9 +108,10 @@ public:
 
     // Every value the path names, in document order. Iterative, one level per step, so the work
     // is bounded by the document's size.
-    template <class Json> std::vector<const Json*> find_all(const Json& root) const {
+    template <class Json> std::vector<const Json*> find_all(const Json& root, std::size_t from = 0) const {
         std::vector<const Json*> current{&root}, next;
-        for (const auto& s : steps_) {
+        for (std::size_t i = from; i < steps_.size(); ++i) {
+            const step& s = steps_[i];
             next.clear();
             for (const Json* at : current) {
                 switch (s.kind) {
