@@ -110,3 +110,20 @@ TEST_CASE("Time and Resources are carried into the envelope") {
     CHECK(j["id"] == r.entries[0].event_id);
     CHECK(j["detail"]["a"] == 1);
 }
+
+TEST_CASE("a detail nested deeper than the limit fails alone instead of risking the stack") {
+    bus b{"orders"};
+    std::string deep;
+    for (int i = 0; i < 60000; ++i) deep += "{\"a\":";
+    deep += "1";
+    for (int i = 0; i < 60000; ++i) deep += "}";
+    const auto r = b.put_events({{.source = "s", .detail_type = "X", .detail = deep},
+                                 {.source = "s", .detail_type = "X", .detail = R"({"a": [[{"b": 1}]]})"}});
+    CHECK(r.failed_entry_count == 1);
+    CHECK(r.entries[0].error_code == "InvalidArgument");
+    CHECK(r.entries[0].error_message.find("60000 levels deep") != std::string::npos);
+    CHECK(r.entries[1].ok());
+    CHECK_THROWS_WITH_AS(parse_event(R"({"id":"x","detail-type":"a","source":"b","time":"t","detail":)" + deep + "}"),
+                         doctest::Contains("levels deep"), error);
+    CHECK(detail::json_depth(R"({"s": "{[{[", "a": [1, {"b": []}]})") == 4);  // strings do not count
+}

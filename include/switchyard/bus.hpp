@@ -34,6 +34,7 @@
 #include "switchyard/delivery/outcome.hpp"
 #include "switchyard/delivery/retry_policy.hpp"
 #include "switchyard/delivery/timer_service.hpp"
+#include "switchyard/detail/json_depth.hpp"
 #include "switchyard/detail/snapshot.hpp"
 #include "switchyard/error.hpp"
 #include "switchyard/event.hpp"
@@ -54,6 +55,9 @@ struct bus_options {
     // Publish-time deduplication (off unless set): a duplicate inside the window is accepted but
     // not delivered, and its result says `deduplicated`. See dedup.hpp for the bounds.
     std::optional<dedup_options> dedup{};
+    // How deeply an entry's detail may nest objects and arrays (deeper ones fail alone with
+    // InvalidArgument: recursive JSON code would otherwise risk the stack).
+    std::size_t max_detail_depth = 100;
     // How many bus-to-bus hops an event may take; one more is a routing loop (dead-lettered).
     unsigned max_hops = 8;
 };
@@ -489,6 +493,9 @@ public:
         if (size > options_.max_event_size)
             return fail("InvalidArgument", fmt::format("entry is {} bytes; the limit is {} bytes (bus_options::max_event_size)", size,
                                                        options_.max_event_size));
+        if (const auto depth = json_depth(entry.detail); depth > options_.max_detail_depth)
+            return fail("InvalidArgument", fmt::format("Detail nests {} levels deep; the limit is {} (bus_options::max_detail_depth)",
+                                                       depth, options_.max_detail_depth));
         const auto parsed = nlohmann::json::parse(entry.detail, nullptr, false);
         if (parsed.is_discarded())
             return fail("MalformedDetail", "Detail is not valid JSON: send a JSON object such as {\"orderId\": \"42\"}");
@@ -508,7 +515,7 @@ public:
     }
 
     bool first_seen(const any_event& e, std::string_view dedup_id) {
-        if (!dedup_id.empty()) return dedup_->first_seen(dedup_id);
+        if (!dedup_id.empty()) return dedup_->first_seen(dedup_window::id_key(dedup_id));
         const auto& m = e.meta();
         return dedup_->first_seen(dedup_window::content_key(m.source, m.detail_type, e.detail_json()));
     }
@@ -695,6 +702,7 @@ private:
             if (!t.input.is_whole_event()) {
                 payload = t.input.render(*d.event, t.rule);  // rendered per attempt: cheap next to a retry
                 info.payload = payload;
+                info.payload_is_json = t.input.is_json();
             }
             result = t.spec.invoke(*d.event, info);
         } catch (const routing_loop_error& ex) {

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "switchyard/detail/json_depth.hpp"
 #include "switchyard/detail/json_emit.hpp"
 #include "switchyard/error.hpp"
 #include "switchyard/detail/time.hpp"
@@ -246,6 +247,9 @@ inline event_ptr make_json_event(envelope meta, std::string detail_json) {
 
 // Parses a whole EventBridge event (envelope and detail) from JSON text.
 inline event_ptr parse_event(std::string_view text) {
+    constexpr std::size_t max_depth = 128;
+    if (const auto depth = detail::json_depth(text); depth > max_depth)
+        throw error("event nests " + std::to_string(depth) + " levels deep; the limit is " + std::to_string(max_depth));
     const auto parsed = nlohmann::json::parse(text, nullptr, false);
     if (parsed.is_discarded()) throw error("event is not valid JSON");
     envelope meta;

@@ -30,6 +30,7 @@ struct delivery_info {
     unsigned attempt = 1;  // 1 for the first delivery, 2 for the first retry, ...
     // What the target's input specification made of the event; empty for the whole event.
     std::optional<std::string_view> payload{};
+    bool payload_is_json = true;  // false for a plain-text template's output
 };
 
 // What happens when a target already holds `capacity` deliveries that have not ended.
@@ -86,19 +87,12 @@ struct target {
     }
 };
 
-// The event with a transformed payload as its detail. Throws permanent_error when the payload
-// is not JSON or does not fit T.
-template <class T> event<T> payload_cast(const any_event& e, std::string_view payload) {
+// The event with a transformed payload as its detail (the envelope stays the event's). Throws
+// permanent_error, naming the target, when the payload does not fit T.
+template <class T> event<T> payload_cast(const any_event& e, const delivery_info& info) {
     event<T> out;
     static_cast<envelope&>(out) = e.meta();
-    const auto parsed = nlohmann::json::parse(payload, nullptr, false);
-    if (parsed.is_discarded())
-        throw permanent_error("event " + e.meta().id + ": the target's input is not JSON, so it cannot become a typed detail");
-    try {
-        parsed.get_to(out.detail);
-    } catch (const nlohmann::json::exception& ex) {
-        throw permanent_error("event " + e.meta().id + ": the target's input does not fit the handler's type: " + ex.what());
-    }
+    out.detail = payload_as<T>(*info.payload, info.payload_is_json, info.target);
     return out;
 }
 
@@ -128,7 +122,7 @@ template <class T, class F> target handler(std::string id, F f, any_executor exe
                           if constexpr (with_info) return detail::call_returning_outcome(f, typed, info);
                           else return detail::call_returning_outcome(f, typed);
                       };
-                      if (info.payload) return call(payload_cast<T>(e, *info.payload));
+                      if (info.payload) return call(payload_cast<T>(e, info));
                       if (const auto* typed = e.as<T>()) return call(*typed);
                       return call(event_cast<T>(e));
                   },

@@ -1,0 +1,74 @@
+#include <doctest/doctest.h>
+
+#include "test_support.hpp"
+
+using namespace switchyard;
+using namespace std::chrono_literals;
+using test_types::Refund;
+
+TEST_CASE("with deduplication on, a duplicate is accepted, reported and not delivered") {
+    counter delivered;
+    bus b{"payments", bus_options{.dedup = dedup_options{}}};
+    b.add_rule({.name = "r",
+                .pattern = R"({"source": ["s"]})",
+                .targets = {json_handler("t", [&](std::string_view) { delivered.add(); })}});
+
+    SUBCASE("by content: same source, detail-type and detail") {
+        const put_events_entry entry{.source = "s", .detail_type = "X", .detail = R"({"n": 1})"};
+        const auto first = b.put_events({entry});
+        const auto again = b.put_events({entry});
+        const auto other = b.put_events({{.source = "s", .detail_type = "X", .detail = R"({"n": 2})"}});
+        CHECK(first.entries[0].ok());
+        CHECK_FALSE(first.entries[0].deduplicated);
+        CHECK(again.entries[0].ok());
+        CHECK(again.entries[0].deduplicated);
+        CHECK(again.failed_entry_count == 0);
+        CHECK_FALSE(other.entries[0].deduplicated);
+        REQUIRE(b.drain(30s));
+        CHECK(delivered.value() == 2);
+    }
+    SUBCASE("by the producer's deduplication id") {
+        auto p = b.producer<Refund>("s");
+        CHECK_FALSE(p.publish({"t1", 1}, {.dedup_id = "order-42"}).deduplicated);
+        CHECK(p.publish({"t1-retry", 1}, {.dedup_id = "order-42"}).deduplicated);
+        CHECK_FALSE(p.publish({"t2", 1}, {.dedup_id = "order-43"}).deduplicated);
+        REQUIRE(b.drain(30s));
+        CHECK(delivered.value() == 2);
+        const auto stats = b.dedup_statistics();
+        REQUIRE(stats);
+        CHECK(stats->duplicates == 1);
+    }
+}
+
+TEST_CASE("a throttled event is not remembered, so the producer's retry gets through") {
+    manual_executor exec;
+    counter delivered;
+    bus b{"payments", bus_options{.dedup = dedup_options{}}};
+    b.add_rule({.name = "r",
+                .pattern = R"({"source": ["s"]})",
+                .targets = {json_handler("t", [&](std::string_view) { delivered.add(); }, exec)
+                                .bounded({.capacity = 1, .on_full = overflow_policy::reject})}});
+    const put_events_entry a{.source = "s", .detail_type = "X", .detail = R"({"n": 1})"};
+    const put_events_entry b2{.source = "s", .detail_type = "X", .detail = R"({"n": 2})"};
+    CHECK(b.put_events({a}).entries[0].ok());
+    CHECK(b.put_events({b2}).entries[0].error_code == "ThrottlingException");
+    exec.run_all();
+    const auto retry = b.put_events({b2});
+    CHECK(retry.entries[0].ok());
+    CHECK_FALSE(retry.entries[0].deduplicated);
+    exec.run_all();
+    REQUIRE(b.drain(1s));
+    CHECK(delivered.value() == 2);
+}
+
+TEST_CASE("without deduplication every publish is delivered") {
+    counter delivered;
+    bus b{"payments"};
+    b.add_rule({.name = "r", .pattern = R"({"source": ["s"]})", .targets = {json_handler("t", [&](std::string_view) { delivered.add(); })}});
+    const put_events_entry entry{.source = "s", .detail_type = "X", .detail = "{}"};
+    b.put_events({entry});
+    CHECK_FALSE(b.put_events({entry}).entries[0].deduplicated);
+    REQUIRE(b.drain(1s));
+    CHECK(delivered.value() == 2);
+    CHECK_FALSE(b.dedup_statistics());
+}
