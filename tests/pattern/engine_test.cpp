@@ -175,7 +175,7 @@ struct generator {
         std::size_t start = 0;
         while (true) {
             const auto dot = path.find('.', start);
-            out += "\"" + path.substr(start, dot - start) + "\": ";
+            out.append("\"").append(path, start, dot == std::string::npos ? std::string::npos : dot - start).append("\": ");
             if (dot == std::string::npos) break;
             out += "{";
             close += "}";

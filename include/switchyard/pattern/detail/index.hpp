@@ -261,41 +261,76 @@ struct path_index {
         return removed;
     }
 
-    // Where an atom lives; `f` is called with the place (and key), for adding and removing alike.
-    template <class F> void place(const atom& a, F&& f) {
+    // Where an atom lives: which structure, and its key there (for numbers, the 8 bytes of
+    // number_key). Adding and removing go through the same place, so removal is exact.
+    enum class place : std::uint8_t {
+        exact, number, trues, falses, nulls, exists, absent, prefix, suffix, prefix_ci, suffix_ci, folded,
+        wildcard_head, wildcard_tail, wildcard_head_ci, wildcard_tail_ci, scan
+    };
+
+    static std::pair<place, std::string> place_of(const atom& a) {
         switch (a.kind) {
-            case atom_kind::string: f(exact, a.text); return;
-            case atom_kind::number: f(numbers, number_key(a.number)); return;
-            case atom_kind::boolean: f(a.flag ? trues : falses); return;
-            case atom_kind::null: f(nulls); return;
-            case atom_kind::exists: f(exists); return;
-            case atom_kind::prefix: f(a.flag ? prefix_ci : prefix, a.text); return;
-            case atom_kind::suffix: f(a.flag ? suffix_ci : suffix, a.text); return;
-            case atom_kind::equals_ignore_case: f(folded, a.text); return;
+            case atom_kind::string: return {place::exact, a.text};
+            case atom_kind::number: {
+                const std::uint64_t k = number_key(a.number);
+                std::string key(8, '\0');
+                std::memcpy(key.data(), &k, 8);
+                return {place::number, key};
+            }
+            case atom_kind::boolean: return {a.flag ? place::trues : place::falses, {}};
+            case atom_kind::null: return {place::nulls, {}};
+            case atom_kind::exists: return {place::exists, {}};
+            case atom_kind::prefix: return {a.flag ? place::prefix_ci : place::prefix, a.text};
+            case atom_kind::suffix: return {a.flag ? place::suffix_ci : place::suffix, a.text};
+            case atom_kind::equals_ignore_case: return {place::folded, a.text};
             case atom_kind::wildcard: {
                 const auto& w = a.extra->wildcards.front();
                 const auto head = w.head(), tail = w.tail();
-                if (!head.empty() && head.size() >= tail.size()) f(a.flag ? wildcard_head_ci : wildcard_head, std::string(head));
-                else if (!tail.empty()) f(a.flag ? wildcard_tail_ci : wildcard_tail, std::string(tail));
-                else f(scan);
-                return;
+                if (!head.empty() && head.size() >= tail.size())
+                    return {a.flag ? place::wildcard_head_ci : place::wildcard_head, std::string(head)};
+                if (!tail.empty()) return {a.flag ? place::wildcard_tail_ci : place::wildcard_tail, std::string(tail)};
+                return {place::scan, {}};
             }
-            default: f(scan); return;
+            default: return {place::scan, {}};
         }
     }
 
-    void add(const atom& a, posting p) {
+    // Does a match at this place need the atom itself (to verify), or is the key the whole story?
+    static bool needs_atom(place p) noexcept { return p >= place::wildcard_head; }
+
+    template <class F> void at(place p, const std::string& key, F&& f) {
+        switch (p) {
+            case place::exact: return f(exact, key);
+            case place::number: {
+                std::uint64_t k;
+                std::memcpy(&k, key.data(), 8);
+                return f(numbers, k);
+            }
+            case place::trues: return f(trues);
+            case place::falses: return f(falses);
+            case place::nulls: return f(nulls);
+            case place::exists: return f(exists);
+            case place::absent: return f(absent);
+            case place::prefix: return f(prefix, key);
+            case place::suffix: return f(suffix, key);
+            case place::prefix_ci: return f(prefix_ci, key);
+            case place::suffix_ci: return f(suffix_ci, key);
+            case place::folded: return f(folded, key);
+            case place::wildcard_head: return f(wildcard_head, key);
+            case place::wildcard_tail: return f(wildcard_tail, key);
+            case place::wildcard_head_ci: return f(wildcard_head_ci, key);
+            case place::wildcard_tail_ci: return f(wildcard_tail_ci, key);
+            case place::scan: return f(scan);
+        }
+    }
+
+    void add(place p, const std::string& key, atom_ref r) {
         ++uses;
-        place(a, [&](auto& where, const auto&... key) { add_to(where, key..., atom_ref{p, &a}); });
+        at(p, key, [&](auto& where, const auto&... k) { add_to(where, k..., r); });
     }
-    void remove(const atom& a, std::uint32_t rule) {
-        place(a, [&](auto& where, const auto&... key) { uses -= static_cast<std::uint32_t>(remove_from(where, key..., rule)); });
+    void remove(place p, const std::string& key, std::uint32_t rule) {
+        at(p, key, [&](auto& where, const auto&... k) { uses -= static_cast<std::uint32_t>(remove_from(where, k..., rule)); });
     }
-    void add_absent(posting p) {
-        ++uses;
-        add_to(absent, atom_ref{p, nullptr});
-    }
-    void remove_absent(std::uint32_t rule) { uses -= static_cast<std::uint32_t>(remove_from(absent, rule)); }
 };
 
 // A field-name state: the object keys that lead on from here, and the index of the leaf here.
