@@ -63,7 +63,70 @@ struct atom_ref {
     const atom* a;  // owned by the rule's pattern, which the snapshot keeps alive
 };
 
-using refs = std::vector<atom_ref>;
+// A short list of atom_refs that holds one element inline: most index keys belong to one rule,
+// and a heap block per key would be a third of the memory per rule.
+class refs {
+public:
+    refs() noexcept = default;
+    refs(const refs& other) { assign(other.begin(), other.size_); }
+    refs(refs&& other) noexcept : size_(other.size_), one_(other.one_), many_(other.many_) {
+        other.size_ = 0;
+        other.many_ = nullptr;
+    }
+    refs& operator=(refs other) noexcept {
+        swap(other);
+        return *this;
+    }
+    ~refs() { delete[] many_; }
+
+    void swap(refs& other) noexcept {
+        std::swap(size_, other.size_);
+        std::swap(one_, other.one_);
+        std::swap(many_, other.many_);
+    }
+    std::size_t size() const noexcept { return size_; }
+    bool empty() const noexcept { return size_ == 0; }
+    const atom_ref* begin() const noexcept { return size_ <= 1 ? &one_ : many_; }
+    const atom_ref* end() const noexcept { return begin() + size_; }
+
+    void push_back(const atom_ref& r) {
+        if (size_ == 0) {
+            one_ = r;
+        } else {
+            // Exact-size growth: lists are rebuilt on every change anyway (copy on write).
+            auto* grown = new atom_ref[size_ + 1];
+            std::copy(begin(), end(), grown);
+            grown[size_] = r;
+            delete[] many_;
+            many_ = grown;
+        }
+        ++size_;
+    }
+    template <class Pred> std::size_t erase_if(Pred pred) {
+        refs kept;
+        for (const auto& r : *this)
+            if (!pred(r)) kept.push_back(r);
+        const std::size_t removed = size_ - kept.size_;
+        swap(kept);
+        return removed;
+    }
+
+private:
+    void assign(const atom_ref* from, std::uint32_t n) {
+        size_ = n;
+        if (n <= 1) {
+            if (n == 1) one_ = *from;
+            return;
+        }
+        many_ = new atom_ref[n];
+        std::copy(from, from + n, many_);
+    }
+
+    std::uint32_t size_ = 0;
+    atom_ref one_{};
+    atom_ref* many_ = nullptr;
+};
+
 using refs_ptr = std::shared_ptr<const refs>;
 using refs_map = hamt<std::string, refs, string_hash>;
 
@@ -223,7 +286,7 @@ struct path_index {
     static std::size_t remove_from(refs_ptr& list, std::uint32_t rule) {
         if (!list) return 0;
         auto next = std::make_shared<refs>(*list);
-        const auto removed = std::erase_if(*next, [&](const atom_ref& r) { return r.at.rule == rule; });
+        const auto removed = next->erase_if([&](const atom_ref& r) { return r.at.rule == rule; });
         list = next->empty() ? nullptr : refs_ptr(std::move(next));
         return removed;
     }
@@ -237,7 +300,7 @@ struct path_index {
         const refs* old = map.find(key);
         if (!old) return 0;
         refs next = *old;
-        const auto removed = std::erase_if(next, [&](const atom_ref& r) { return r.at.rule == rule; });
+        const auto removed = next.erase_if([&](const atom_ref& r) { return r.at.rule == rule; });
         if (removed == 0) return 0;
         map = next.empty() ? map.erase(key) : map.set(Key(key), std::move(next));
         return removed;
