@@ -148,17 +148,38 @@ private:
         p_ = end_;
     }
 
-    // p_ is just past an opening quote; returns the closing quote or null.
-    const char* string_end(const char* from) const {
-        const char* q = from;
+    // `from` is just past an opening quote; returns the closing quote (null when there is
+    // none) and sets `escaped` if the string holds a backslash. Short strings dominate, so this
+    // is inline SSE2 rather than a memchr call per string.
+    const char* string_end(const char* from, bool& escaped) const {
+        const char* p = from;
         while (true) {
-            q = static_cast<const char*>(std::memchr(q, '"', static_cast<std::size_t>(end_ - q)));
-            if (!q) return nullptr;
-            const char* b = q;
-            while (b > from && b[-1] == '\\') --b;
-            if (((q - b) & 1) == 0) return q;
-            ++q;
+#if defined(__SSE2__)
+            while (end_ - p >= 16) {
+                const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+                const int bits = _mm_movemask_epi8(
+                    _mm_or_si128(_mm_cmpeq_epi8(chunk, _mm_set1_epi8('"')), _mm_cmpeq_epi8(chunk, _mm_set1_epi8('\\'))));
+                if (bits) {
+                    p += __builtin_ctz(static_cast<unsigned>(bits));
+                    goto found;
+                }
+                p += 16;
+            }
+#endif
+            while (p < end_ && *p != '"' && *p != '\\') ++p;
+            if (p >= end_) return nullptr;
+#if defined(__SSE2__)
+        found:
+#endif
+            if (*p == '"') return p;
+            escaped = true;
+            p += 2;  // the backslash and the character it escapes
+            if (p > end_) return nullptr;
         }
+    }
+    const char* string_end(const char* from) const {
+        bool escaped = false;
+        return string_end(from, escaped);
     }
 
     void skip_string() {
@@ -176,8 +197,11 @@ private:
     }
 
     // Skips an object or array (p_ at its opening bracket) by counting brackets outside strings.
-    void skip_container() {
-        int depth = 0;
+    void skip_container() { skip_until_closed(0); }
+
+    // Skips to just past the bracket that closes `depth` open containers (0: p_ is at the
+    // opening bracket of the container to skip).
+    void skip_until_closed(int depth) {
         const char* p = p_;
         while (p < end_) {
 #if defined(__SSE2__)
@@ -291,10 +315,11 @@ private:
         while (ok_) {
             if (peek() != '"') return fail();
             const char* start = p_ + 1;
-            const char* q = string_end(start);
+            bool escaped = false;
+            const char* q = string_end(start, escaped);
             if (!q) return fail();
             std::string_view key(start, static_cast<std::size_t>(q - start));
-            if (std::memchr(start, '\\', key.size())) {
+            if (escaped) {
                 auto& buffer = ev_.state.key_buffer;
                 buffer.clear();
                 if (!decode_json_string(start, q, buffer)) return fail();
@@ -332,11 +357,12 @@ private:
 
     void leaf_string(const path_index* index) {
         const char* start = p_ + 1;
-        const char* q = string_end(start);
+        bool escaped = false;
+        const char* q = string_end(start, escaped);
         if (!q) return fail();
         const std::size_t size = static_cast<std::size_t>(q - start);
         p_ = q + 1;
-        if (!std::memchr(start, '\\', size)) {
+        if (!escaped) {
             add_leaf(ev_, trail_, index, value_kind::string, std::string_view(start, size), 0.0, false, 0);
             return;
         }
