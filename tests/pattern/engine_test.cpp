@@ -270,3 +270,16 @@ TEST_CASE("adding and removing rules at random gives the same answers as a rebui
         CHECK(incremental.root().child_count == 0);
     }
 }
+
+TEST_CASE("skipping long members: strings with brackets, escapes, every block alignment") {
+    const auto m = sp::matcher{}.with(1, sp::compile(R"({"k": ["x"], "o": {"a": ["y"]}})"));
+    for (int pad = 0; pad < 140; ++pad) {
+        const std::string filler(static_cast<std::size_t>(pad), ' ');
+        for (const char* tricky : {R"("]]}}")", R"("\"]}\\")", R"("{[\\\"\\")", R"([{"q": "}"}, "]", [[["{"]]]])"}) {
+            const std::string event = std::string(R"({"skip": {)") + filler + R"("s": )" + tricky + R"(, "n": [1, 2, {"z": "]"}], "t": ")" +
+                                      filler + R"("}, "o": {"a": "y", "rest": [)" + filler + tricky + R"(]}, "k": "x"})";
+            INFO(event);
+            CHECK(run(m, event) == std::vector<sp::rule_id>{1});
+        }
+    }
+}

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <bit>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -203,6 +204,60 @@ private:
     // opening bracket of the container to skip).
     void skip_until_closed(int depth) {
         const char* p = p_;
+#if defined(__SSE2__)
+        // 64 bytes at a time: masks of quotes and brackets, the inside of strings by prefix XOR
+        // of the quote mask, and brackets counted by popcount; bits are walked one by one only
+        // in the block where the container may close. A block with a backslash goes to the
+        // byte loop below (escaped quotes need the slow path; they are rare).
+        bool in_string = false;
+        while (end_ - p >= 64) {
+            std::uint64_t quote = 0, backslash = 0, open = 0, close = 0;
+            for (int k = 0; k < 4; ++k) {
+                const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+                const __m128i lowered = _mm_or_si128(chunk, _mm_set1_epi8(0x20));
+                auto bits = [&](__m128i eq) {
+                    return static_cast<std::uint64_t>(static_cast<std::uint16_t>(_mm_movemask_epi8(eq))) << (16 * k);
+                };
+                quote |= bits(_mm_cmpeq_epi8(chunk, _mm_set1_epi8('"')));
+                backslash |= bits(_mm_cmpeq_epi8(chunk, _mm_set1_epi8('\\')));
+                open |= bits(_mm_cmpeq_epi8(lowered, _mm_set1_epi8(0x7B)));   // '{' or '['
+                close |= bits(_mm_cmpeq_epi8(lowered, _mm_set1_epi8(0x7D)));  // '}' or ']'
+            }
+            if (backslash) break;
+            std::uint64_t inside = quote;
+            inside ^= inside << 1;
+            inside ^= inside << 2;
+            inside ^= inside << 4;
+            inside ^= inside << 8;
+            inside ^= inside << 16;
+            inside ^= inside << 32;
+            if (in_string) inside = ~inside;
+            in_string = (inside >> 63) != 0;
+            open &= ~inside;
+            close &= ~inside;
+            const int closes = std::popcount(close);
+            if (closes < depth) {
+                depth += std::popcount(open) - closes;
+                p += 64;
+                continue;
+            }
+            for (std::uint64_t any = open | close; any; any &= any - 1) {
+                const std::uint64_t bit = any & (~any + 1);
+                if (open & bit) {
+                    ++depth;
+                } else if (--depth == 0) {
+                    p_ = p + std::countr_zero(bit) + 1;
+                    return;
+                }
+            }
+            p += 64;
+        }
+        if (in_string) {
+            const char* q = string_end(p);
+            if (!q) return fail();
+            p = q + 1;
+        }
+#endif
         while (p < end_) {
 #if defined(__SSE2__)
             // Jump over runs without structural characters 16 bytes at a time.
