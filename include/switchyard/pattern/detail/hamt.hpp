@@ -6,12 +6,46 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <string_view>
 #include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
 
 namespace switchyard::pattern::detail {
+
+// Population count without a library call: baseline x86-64 has no POPCNT instruction, and
+// std::popcount then calls into libgcc on every lookup.
+inline int popcount64(std::uint64_t x) noexcept {
+    x = x - ((x >> 1) & 0x5555555555555555ull);
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+    return static_cast<int>((x * 0x0101010101010101ull) >> 56);
+}
+
+// Equality of short byte strings without a memcmp call.
+inline bool same_bytes(const char* a, const char* b, std::size_t n) noexcept {
+    while (n >= 8) {
+        std::uint64_t x, y;
+        std::memcpy(&x, a, 8);
+        std::memcpy(&y, b, 8);
+        if (x != y) return false;
+        a += 8;
+        b += 8;
+        n -= 8;
+    }
+    while (n--)
+        if (*a++ != *b++) return false;
+    return true;
+}
+
+struct same_string {
+    template <class A, class B> bool operator()(const A& a, const B& b) const noexcept {
+        const std::string_view x(a), y(b);
+        return x.size() == y.size() && same_bytes(x.data(), y.data(), x.size());
+    }
+};
 
 template <class K, class V, class Hash, class Eq = std::equal_to<>>
 class hamt {
@@ -36,11 +70,11 @@ public:
             }
             const std::uint32_t bit = 1u << ((h >> shift) & 31u);
             if (n->entry_map & bit) {
-                const auto& e = n->entries[static_cast<std::size_t>(std::popcount(n->entry_map & (bit - 1)))];
+                const auto& e = n->entries[static_cast<std::size_t>(popcount64(n->entry_map & (bit - 1)))];
                 return Eq{}(e.key, key) ? &e.value : nullptr;
             }
             if (!(n->child_map & bit)) return nullptr;
-            n = n->children[static_cast<std::size_t>(std::popcount(n->child_map & (bit - 1)))].get();
+            n = n->children[static_cast<std::size_t>(popcount64(n->child_map & (bit - 1)))].get();
             shift += 5;
         }
         return nullptr;
@@ -88,7 +122,7 @@ private:
     };
 
     static std::size_t index(std::uint32_t map, std::uint32_t bit) {
-        return static_cast<std::size_t>(std::popcount(map & (bit - 1)));
+        return static_cast<std::size_t>(popcount64(map & (bit - 1)));
     }
 
     static node_ptr insert(const node* n, unsigned shift, std::uint64_t h, entry e, bool& added) {

@@ -128,7 +128,7 @@ private:
 };
 
 using refs_ptr = std::shared_ptr<const refs>;
-using refs_map = hamt<std::string, refs, string_hash>;
+using refs_map = hamt<std::string, refs, string_hash, same_string>;
 
 // Strings keyed by their first (or last) bytes: lookups try each distinct key length.
 struct anchored_map {
@@ -399,7 +399,7 @@ struct path_index {
 // A field-name state: the object keys that lead on from here, and the index of the leaf here.
 struct trie_node {
     std::shared_ptr<const path_index> index;
-    hamt<std::string, std::shared_ptr<const trie_node>, string_hash> children;
+    hamt<std::string, std::shared_ptr<const trie_node>, string_hash, same_string> children;
     std::vector<std::pair<std::string_view, const trie_node*>> small;  // lookup cache for few children
     std::uint32_t child_count = 0;
 
@@ -408,7 +408,7 @@ struct trie_node {
     const trie_node* child(std::string_view key) const {
         if (child_count <= small_limit) {
             for (const auto& [name, node] : small)
-                if (name.size() == key.size() && std::memcmp(name.data(), key.data(), key.size()) == 0) return node;
+                if (name.size() == key.size() && same_bytes(name.data(), key.data(), key.size())) return node;
             return nullptr;
         }
         const auto* found = children.find(key);

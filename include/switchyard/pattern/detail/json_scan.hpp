@@ -30,19 +30,14 @@ namespace switchyard::pattern::detail {
 // Appends the leaf to the event, copying the current array trail.
 inline void add_leaf(flat_event& ev, const std::vector<array_step>& trail, const path_index* index, value_kind kind,
                      std::string_view text, double number, bool buffered, std::uint32_t text_offset) {
-    flat_field f;
-    f.index = index;
-    f.kind = kind;
-    f.text = text;
-    f.number = number;
-    f.buffered = buffered;
-    f.text_offset = text_offset;
+    std::uint32_t trail_offset = 0;
+    std::uint16_t trail_size = 0;
     if (!trail.empty()) {
-        f.trail_offset = static_cast<std::uint32_t>(ev.trails.size());
-        f.trail_size = static_cast<std::uint16_t>(trail.size());
+        trail_offset = static_cast<std::uint32_t>(ev.trails.size());
+        trail_size = static_cast<std::uint16_t>(trail.size());
         ev.trails.insert(ev.trails.end(), trail.begin(), trail.end());
     }
-    ev.fields.push_back(f);
+    ev.fields.push_back(flat_field{index, text, number, text_offset, trail_offset, trail_size, kind, buffered});
 }
 
 // Points buffered fields' text at the (now final) buffer.
@@ -235,9 +230,9 @@ private:
             in_string = (inside >> 63) != 0;
             open &= ~inside;
             close &= ~inside;
-            const int closes = std::popcount(close);
+            const int closes = popcount64(close);
             if (closes < depth) {
-                depth += std::popcount(open) - closes;
+                depth += popcount64(open) - closes;
                 p += 64;
                 continue;
             }
