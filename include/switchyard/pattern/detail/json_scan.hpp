@@ -389,6 +389,8 @@ private:
                         p_ = end_;
                         return;
                     }
+                    // Nothing later in this object can matter: jump to its end.
+                    return skip_until_closed(1);
                 }
             } else {
                 skip_value();
