@@ -159,7 +159,11 @@ public:
             const detail::value_ref v{f.kind, f.text, f.number, &st.folded};
             const bool trailed = f.trail_size != 0;
             const auto field = static_cast<std::uint32_t>(i);
-            f.index->collect(v, [&](const detail::posting& p) { hit(st, p, field, trailed); });
+            f.index->collect(v, [&](const detail::posting& p) {
+                // A one-field alternative without exists:false needs no bookkeeping: it matched.
+                if (p.info == 1 && !trailed) out.push_back(p.rule);
+                else hit(st, p, field, trailed);
+            });
         }
         for (const std::uint32_t slot_index : st.touched) {
             auto& slot = st.table[slot_index];
