@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstring>
+#include <memory>
 #include <map>
 #include <random>
 #include <string>
@@ -282,4 +284,37 @@ TEST_CASE("skipping long members: strings with brackets, escapes, every block al
             CHECK(run(m, event) == std::vector<sp::rule_id>{1});
         }
     }
+}
+
+TEST_CASE("malformed and truncated JSON never reads out of bounds") {
+    // Run under AddressSanitizer in CI: every prefix and many byte flips of valid events.
+    sp::matcher m;
+    m = m.with(1, sp::compile(R"({"a": {"b": ["x"]}, "n": [{"numeric": [">", 0]}]})"));
+    m = m.with(2, sp::compile(R"({"arr": {"k": [{"prefix": "v"}], "s": [{"equals-ignore-case": "É"}]}})"));
+    m = m.with(3, sp::compile(R"({"u": [{"wildcard": "*\\**"}]})"));
+    const std::vector<std::string> events = {
+        R"({"a": {"b": "x", "c": [1, {"d": "\"]}"}]}, "n": 1.5e3, "arr": [{"k": "v\u00e9", "s": "\u00c9"}, {"k": "w"}], "u": "a*b"})",
+        R"({"skip": [[[[{"x": "\\\"\\"}]]]], "a": {"b": "\ud83d\ude00"}, "n": -0.0, "long": ")" + std::string(200, 'y') + R"("})",
+    };
+    std::mt19937 rng(7);
+    sp::flat_event scratch;
+    std::vector<sp::rule_id> out;
+    for (const auto& e : events) {
+        for (std::size_t n = 0; n <= e.size(); ++n) {
+            // A heap copy of exactly n bytes (no terminating NUL), so reading past the end is caught.
+            const auto bytes = std::make_unique<char[]>(n);
+            std::memcpy(bytes.get(), e.data(), n);
+            (void)m.match_json(std::string_view(bytes.get(), n), scratch, out);
+        }
+        for (int k = 0; k < 3000; ++k) {
+            std::string mutated = e;
+            const int flips = 1 + static_cast<int>(rng() % 3);
+            for (int f = 0; f < flips; ++f)
+                mutated[rng() % mutated.size()] = "\"\\{}[],:0a \xc3"[rng() % 13];
+            const auto bytes = std::make_unique<char[]>(mutated.size());
+            std::memcpy(bytes.get(), mutated.data(), mutated.size());
+            (void)m.match_json(std::string_view(bytes.get(), mutated.size()), scratch, out);
+        }
+    }
+    CHECK(true);
 }
