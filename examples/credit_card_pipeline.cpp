@@ -34,7 +34,7 @@ int main() {
     bus.set_error_handler([&](const switchyard::delivery_failure& f) {
         ++failures;
         std::lock_guard lock(print_mutex);
-        std::fprintf(stderr, "delivery failed: rule %s target %s: %s\n", f.rule.c_str(), f.target.c_str(), f.message.c_str());
+        std::fprintf(stderr, "delivery failed: rule %s target %s: %s\n", f.rule.c_str(), f.target.c_str(), f.error_message.c_str());
     });
 
     bus.add_rule({

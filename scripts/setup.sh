@@ -19,7 +19,7 @@ jobs=${JOBS:-$(nproc)}
 
 packages=(build-essential cmake ninja-build ccache pkg-config python3
           nlohmann-json3-dev libfmt-dev doctest-dev libbenchmark-dev libconcurrentqueue-dev
-          libsqlite3-dev)
+          libsqlite3-dev libasio-dev)
 [ "$mode" = test ] && packages+=(clang-14)
 
 missing=()
@@ -62,8 +62,8 @@ san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-poin
 configure "$build_root/asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ \
   -DCMAKE_CXX_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" -DSWITCHYARD_BUILD_BENCHMARKS=OFF
 cmake --build "$build_root/asan" -j "$jobs"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir "$build_root/asan" -j "$jobs" --output-on-failure -LE consumers
+SWITCHYARD_STRESS_EVENTS=100000 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --test-dir "$build_root/asan" -j "$jobs" --output-on-failure -LE consumers
 
 step "ThreadSanitizer: the concurrency tests"
 tsan="-fsanitize=thread"
@@ -73,12 +73,12 @@ configure "$build_root/tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPI
 tsan_targets=$(ctest --test-dir "$build_root/tsan" -N -L concurrency 2>/dev/null | sed -n 's/^ *Test *#[0-9]*: //p')
 # shellcheck disable=SC2086
 cmake --build "$build_root/tsan" -j "$jobs" --target $tsan_targets
-TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+SWITCHYARD_STRESS_EVENTS=20000 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --test-dir "$build_root/tsan" -j "$jobs" --output-on-failure -L concurrency
 
 step "Clang 14, warnings as errors: build everything, run every test"
 configure "$build_root/clang" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++-14
 cmake --build "$build_root/clang" -j "$jobs"
-ctest --test-dir "$build_root/clang" -j "$jobs" --output-on-failure -LE consumers
+SWITCHYARD_STRESS_EVENTS=100000 ctest --test-dir "$build_root/clang" -j "$jobs" --output-on-failure -LE consumers
 
 step "all test configurations passed"

@@ -194,14 +194,15 @@ TEST_CASE("a throwing handler is reported to the error handler, never swallowed"
     b.set_error_handler([&](const delivery_failure& f) { failures.push_back(f); });
     b.add_rule({.name = "all",
                 .pattern = all_transactions,
-                .targets = {handler<CreditCardTransaction>("fails", [](const auto&) -> void { throw std::runtime_error("card declined"); }),
+                .targets = {handler<CreditCardTransaction>("fails", [](const auto&) -> void { throw std::runtime_error("card declined"); })
+                                .retry(retry_policy::none()),
                             handler<CreditCardTransaction>("works", [&](const auto&) { ++other; })}});
     const auto r = b.producer<CreditCardTransaction>("s").publish({});
     b.drain();
     REQUIRE(failures.size() == 1);
     CHECK(failures[0].rule == "all");
     CHECK(failures[0].target == "fails");
-    CHECK(failures[0].message == "card declined");
+    CHECK(failures[0].error_message == "card declined");
     CHECK(failures[0].error_code == "HandlerFailed");
     CHECK(failures[0].event->meta().id == r.event_id);
     CHECK(other.load() == 1);
@@ -209,7 +210,10 @@ TEST_CASE("a throwing handler is reported to the error handler, never swallowed"
     const auto stats = b.stats();
     REQUIRE(stats.size() == 2);
     CHECK(stats[0].accepted == 1);
-    CHECK(stats[0].failed == 1);
+    CHECK(stats[0].dead_lettered == 1);
+    CHECK(stats[0].pending == 0);
+    CHECK(failures[0].reason == dead_letter_reason::retries_exhausted);
+    CHECK(failures[0].attempts == 1);
     CHECK(stats[1].delivered == 1);
 }
 
@@ -224,7 +228,9 @@ TEST_CASE("a detail that does not fit the handler's type is a reported failure")
     REQUIRE(r.failed_entry_count == 0);
     b.drain();
     REQUIRE(failures.size() == 1);
-    CHECK(failures[0].message.find("does not fit") != std::string::npos);
+    CHECK(failures[0].error_message.find("does not fit") != std::string::npos);
+    CHECK(failures[0].reason == dead_letter_reason::permanent_failure);  // never retried
+    CHECK(failures[0].attempts == 1);
 }
 
 TEST_CASE("json events reach typed handlers and typed events reach JSON handlers") {

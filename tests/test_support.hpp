@@ -60,3 +60,22 @@ private:
     mutable std::condition_variable changed_;
     int count_ = 0;
 };
+
+// A gate handlers can wait at until the test opens it.
+class gate {
+public:
+    void open() {
+        std::lock_guard lock(mutex_);
+        open_ = true;
+        opened_.notify_all();
+    }
+    void wait() const {
+        std::unique_lock lock(mutex_);
+        opened_.wait(lock, [&] { return open_; });
+    }
+
+private:
+    mutable std::mutex mutex_;
+    mutable std::condition_variable opened_;
+    bool open_ = false;
+};

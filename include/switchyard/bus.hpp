@@ -1,7 +1,7 @@
 // The bus: rules route published events to targets. Publishers read an immutable snapshot of
-// the rule table and never wait for a reconfiguration; writers build the next snapshot under a
-// lock and swap it in atomically. Every accepted delivery is counted until it ends, so `drain`
-// knows when everything accepted has been delivered.
+// the rule table and never wait for a reconfiguration; writers build the next snapshot and swap
+// it in. Every accepted delivery is counted until it ends — delivered, dead-lettered or
+// discarded — so `drain` knows when everything accepted is done and `stats` always adds up.
 #pragma once
 
 #include <atomic>
@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <map>
@@ -20,12 +21,18 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "switchyard/delivery/dead_letter.hpp"
+#include "switchyard/delivery/ordering_key.hpp"
+#include "switchyard/delivery/outcome.hpp"
+#include "switchyard/delivery/retry_policy.hpp"
+#include "switchyard/delivery/timer_service.hpp"
 #include "switchyard/detail/snapshot.hpp"
 #include "switchyard/error.hpp"
 #include "switchyard/event.hpp"
@@ -40,9 +47,9 @@ namespace switchyard {
 struct bus_options {
     std::string account = "000000000000";
     std::string region = "local";
-    std::size_t max_targets_per_rule = 5;  // EventBridge's limit
+    std::size_t max_targets_per_rule = 5;      // EventBridge's limit
     std::size_t max_event_size = 1024 * 1024;  // bytes, measured as EventBridge measures an entry
-    std::size_t max_batch_entries = 10;  // put_events entries per call, EventBridge's limit
+    std::size_t max_batch_entries = 10;        // put_events entries per call, EventBridge's limit
 };
 
 // One entry of `bus::put_events`, shaped like EventBridge's PutEventsRequestEntry.
@@ -57,7 +64,7 @@ struct put_events_entry {
 // The outcome of one published event: its id, or an EventBridge error code and a message.
 struct publish_result {
     std::string event_id;
-    std::string error_code;  // empty on success; InvalidArgument, MalformedDetail, ...
+    std::string error_code;  // empty on success; InvalidArgument, MalformedDetail, ThrottlingException, ...
     std::string error_message;
 
     bool ok() const noexcept { return error_code.empty(); }
@@ -69,26 +76,23 @@ struct put_events_result {
     std::vector<publish_result> entries;  // one per entry, in order
 };
 
-// A delivery that did not succeed, as the bus reports it to its error handler.
-struct delivery_failure {
-    event_ptr event;
-    std::string rule;
-    std::string target;
-    std::string error_code;  // "HandlerFailed" for an exception from the handler
-    std::string message;
-    unsigned attempts = 1;
-};
-
+// What the bus's error handler receives: a dead letter that had no sink (or whose sink threw).
+using delivery_failure = dead_letter;
 using error_handler = std::function<void(const delivery_failure&)>;
 
-// Per-target delivery counts. At a quiescent moment accepted = delivered + failed + discarded.
+// Per-target delivery accounting. At any quiescent moment
+// accepted = delivered + dead_lettered + discarded + pending.
 struct target_stats {
     std::string rule;
     std::string target;
     std::uint64_t accepted = 0;
     std::uint64_t delivered = 0;
-    std::uint64_t failed = 0;
-    std::uint64_t discarded = 0;  // queued for a subscription that ended before they ran
+    std::uint64_t retried = 0;        // retry attempts scheduled (not deliveries)
+    std::uint64_t dead_lettered = 0;  // to the target's sink, or the error handler without one
+    std::uint64_t discarded = 0;      // queued for a subscription that ended before they ran
+    std::uint64_t pending = 0;        // accepted, not yet ended: the queue depth
+    std::uint64_t throttled = 0;      // entries refused because this target's queue was full
+    std::size_t capacity = 0;
 };
 
 class bus;
@@ -96,12 +100,61 @@ template <event_type T> class producer;
 
 namespace detail {
 
+struct target_state;
+
+// One (event, target) delivery in flight. It has exactly one owner at a time: the publisher's
+// stack (inline first attempt), an executor task, the timer, or its FIFO group's queue. Tasks
+// and timers carry it as a raw pointer (so a task fits std::function's small buffer and costs
+// no allocation); whoever runs them takes ownership back.
+struct delivery {
+    event_ptr event;
+    std::shared_ptr<target_state> target;
+    unsigned attempts = 0;
+    std::optional<std::string> group;  // FIFO group when the target is ordered
+};
+using delivery_owner = std::unique_ptr<delivery>;
+
 struct target_state {
-    target_state(target spec_in, std::string rule_in) : spec(std::move(spec_in)), rule(std::move(rule_in)) {}
+    target_state(target spec_in, std::string rule_in)
+        : spec(std::move(spec_in)), rule(std::move(rule_in)), key(spec.ordering_key.empty() ? key_path{} : key_path(spec.ordering_key)) {}
 
     target spec;
     std::string rule;
-    std::atomic<std::uint64_t> accepted{0}, delivered{0}, failed{0}, discarded{0};
+    key_path key;
+    std::atomic<std::uint64_t> accepted{0}, delivered{0}, retried{0}, dead_lettered{0}, discarded{0}, throttled{0};
+    std::atomic<std::uint64_t> in_flight{0};
+    bool closable = false;  // a subscription's target: its handler calls pass through `gate`
+
+    // Slots: the bounded queue. Publishers that block wait on `slot_freed`.
+    std::mutex slot_mutex;
+    std::condition_variable slot_freed;
+    std::atomic<unsigned> slot_waiters{0};
+
+    bool try_reserve() noexcept {
+        auto current = in_flight.load(std::memory_order_relaxed);
+        while (current < spec.queue.capacity)
+            if (in_flight.compare_exchange_weak(current, current + 1, std::memory_order_acq_rel)) return true;
+        return false;
+    }
+    bool reserve_blocking(std::chrono::steady_clock::time_point deadline) {
+        if (try_reserve()) return true;
+        std::unique_lock lock(slot_mutex);
+        slot_waiters.fetch_add(1, std::memory_order_acq_rel);
+        const bool got = slot_freed.wait_until(lock, deadline, [this] { return try_reserve(); });
+        slot_waiters.fetch_sub(1, std::memory_order_acq_rel);
+        return got;
+    }
+    void release() noexcept {
+        in_flight.fetch_sub(1, std::memory_order_acq_rel);
+        if (slot_waiters.load(std::memory_order_acquire) != 0) {
+            std::lock_guard lock(slot_mutex);
+            slot_freed.notify_all();
+        }
+    }
+
+    // FIFO groups: a group exists while its head is in flight; the rest wait here in order.
+    std::mutex groups_mutex;
+    std::unordered_map<std::string, std::deque<delivery_owner>> groups;
 
     // A subscription's end must wait for calls already running, and stop any later ones.
     std::mutex gate;
@@ -157,13 +210,16 @@ public:
             throw error(fmt::format("rule \"{}\" has {} targets; a rule may have at most {} (bus_options::max_targets_per_rule)",
                                     spec.name, spec.targets.size(), options_.max_targets_per_rule));
         for (std::size_t i = 0; i < spec.targets.size(); ++i) {
-            check_name("target", spec.targets[i].id);
-            if (!spec.targets[i].invoke)
-                throw error(fmt::format("target \"{}\" of rule \"{}\" has no handler", spec.targets[i].id, spec.name));
+            const auto& t = spec.targets[i];
+            check_name("target", t.id);
+            const std::string where = fmt::format("target \"{}\" of rule \"{}\"", t.id, spec.name);
+            if (!t.invoke) throw error(where + " has no handler");
+            t.retries.validate(where);
+            if (t.queue.capacity == 0) throw error(where + ": queue_options::capacity must be at least 1");
             for (std::size_t j = 0; j < i; ++j)
-                if (spec.targets[j].id == spec.targets[i].id)
+                if (spec.targets[j].id == t.id)
                     throw error(fmt::format("rule \"{}\" has two targets with id \"{}\": target ids must be unique within a rule",
-                                            spec.name, spec.targets[i].id));
+                                            spec.name, t.id));
         }
         pattern::compiled_pattern compiled = [&] {
             try {
@@ -172,20 +228,27 @@ public:
                 throw pattern_error(fmt::format("rule \"{}\": invalid event pattern: {}", spec.name, e.what()), e.path(), e.offset());
             }
         }();
-
-        std::lock_guard lock(config_mutex_);
-        const auto current = table_.load();
-        if (current->by_name.count(spec.name))
-            throw error(fmt::format("bus \"{}\" already has a rule named \"{}\": remove it first or choose another name", name_, spec.name));
         auto entry = std::make_shared<rule_entry>();
-        entry->id = next_rule_id_++;
         entry->name = spec.name;
         entry->pattern = std::move(spec.pattern);
         entry->state = spec.state;
         entry->description = std::move(spec.description);
         entry->managed = managed;
-        for (auto& t : spec.targets) entry->targets.push_back(std::make_shared<target_state>(std::move(t), spec.name));
+        for (auto& t : spec.targets) {
+            std::string id = t.id;
+            try {
+                entry->targets.push_back(std::make_shared<target_state>(std::move(t), spec.name));
+                entry->targets.back()->closable = managed;
+            } catch (const error& e) {
+                throw error(fmt::format("target \"{}\" of rule \"{}\": {}", id, spec.name, e.what()));
+            }
+        }
 
+        std::lock_guard lock(config_mutex_);
+        const auto current = table_.load();
+        if (current->by_name.count(spec.name))
+            throw error(fmt::format("bus \"{}\" already has a rule named \"{}\": remove it first or choose another name", name_, spec.name));
+        entry->id = next_rule_id_++;
         auto next = std::make_shared<rule_table>(*current);
         next->matcher = current->matcher.with(entry->id, compiled);
         if (next->by_id.size() <= entry->id) next->by_id.resize(entry->id + 1);
@@ -214,8 +277,7 @@ public:
         std::lock_guard lock(config_mutex_);
         const auto current = table_.load();
         const auto it = current->by_name.find(name);
-        if (it == current->by_name.end())
-            throw error(fmt::format("bus \"{}\" has no rule named \"{}\"", name_, name));
+        if (it == current->by_name.end()) throw error(fmt::format("bus \"{}\" has no rule named \"{}\"", name_, name));
         auto entry = std::make_shared<rule_entry>(*current->by_id[it->second]);
         entry->state = state;
         auto next = std::make_shared<rule_table>(*current);
@@ -239,9 +301,21 @@ public:
         const auto table = table_.load();
         std::vector<target_stats> out;
         for (const auto& [name, id] : table->by_name)
-            for (const auto& t : table->by_id[id]->targets)
-                out.push_back({t->rule, t->spec.id, t->accepted.load(), t->delivered.load(), t->failed.load(), t->discarded.load()});
+            for (const auto& t : table->by_id[id]->targets) out.push_back(stats_of(*t));
         return out;
+    }
+
+    static target_stats stats_of(const target_state& t) {
+        return {t.rule,
+                t.spec.id,
+                t.accepted.load(),
+                t.delivered.load(),
+                t.retried.load(),
+                t.dead_lettered.load(),
+                t.discarded.load(),
+                t.in_flight.load(),
+                t.throttled.load(),
+                t.spec.queue.capacity};
     }
 
     void set_error_handler(error_handler handler) {
@@ -251,16 +325,65 @@ public:
 
     // ---- publishing ---------------------------------------------------------------------------
 
-    // Routes an accepted event to every target of every enabled rule it matches.
-    void dispatch(const event_ptr& e) {
+    // Routes an accepted event to every target of every enabled rule it matches. Admission is
+    // all or nothing: if a target with the reject (or timed-out block) policy has no room, no
+    // target receives the event and the result says ThrottlingException.
+    publish_result dispatch(const event_ptr& e) {
+        publish_result result{e->meta().id, {}, {}};
+        if (closed_.load(std::memory_order_acquire)) {
+            result.error_code = "BusShutDown";
+            result.error_message = fmt::format("bus \"{}\" has been shut down and accepts no more events", name_);
+            return result;
+        }
         const auto table = table_.load();
         scratch_guard scratch;
         match(table->matcher, *e, scratch->fields, scratch->ids);
+        auto& plan = scratch->plan;
         for (const auto id : scratch->ids) {
             const auto& entry = table->by_id[id];
             if (!entry || entry->state != rule_state::enabled) continue;
-            for (const auto& t : entry->targets) deliver(e, t);
+            for (const auto& t : entry->targets) plan.push_back({&t, false});
         }
+        if (plan.empty()) return result;
+
+        // Reserve a queue slot on every target first.
+        std::optional<std::chrono::steady_clock::time_point> deadline;
+        for (std::size_t i = 0; i < plan.size(); ++i) {
+            auto& t = **plan[i].target;
+            bool reserved = t.try_reserve();
+            if (!reserved && t.spec.queue.on_full == overflow_policy::block) {
+                if (!deadline) deadline = std::chrono::steady_clock::now() + t.spec.queue.block_timeout;
+                reserved = t.reserve_blocking(std::min(*deadline, std::chrono::steady_clock::now() + t.spec.queue.block_timeout));
+            }
+            if (reserved) {
+                plan[i].reserved = true;
+            } else if (t.spec.queue.on_full != overflow_policy::dead_letter) {
+                for (std::size_t j = 0; j < i; ++j)
+                    if (plan[j].reserved) (*plan[j].target)->release();
+                t.throttled.fetch_add(1, std::memory_order_relaxed);
+                result.error_code = "ThrottlingException";
+                result.error_message = fmt::format("target \"{}\" of rule \"{}\" has {} deliveries pending, its queue capacity; "
+                                                   "the event was not delivered anywhere (retry later, or raise queue_options::capacity)",
+                                                   t.spec.id, t.rule, t.spec.queue.capacity);
+                return result;
+            }
+        }
+        for (const auto& step : plan) {
+            const std::shared_ptr<target_state>& shared = *step.target;  // `table` keeps it alive
+            if (step.reserved) {
+                start(e, shared);
+            } else {
+                // Full, and the policy is dead_letter: accepted, and dead-lettered at once.
+                shared->accepted.fetch_add(1, std::memory_order_relaxed);
+                pending_.fetch_add(1, std::memory_order_acq_rel);
+                shared->in_flight.fetch_add(1, std::memory_order_acq_rel);  // released by end()
+                delivery d{e, shared, 0, std::nullopt};
+                dead_letter_now(d, dead_letter_reason::queue_full, "ThrottlingException",
+                                fmt::format("the target's queue was full ({} deliveries pending)", shared->spec.queue.capacity));
+                end(d);
+            }
+        }
+        return result;
     }
 
     publish_result put(const put_events_entry& entry) {
@@ -274,40 +397,37 @@ public:
             return fail("InvalidArgument", "Source is empty: every entry needs a source such as \"com.example.orders\"");
         if (entry.detail_type.empty())
             return fail("InvalidArgument", "DetailType is empty: every entry needs a detail-type such as \"OrderPlaced\"");
-        if (entry.detail.empty())
-            return fail("InvalidArgument", "Detail is empty: send a JSON object, \"{}\" at least");
+        if (entry.detail.empty()) return fail("InvalidArgument", "Detail is empty: send a JSON object, \"{}\" at least");
         const std::size_t size = entry_size(entry);
         if (size > options_.max_event_size)
-            return fail("InvalidArgument", fmt::format("entry is {} bytes; the limit is {} bytes (bus_options::max_event_size)",
-                                                       size, options_.max_event_size));
+            return fail("InvalidArgument", fmt::format("entry is {} bytes; the limit is {} bytes (bus_options::max_event_size)", size,
+                                                       options_.max_event_size));
         const auto parsed = nlohmann::json::parse(entry.detail, nullptr, false);
         if (parsed.is_discarded())
             return fail("MalformedDetail", "Detail is not valid JSON: send a JSON object such as {\"orderId\": \"42\"}");
-        if (!parsed.is_object())
-            return fail("MalformedDetail", fmt::format("Detail must be a JSON object, got {}", parsed.type_name()));
+        if (!parsed.is_object()) return fail("MalformedDetail", fmt::format("Detail must be a JSON object, got {}", parsed.type_name()));
         envelope meta = make_envelope(entry.source, entry.detail_type);
         if (!entry.time.empty()) {
-            const auto when = detail::parse_rfc3339(entry.time);
+            const auto when = parse_rfc3339(entry.time);
             if (!when)
-                return fail("InvalidArgument", fmt::format("Time \"{}\" is not an RFC 3339 timestamp such as 2026-11-29T20:00:41Z", entry.time));
-            meta.time = detail::format_rfc3339(*when);
+                return fail("InvalidArgument",
+                            fmt::format("Time \"{}\" is not an RFC 3339 timestamp such as 2026-11-29T20:00:41Z", entry.time));
+            meta.time = format_rfc3339(*when);
         }
-        for (const auto& r : entry.resources) {
+        for (const auto& r : entry.resources)
             if (r.empty()) return fail("InvalidArgument", "Resources must not contain an empty string");
-        }
         meta.resources = entry.resources;
-        result.event_id = meta.id;
-        dispatch(std::make_shared<const detail::json_text_event>(std::move(meta), entry.detail));
-        return result;
+        return dispatch(std::make_shared<const json_text_event>(std::move(meta), entry.detail));
     }
 
-    envelope make_envelope(std::string source, std::string detail_type) const {
+    envelope make_envelope(std::string source, std::string detail_type,
+                           std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) const {
         envelope meta;
         meta.id = make_uuid_v4();
         meta.detail_type = std::move(detail_type);
         meta.source = std::move(source);
         meta.account = options_.account;
-        meta.time = format_rfc3339(std::chrono::system_clock::now());
+        meta.time = format_rfc3339_cached(now);
         meta.region = options_.region;
         return meta;
     }
@@ -324,7 +444,20 @@ public:
         return drained_.wait_for(lock, *timeout, idle);
     }
 
+    // Stops accepting events, drains for up to `timeout`, then dead-letters whatever is still
+    // pending with reason `shutdown`: waiting retries at once, queued deliveries as their
+    // executor reaches them (instead of calling the handler). Returns true when every accepted
+    // delivery has ended within a second `timeout` (handlers already running are waited for).
+    bool shutdown(std::chrono::nanoseconds timeout) {
+        closed_.store(true, std::memory_order_release);
+        if (drain(timeout)) return true;
+        shutting_down_.store(true, std::memory_order_release);
+        timers_.cancel_all();
+        return drain(timeout);
+    }
+
     std::uint64_t pending() const noexcept { return pending_.load(std::memory_order_acquire); }
+    std::size_t pending_retries() const { return timers_.pending(); }
 
     // Closes a target so that none of its handler calls start any more, and waits for the calls
     // already running (except one on this very thread, when a handler ends its own subscription).
@@ -336,9 +469,14 @@ public:
     }
 
 private:
+    struct planned {
+        const std::shared_ptr<target_state>* target;  // into the snapshot dispatch holds
+        bool reserved;
+    };
     struct match_scratch {
         pattern::flat_event fields;
         std::vector<pattern::rule_id> ids;
+        std::vector<planned> plan;
     };
 
     // A handler on an inline executor may publish again from inside dispatch, so scratch space
@@ -350,6 +488,7 @@ private:
             if (depth() == stack.size()) stack.push_back(std::make_unique<match_scratch>());
             current_ = stack[depth()++].get();
             current_->ids.clear();
+            current_->plan.clear();
         }
         ~scratch_guard() { --depth(); }
         scratch_guard(const scratch_guard&) = delete;
@@ -375,66 +514,206 @@ private:
         return size;
     }
 
-    void deliver(const event_ptr& e, const std::shared_ptr<target_state>& t) {
-        t->accepted.fetch_add(1, std::memory_order_relaxed);
+    // A delivery with a reserved slot enters its target: straight to the executor, or behind
+    // the deliveries of its FIFO group.
+    void start(const event_ptr& e, const std::shared_ptr<target_state>& target) {
+        auto& t = *target;
+        t.accepted.fetch_add(1, std::memory_order_relaxed);
         pending_.fetch_add(1, std::memory_order_acq_rel);
+        if (t.key.empty() && t.spec.executor.is_inline()) {
+            // The synchronous path: no heap delivery, no task object.
+            delivery d{e, target, 0, std::nullopt};
+            attempt(d, nullptr);
+            return;
+        }
+        auto d = std::make_unique<delivery>(delivery{e, target, 0, std::nullopt});
+        if (!t.key.empty()) {
+            d->group = t.key.read(*d->event).value_or(std::string{});
+            std::lock_guard lock(t.groups_mutex);
+            auto [group, created] = t.groups.try_emplace(*d->group);
+            if (!created) {
+                group->second.push_back(std::move(d));  // the group's head is in flight; follow it
+                return;
+            }
+        }
+        submit(d.release());
+    }
+
+    // Hands a heap delivery to its executor; the task owns it from here.
+    void submit(delivery* d) {
         try {
-            t->spec.executor.execute([this, e, t] { run(*e, e, *t); });
+            d->target->spec.executor.execute([this, d] {
+                delivery_owner owner(d);
+                attempt(*d, std::move(owner));
+            });
         } catch (const std::exception& ex) {
-            // The executor refused the task: nothing will run it, so it ends here, reported.
-            fail(e, *t, "ExecutorRejected", ex.what());
-            finish();
+            // The executor refused the task without running it: the delivery ends here.
+            delivery_owner owner(d);
+            dead_letter_now(*d, dead_letter_reason::permanent_failure, "ExecutorRejected", ex.what());
+            end(*d);
         }
     }
 
-    void run(const any_event& e, const event_ptr& shared, target_state& t) {
-        {
-            std::lock_guard lock(t.gate);
+    // Runs one attempt of `d`. `owner` owns `d` when it lives on the heap; on an inline
+    // executor's first attempt it is null and `d` lives on the publisher's stack, and moves to
+    // the heap only if it must wait for a retry.
+    void attempt(delivery& d, delivery_owner owner) {
+        auto& t = *d.target;
+        struct leave_gate {
+            target_state* t = nullptr;
+            const target_state* outer = running_target;
+            ~leave_gate() {
+                running_target = outer;
+                if (!t) return;
+                std::lock_guard lock(t->gate);
+                --t->running;
+                t->idle.notify_all();
+            }
+        } guard;
+        if (t.closable) {
+            // A subscription may end at any moment: enter through its gate.
+            std::unique_lock lock(t.gate);
             if (!t.open) {
+                lock.unlock();
                 t.discarded.fetch_add(1, std::memory_order_relaxed);
-                finish();
+                end(d);
                 return;
             }
             ++t.running;
+            guard.t = &t;
         }
-        const target_state* outer = running_target;
         running_target = &t;
+
+        if (shutting_down_.load(std::memory_order_acquire)) {
+            dead_letter_now(d, dead_letter_reason::shutdown, "Shutdown", "the bus shut down before this delivery ran");
+            end(d);
+            return;
+        }
+        ++d.attempts;
+        outcome result = outcome::success();
         try {
-            t.spec.invoke(e, delivery_info{t.rule, t.spec.id, 1});
-            t.delivered.fetch_add(1, std::memory_order_relaxed);
+            result = t.spec.invoke(*d.event, delivery_info{t.rule, t.spec.id, d.attempts});
+        } catch (const permanent_error& ex) {
+            result = outcome::fail(ex.what());
         } catch (const std::exception& ex) {
-            fail(shared, t, "HandlerFailed", ex.what());
+            result = outcome::retry(ex.what());
         } catch (...) {
-            fail(shared, t, "HandlerFailed", "the handler threw a non-standard exception");
+            result = outcome::retry("the handler threw a non-standard exception");
         }
-        running_target = outer;
-        {
-            std::lock_guard lock(t.gate);
-            --t.running;
-            t.idle.notify_all();
+        switch (result.status()) {
+            case outcome::kind::success:
+                t.delivered.fetch_add(1, std::memory_order_relaxed);
+                end(d);
+                return;
+            case outcome::kind::permanent:
+                dead_letter_now(d, dead_letter_reason::permanent_failure, "HandlerFailed", result.reason());
+                end(d);
+                return;
+            case outcome::kind::retryable: retry_or_give_up(d, std::move(owner), result.reason()); return;
         }
-        finish();
     }
 
-    void fail(const event_ptr& e, target_state& t, const char* code, std::string message) noexcept {
-        t.failed.fetch_add(1, std::memory_order_relaxed);
+    void retry_or_give_up(delivery& d, delivery_owner owner, const std::string& reason) {
+        auto& t = *d.target;
+        const auto& policy = t.spec.retries;
+        if (d.attempts > policy.max_retry_attempts) {
+            dead_letter_now(d, dead_letter_reason::retries_exhausted, "HandlerFailed", reason);
+            end(d);
+            return;
+        }
+        const auto age = std::chrono::system_clock::now() - d.event->ingestion_time();
+        const auto wait = policy.backoff(d.attempts);
+        if (age + wait >= policy.max_event_age) {
+            dead_letter_now(d, dead_letter_reason::max_age_exceeded, "HandlerFailed", reason);
+            end(d);
+            return;
+        }
+        t.retried.fetch_add(1, std::memory_order_relaxed);
+        if (!owner) owner = std::make_unique<delivery>(std::move(d));  // `d` is not used again
+        delivery* waiting = owner.release();                           // the timer owns it now
+        timers_.schedule(std::chrono::steady_clock::now() + wait, [this, waiting](bool cancelled) {
+            if (!cancelled) return submit(waiting);
+            delivery_owner back(waiting);
+            dead_letter_now(*waiting, dead_letter_reason::shutdown, "Shutdown", "the bus shut down while this delivery waited to retry");
+            end(*waiting);
+        });
+    }
+
+    void dead_letter_now(delivery& d, dead_letter_reason reason, const char* code, std::string message) noexcept {
+        auto& t = *d.target;
+        t.dead_lettered.fetch_add(1, std::memory_order_relaxed);
+        dead_letter letter{d.event, t.rule, t.spec.id, code, std::move(message), d.attempts, reason};
+        if (t.spec.dead_letter_to) {
+            try {
+                t.spec.dead_letter_to(letter);
+                return;
+            } catch (const std::exception& ex) {
+                letter.error_message = fmt::format("{} (and the dead-letter sink failed: {})", letter.error_message, ex.what());
+            } catch (...) {
+                letter.error_message += " (and the dead-letter sink failed with a non-standard exception)";
+            }
+        }
+        report(letter);
+    }
+
+    void report(const dead_letter& letter) noexcept {
         std::shared_ptr<const error_handler> handler;
         {
             std::lock_guard lock(error_mutex_);
             handler = on_error_;
         }
-        delivery_failure failure{e, t.rule, t.spec.id, code, std::move(message), 1};
         try {
             if (handler && *handler) {
-                (*handler)(failure);
+                (*handler)(letter);
                 return;
             }
         } catch (...) {
             // An error handler that throws must not take the worker down; fall through to stderr.
         }
-        std::fprintf(stderr, "switchyard: bus \"%s\" rule \"%s\" target \"%s\" event %s: %s: %s\n", name_.c_str(),
-                     failure.rule.c_str(), failure.target.c_str(), e->meta().id.c_str(), failure.error_code.c_str(),
-                     failure.message.c_str());
+        std::fprintf(stderr, "switchyard: bus \"%s\" rule \"%s\" target \"%s\" event %s: %s (%s) after %u attempt(s): %s\n",
+                     name_.c_str(), letter.rule.c_str(), letter.target.c_str(), letter.event->meta().id.c_str(),
+                     letter.error_code.c_str(), std::string(to_string(letter.reason)).c_str(), letter.attempts,
+                     letter.error_message.c_str());
+    }
+
+    // A delivery ended (delivered, dead-lettered or discarded): free its slot, let its FIFO
+    // group move on, and count it out.
+    void end(delivery& d) noexcept {
+        auto& t = *d.target;
+        delivery_owner next;
+        if (d.group) {
+            std::lock_guard lock(t.groups_mutex);
+            auto it = t.groups.find(*d.group);
+            if (it != t.groups.end()) {
+                if (it->second.empty()) {
+                    t.groups.erase(it);
+                } else {
+                    next = std::move(it->second.front());
+                    it->second.pop_front();
+                }
+            }
+        }
+        t.release();
+        if (next) submit_in_order(next.release());
+        finish();
+    }
+
+    // Starting a group's next delivery from inside end() would nest one call per queued event
+    // on an inline executor; a per-thread trampoline runs them one after another instead.
+    void submit_in_order(delivery* next) {
+        thread_local std::deque<delivery*>* trampoline = nullptr;
+        if (trampoline) {
+            trampoline->push_back(next);
+            return;
+        }
+        std::deque<delivery*> queue{next};
+        trampoline = &queue;
+        while (!queue.empty()) {
+            auto* current = queue.front();
+            queue.pop_front();
+            submit(current);
+        }
+        trampoline = nullptr;
     }
 
     // Ends one delivery. The last one wakes drainers; notifying under the lock means a drainer
@@ -463,6 +742,11 @@ private:
     std::atomic<std::uint32_t> finishing_{0};
     std::mutex drain_mutex_;
     std::condition_variable drained_;
+    std::atomic<bool> closed_{false};
+    std::atomic<bool> shutting_down_{false};
+
+    // Declared last: destroyed first, joining its thread while everything it calls still exists.
+    timer_service timers_;
 
     friend class switchyard::bus;
 };
@@ -515,7 +799,8 @@ public:
     bus(const bus&) = delete;
     bus& operator=(const bus&) = delete;
 
-    // Delivers everything accepted before returning. Executors must outlive the bus.
+    // Delivers everything accepted (retries included) before returning. Executors must outlive
+    // the bus. Use `shutdown(timeout)` first to bound the wait.
     ~bus() { core_->drain(std::nullopt); }
 
     const std::string& name() const noexcept { return core_->name(); }
@@ -536,15 +821,13 @@ public:
     // A producer of T events with the given source. It must not outlive the bus.
     template <event_type T> switchyard::producer<T> producer(std::string source);
 
-    // Publishes a typed event; returns its id (typed events never fail validation).
+    // Publishes a typed event from `source`.
     template <event_type T> publish_result publish(std::string source, T detail);
 
     // Publishes an already-built event as it is (id, time and all), e.g. one read from JSON.
     publish_result publish(event_ptr e) {
         if (!e) throw error("bus::publish: the event pointer is null");
-        publish_result result{e->meta().id, {}, {}};
-        core_->dispatch(e);
-        return result;
+        return core_->dispatch(e);
     }
 
     // EventBridge's PutEvents: each entry is validated and published alone; a bad entry fails with
@@ -581,26 +864,53 @@ public:
     template <event_type T>
     [[nodiscard]] subscription subscribe(subscriber<T>& s, any_executor executor = inline_executor::instance(),
                                          std::optional<std::string> pattern = std::nullopt) {
-        std::string p = pattern ? std::move(*pattern)
-                                : nlohmann::json{{"detail-type", {std::string(detail_type_of<T>())}}}.dump();
+        std::string p = pattern ? std::move(*pattern) : nlohmann::json{{"detail-type", {std::string(detail_type_of<T>())}}}.dump();
         return subscribe(std::move(p), handler<T>("subscriber", [&s](const event<T>& e) { s.on_event(e); }, std::move(executor)));
     }
 
-    // Called for every delivery that fails. The default writes one line to stderr.
+    // Receives every dead letter of a target without a sink, and failures of sinks themselves.
+    // The default writes one line to stderr.
     void set_error_handler(error_handler handler) { core_->set_error_handler(std::move(handler)); }
 
-    // Waits until every accepted delivery has ended. Returns false if `timeout` passed first.
+    // Waits until every accepted delivery has ended, pending retries included. Returns false if
+    // `timeout` passed first.
     bool drain(std::chrono::nanoseconds timeout) { return core_->drain(timeout); }
     void drain() { core_->drain(std::nullopt); }
 
-    // Deliveries accepted and not yet ended.
+    // Stops accepting events (publishes then fail with BusShutDown), drains for up to
+    // `timeout`, then hands whatever is still pending to the dead-letter sinks (or the error
+    // handler) with reason `shutdown`. Returns true when everything accepted has ended.
+    bool shutdown(std::chrono::nanoseconds timeout) { return core_->shutdown(timeout); }
+
+    // Deliveries accepted and not yet ended, and how many of them wait for a retry.
     std::uint64_t pending() const noexcept { return core_->pending(); }
+    std::size_t pending_retries() const { return core_->pending_retries(); }
 
     std::vector<target_stats> stats() const { return core_->stats(); }
 
     // The envelope a new event published now from `source` would carry (fresh id and time).
     envelope make_envelope(std::string source, std::string detail_type) const {
         return core_->make_envelope(std::move(source), std::move(detail_type));
+    }
+
+    // A dead-letter sink that publishes each dead letter into this bus as an event with source
+    // "switchyard.dead-letter" and detail-type "DeadLetter": the original event and the reason.
+    dead_letter_sink as_dead_letter_sink() {
+        std::weak_ptr<detail::bus_core> weak = core_;
+        return [weak](const dead_letter& letter) {
+            auto core = weak.lock();
+            if (!core) throw error("the dead-letter bus no longer exists");
+            nlohmann::json detail = {{"rule", letter.rule},
+                                     {"target", letter.target},
+                                     {"errorCode", letter.error_code},
+                                     {"errorMessage", letter.error_message},
+                                     {"attempts", letter.attempts},
+                                     {"reason", std::string(to_string(letter.reason))},
+                                     {"event", nlohmann::json::parse(letter.event->json())}};
+            auto meta = core->make_envelope("switchyard.dead-letter", "DeadLetter");
+            const auto result = core->dispatch(std::make_shared<const detail::json_text_event>(std::move(meta), detail.dump()));
+            if (!result) throw error("the dead-letter bus refused the event: " + result.error_message);
+        };
     }
 
 private:

@@ -15,6 +15,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// Thrown by a handler (or by switchyard on its behalf, e.g. when an event's detail does not fit
+// the handler's type) when retrying cannot help: the delivery goes straight to the dead letters.
+class permanent_error : public error {
+public:
+    using error::error;
+};
+
 // An event pattern that cannot be accepted. `path()` is the JSON path of the offending element
 // (empty for syntax errors), `offset()` the byte offset into the pattern text when known.
 class pattern_error : public error {

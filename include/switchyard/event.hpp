@@ -152,7 +152,7 @@ public:
     }
 
 protected:
-    explicit any_event(const envelope* meta) : meta_(meta), ingested_(std::chrono::system_clock::now()) {}
+    any_event(const envelope* meta, std::chrono::system_clock::time_point ingested) : meta_(meta), ingested_(ingested) {}
     virtual std::string make_detail_json() const = 0;
     virtual const void* typed(const std::type_info&) const noexcept { return nullptr; }
 
@@ -171,7 +171,8 @@ namespace detail {
 
 template <class T> class typed_event final : public any_event {
 public:
-    explicit typed_event(event<T> value) : any_event(&value_), value_(std::move(value)) {}
+    typed_event(event<T> value, std::chrono::system_clock::time_point ingested)
+        : any_event(&value_, ingested), value_(std::move(value)) {}
     void emit_detail(value_sink& sink) const override { emit_value(sink, value_.detail); }
 
 protected:
@@ -188,8 +189,9 @@ private:
 // must already have been validated as a JSON object.
 class json_text_event final : public any_event {
 public:
-    json_text_event(envelope meta, std::string detail)
-        : any_event(&meta_), meta_(std::move(meta)), detail_(std::move(detail)) {}
+    json_text_event(envelope meta, std::string detail,
+                    std::chrono::system_clock::time_point ingested = std::chrono::system_clock::now())
+        : any_event(&meta_, ingested), meta_(std::move(meta)), detail_(std::move(detail)) {}
     void emit_detail(value_sink& sink) const override { emit_json_text(detail_, sink); }
 
 protected:
@@ -203,8 +205,10 @@ private:
 }  // namespace detail
 
 // Wraps a complete typed event (id, time and all) as a shareable event.
-template <class T> event_ptr make_event(event<T> value) {
-    return std::make_shared<const detail::typed_event<T>>(std::move(value));
+// `ingested` is when the bus accepted it (retry ages count from there).
+template <class T>
+event_ptr make_event(event<T> value, std::chrono::system_clock::time_point ingested = std::chrono::system_clock::now()) {
+    return std::make_shared<const detail::typed_event<T>>(std::move(value), ingested);
 }
 
 // Wraps an envelope and detail JSON text. Throws switchyard::error if the detail is not a JSON object.
@@ -228,7 +232,7 @@ inline event_ptr parse_event(std::string_view text) {
 }
 
 // The typed view of any event: the stored value when it was published as T, else the detail
-// JSON converted to T. Throws switchyard::error when the detail does not fit T.
+// JSON converted to T. Throws switchyard::permanent_error when the detail does not fit T.
 template <class T> event<T> event_cast(const any_event& e) {
     if (const auto* typed = e.as<T>()) return *typed;
     event<T> out;
@@ -236,7 +240,7 @@ template <class T> event<T> event_cast(const any_event& e) {
     try {
         nlohmann::json::parse(e.detail_json()).get_to(out.detail);
     } catch (const nlohmann::json::exception& ex) {
-        throw error(std::string("event ") + e.meta().id + " detail does not fit the target's type: " + ex.what());
+        throw permanent_error(std::string("event ") + e.meta().id + " detail does not fit the target's type: " + ex.what());
     }
     return out;
 }

@@ -22,13 +22,12 @@ public:
     const std::string& source() const noexcept { return source_; }
 
     publish_result publish(T detail, publish_options options = {}) const {
+        const auto now = std::chrono::system_clock::now();  // one clock read for time and ingestion
         event<T> e;
-        static_cast<envelope&>(e) = core_->make_envelope(source_, std::string(detail_type_of<T>()));
+        static_cast<envelope&>(e) = core_->make_envelope(source_, std::string(detail_type_of<T>()), now);
         e.resources = std::move(options.resources);
         e.detail = std::move(detail);
-        publish_result result{e.id, {}, {}};
-        core_->dispatch(make_event(std::move(e)));
-        return result;
+        return core_->dispatch(make_event(std::move(e), now));
     }
 
 private:

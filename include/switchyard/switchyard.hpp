@@ -2,10 +2,16 @@
 #pragma once
 
 #include "switchyard/bus.hpp"
+#include "switchyard/delivery/dead_letter.hpp"
+#include "switchyard/delivery/outcome.hpp"
+#include "switchyard/delivery/retry_policy.hpp"
+#include "switchyard/delivery/timer_service.hpp"
 #include "switchyard/error.hpp"
 #include "switchyard/event.hpp"
 #include "switchyard/executor/executor.hpp"
+#include "switchyard/executor/elastic_pool.hpp"
 #include "switchyard/executor/inline_executor.hpp"
+#include "switchyard/executor/manual_executor.hpp"
 #include "switchyard/executor/thread_pool.hpp"
 #include "switchyard/fields.hpp"
 #include "switchyard/flatten.hpp"

@@ -1,15 +1,21 @@
 // Targets: where a rule sends the events it matches. A target has an id (unique within its
-// rule), an executor that runs it, and an invoker that hands the event to user code: a typed
-// handler, a raw JSON handler or a subscriber. Failures are exceptions from the invoker; the bus
-// turns them into reports (and, with the delivery layer, retries and dead letters).
+// rule), an invoker that hands the event to user code (a typed handler, a raw JSON handler, a
+// subscriber), the executor that runs it, and how its deliveries behave: a bounded queue with an
+// overflow policy, retries, a dead-letter sink and an optional per-group FIFO ordering key.
+// Setters chain: `handler<T>(...).retry(...).dead_letters(sink).ordered_by("$.detail.customerId")`.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
 
+#include "switchyard/delivery/dead_letter.hpp"
+#include "switchyard/delivery/outcome.hpp"
+#include "switchyard/delivery/retry_policy.hpp"
 #include "switchyard/event.hpp"
 #include "switchyard/executor/executor.hpp"
 #include "switchyard/executor/inline_executor.hpp"
@@ -20,44 +26,97 @@ namespace switchyard {
 struct delivery_info {
     std::string_view rule;
     std::string_view target;
-    unsigned attempt = 1;  // 1 for the first delivery
+    unsigned attempt = 1;  // 1 for the first delivery, 2 for the first retry, ...
+};
+
+// What happens when a target already holds `capacity` deliveries that have not ended.
+enum class overflow_policy {
+    block,        // the publisher waits up to block_timeout, then the entry is throttled
+    reject,       // the entry fails with ThrottlingException (nothing of it is delivered)
+    dead_letter,  // this target's delivery goes straight to its dead-letter sink
+};
+
+struct queue_options {
+    // Deliveries accepted for the target and not yet ended (queued, running or waiting to retry).
+    std::size_t capacity = 65536;
+    overflow_policy on_full = overflow_policy::block;
+    std::chrono::milliseconds block_timeout = std::chrono::seconds(10);
 };
 
 struct target {
-    using invoker = std::function<void(const any_event&, const delivery_info&)>;
+    using invoker = std::function<outcome(const any_event&, const delivery_info&)>;
 
     std::string id;
     invoker invoke;
     any_executor executor = inline_executor::instance();
+    retry_policy retries{};
+    dead_letter_sink dead_letter_to{};  // empty: dead letters go to the bus's error handler
+    std::string ordering_key{};         // empty: no ordering; else a path such as "$.detail.customerId"
+    queue_options queue{};
+
+    target&& retry(retry_policy policy) && {
+        retries = policy;
+        return std::move(*this);
+    }
+    target&& dead_letters(dead_letter_sink sink) && {
+        dead_letter_to = std::move(sink);
+        return std::move(*this);
+    }
+    // Deliveries whose events share the value at `path` run one at a time, in publish order
+    // (like an SQS FIFO message group); different values run in parallel. Events without the
+    // field form one group of their own.
+    target&& ordered_by(std::string path) && {
+        ordering_key = std::move(path);
+        return std::move(*this);
+    }
+    target&& bounded(queue_options options) && {
+        queue = options;
+        return std::move(*this);
+    }
 };
 
+namespace detail {
+template <class F, class... Args> outcome call_returning_outcome(F& f, Args&&... args) {
+    if constexpr (std::is_same_v<std::invoke_result_t<F&, Args...>, outcome>) {
+        return f(std::forward<Args>(args)...);
+    } else {
+        f(std::forward<Args>(args)...);
+        return outcome::success();
+    }
+}
+}  // namespace detail
+
 // A handler for events of type T: `f(const event<T>&)` or `f(const event<T>&, const
-// delivery_info&)`. An event published as T reaches it without copies; any other event's detail
-// JSON is converted to T, and a detail that does not fit T is a delivery failure.
+// delivery_info&)`, returning void or an `outcome`. An event published as T reaches it without
+// copies; any other event's detail JSON is converted to T, and a detail that does not fit T is a
+// permanent failure (dead-lettered, not retried).
 template <class T, class F> target handler(std::string id, F f, any_executor executor = inline_executor::instance()) {
-    static_assert(std::is_invocable_v<F&, const event<T>&> || std::is_invocable_v<F&, const event<T>&, const delivery_info&>,
+    constexpr bool with_info = std::is_invocable_v<F&, const event<T>&, const delivery_info&>;
+    static_assert(with_info || std::is_invocable_v<F&, const event<T>&>,
                   "a handler<T> must be callable as f(const event<T>&) or f(const event<T>&, const delivery_info&)");
     return target{std::move(id),
-                  [f = std::move(f)](const any_event& e, const delivery_info& info) mutable {
+                  [f = std::move(f)](const any_event& e, const delivery_info& info) mutable -> outcome {
                       auto call = [&](const event<T>& typed) {
-                          if constexpr (std::is_invocable_v<F&, const event<T>&, const delivery_info&>) f(typed, info);
-                          else f(typed);
+                          if constexpr (with_info) return detail::call_returning_outcome(f, typed, info);
+                          else return detail::call_returning_outcome(f, typed);
                       };
-                      if (const auto* typed = e.as<T>()) call(*typed);
-                      else call(event_cast<T>(e));
+                      if (const auto* typed = e.as<T>()) return call(*typed);
+                      return call(event_cast<T>(e));
                   },
                   std::move(executor)};
 }
 
 // A handler that receives the whole event as EventBridge JSON text: `f(std::string_view)` or
-// `f(std::string_view, const delivery_info&)`.
+// `f(std::string_view, const delivery_info&)`, returning void or an `outcome`.
 template <class F> target json_handler(std::string id, F f, any_executor executor = inline_executor::instance()) {
-    static_assert(std::is_invocable_v<F&, std::string_view> || std::is_invocable_v<F&, std::string_view, const delivery_info&>,
+    constexpr bool with_info = std::is_invocable_v<F&, std::string_view, const delivery_info&>;
+    static_assert(with_info || std::is_invocable_v<F&, std::string_view>,
                   "a json_handler must be callable as f(std::string_view) or f(std::string_view, const delivery_info&)");
     return target{std::move(id),
-                  [f = std::move(f)](const any_event& e, const delivery_info& info) mutable {
-                      if constexpr (std::is_invocable_v<F&, std::string_view, const delivery_info&>) f(std::string_view(e.json()), info);
-                      else f(std::string_view(e.json()));
+                  [f = std::move(f)](const any_event& e, const delivery_info& info) mutable -> outcome {
+                      const std::string_view text = e.json();
+                      if constexpr (with_info) return detail::call_returning_outcome(f, text, info);
+                      else return detail::call_returning_outcome(f, text);
                   },
                   std::move(executor)};
 }

@@ -25,6 +25,19 @@ inline std::string format_rfc3339(std::chrono::system_clock::time_point tp) {
                        hms.hours().count(), hms.minutes().count(), hms.seconds().count());
 }
 
+// The same, for "now"-like times on a hot path: each thread keeps the last second it formatted,
+// so publishing many events per second formats the timestamp once per second, not per event.
+inline const std::string& format_rfc3339_cached(std::chrono::system_clock::time_point tp) {
+    thread_local std::chrono::sys_seconds last{};
+    thread_local std::string text;
+    const auto secs = std::chrono::floor<std::chrono::seconds>(tp);
+    if (secs != last || text.empty()) {
+        text = format_rfc3339(tp);
+        last = secs;
+    }
+    return text;
+}
+
 // Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)`; `t` and `z` are accepted as RFC 3339
 // allows. Returns nothing for anything else, including impossible dates.
 inline std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text) {

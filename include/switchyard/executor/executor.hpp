@@ -14,6 +14,9 @@ namespace switchyard {
 // The unit of work an executor runs. It never throws: the bus catches handler exceptions first.
 using task = std::function<void()>;
 
+// The contract: `execute` either accepts the task and eventually runs it exactly once, or
+// throws without running it (a stopped pool). An executor that silently drops tasks loses the
+// deliveries inside them.
 template <class E>
 concept executor = requires(E& e, task t) { e.execute(std::move(t)); };
 
@@ -23,24 +26,33 @@ public:
     template <executor E>
         requires(!std::is_same_v<std::remove_cvref_t<E>, any_executor>)
     any_executor(E& e) noexcept  // NOLINT(google-explicit-constructor): executors convert implicitly
-        : object_(&e), execute_(&call<E>) {}
+        : object_(&e), execute_(&call<E>), runs_inline_(runs_inline<E>()) {}
 
     // Shares ownership of `e`.
     template <executor E>
     any_executor(std::shared_ptr<E> e) noexcept  // NOLINT(google-explicit-constructor)
-        : owner_(e), object_(e.get()), execute_(&call<E>) {}
+        : owner_(e), object_(e.get()), execute_(&call<E>), runs_inline_(runs_inline<E>()) {}
 
     void execute(task t) const { execute_(object_, std::move(t)); }
+
+    // True when the executor runs every task at once on the calling thread (it declares
+    // `static constexpr bool runs_inline = true`), so callers may skip packaging the task.
+    bool is_inline() const noexcept { return runs_inline_; }
 
     // True when both refer to the same executor object.
     bool same_as(const any_executor& other) const noexcept { return object_ == other.object_; }
 
 private:
+    template <class E> static constexpr bool runs_inline() {
+        if constexpr (requires { E::runs_inline; }) return E::runs_inline;
+        else return false;
+    }
     template <class E> static void call(void* object, task t) { static_cast<E*>(object)->execute(std::move(t)); }
 
     std::shared_ptr<void> owner_;
     void* object_;
     void (*execute_)(void*, task);
+    bool runs_inline_;
 };
 
 }  // namespace switchyard

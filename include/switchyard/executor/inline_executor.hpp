@@ -8,6 +8,8 @@ namespace switchyard {
 
 class inline_executor {
 public:
+    static constexpr bool runs_inline = true;
+
     void execute(task t) const { t(); }
 
     // The process-wide instance targets use when they name no executor.

@@ -1,0 +1,224 @@
+// Publish-time deduplication: a window (default 5 minutes) of the keys seen recently, keyed by a
+// producer-supplied deduplication id or by a digest of source + detail-type + detail. Bounded in
+// time and in count, sharded so that many publishers rarely contend.
+//
+// Semantics:
+//  - first_seen(key, now) is true when `key` was not seen in [now - window, now): the caller
+//    delivers. A duplicate does not extend the window (as SQS FIFO deduplication: the interval
+//    starts at the first sighting). A key seen exactly `window` after its first sighting is new.
+//  - Count bound: each of the S shards holds at most max_entries / S keys; a shard that is full
+//    evicts its oldest key early, counted in `evictions_by_count`. An evicted key is forgotten, so
+//    a duplicate of it that arrives later inside its window is NOT caught: size max_entries for
+//    the peak rate times the window (1,000,000 covers ~3,300 events/s for 5 minutes). Because the
+//    bound is per shard, evictions can start slightly before the total reaches max_entries.
+//  - Memory: about 150 bytes per key of up to ~40 characters (the key text, a hash-table node
+//    and a FIFO slot), so ~150 MB at the default 1,000,000 entries when full.
+//  - Keys are compared exactly (the full text), never by hash alone, so two different keys are
+//    never taken for duplicates. Content keys are SHA-256 digests; see content_key().
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "switchyard/detail/sha256.hpp"
+#include "switchyard/error.hpp"
+
+namespace switchyard {
+
+struct dedup_options {
+    std::chrono::milliseconds window = std::chrono::minutes(5);
+    std::size_t max_entries = 1'000'000;
+    std::size_t shards = 16;  // rounded down to a power of two, at most max_entries
+};
+
+class dedup_window {
+public:
+    using clock = std::chrono::steady_clock;
+
+    struct stats {
+        std::uint64_t entries = 0;             // keys held now
+        std::uint64_t duplicates = 0;          // first_seen calls that returned false
+        std::uint64_t evictions_by_count = 0;  // keys forgotten early because a shard was full
+        std::uint64_t expirations = 0;         // keys forgotten because their window ended
+    };
+
+    // Throws switchyard::error when the window is not positive or a count is zero.
+    explicit dedup_window(dedup_options options = {}) : options_(options) {
+        if (options_.window <= std::chrono::milliseconds::zero())
+            throw error("dedup window must be positive, got " + std::to_string(options_.window.count()) + " ms");
+        if (options_.max_entries == 0) throw error("dedup max_entries must be at least 1");
+        if (options_.shards == 0) throw error("dedup shards must be at least 1");
+        std::size_t shards = 1;
+        while (shards * 2 <= options_.shards && shards * 2 <= options_.max_entries) shards *= 2;
+        options_.shards = shards;
+        shard_bits_ = 0;
+        while ((std::size_t{1} << shard_bits_) < shards) ++shard_bits_;
+        per_shard_ = options_.max_entries / shards;
+        shards_ = std::make_unique<shard[]>(shards);
+    }
+
+    dedup_window(const dedup_window&) = delete;
+    dedup_window& operator=(const dedup_window&) = delete;
+
+    // True if `key` was first seen now (the caller delivers), false if it is a duplicate inside
+    // the window. `now` is injectable for tests and for callers that already read the clock.
+    bool first_seen(std::string_view key, clock::time_point now = clock::now()) {
+        const std::size_t hash = std::hash<std::string_view>{}(key);
+        shard& s = shard_for(hash);
+        const clock::time_point expiry = now + options_.window;
+        std::lock_guard lock(s.mutex);
+        expire(s, now);
+        if (const auto it = s.entries.find(probe{hash, key}); it != s.entries.end()) {
+            if (now < it->second) {
+                ++s.duplicates;
+                return false;
+            }
+            // Its window ended but it was still queued behind a later expiry (callers' clocks
+            // raced): a new first sighting.
+            it->second = expiry;
+            s.order.push_back({expiry, &it->first});
+            return true;
+        }
+        while (s.entries.size() >= per_shard_ && evict_oldest(s)) {
+        }
+        const auto [it, inserted] = s.entries.emplace(key_type{hash, std::string(key)}, expiry);
+        s.order.push_back({expiry, &it->first});
+        return inserted;
+    }
+
+    // A key for an event without a deduplication id: a digest of the source, the detail-type and
+    // the detail JSON text (length-prefixed, so no field can bleed into the next). Texts that
+    // differ only in formatting ({"a":1} vs {"a": 1}) give different keys: such events are
+    // delivered twice rather than risk dropping one. SHA-256 rather than a fast hash because a
+    // false duplicate silently loses an event: the key is SHA-256 truncated to 128 bits, so an
+    // accidental collision among a million keys has probability ~1e-27, and making a chosen event
+    // collide with someone else's (a second preimage) takes ~2^128 work. Fast hashes such as
+    // FNV-1a or MurmurHash3 have practical, seed-independent collisions.
+    static std::string content_key(std::string_view source, std::string_view detail_type, std::string_view detail_json) {
+        detail::sha256 h;
+        auto field = [&](std::string_view text) {
+            char length[8];
+            for (int i = 0; i < 8; ++i) length[i] = static_cast<char>((static_cast<std::uint64_t>(text.size()) >> (8 * i)) & 0xff);
+            h.update(std::string_view(length, 8)).update(text);
+        };
+        field(source);
+        field(detail_type);
+        field(detail_json);
+        const auto digest = h.finish();
+        static constexpr char hex[] = "0123456789abcdef";
+        std::string out = "c:";
+        for (std::size_t i = 0; i < 16; ++i) {
+            out += hex[digest[i] >> 4];
+            out += hex[digest[i] & 0xf];
+        }
+        return out;
+    }
+
+    // A key for a producer-supplied deduplication id. The prefixes keep the two kinds apart, so
+    // an id can never equal some event's content key.
+    static std::string id_key(std::string_view dedup_id) {
+        std::string out = "id:";
+        out += dedup_id;
+        return out;
+    }
+
+    stats statistics() const {
+        stats out;
+        for (std::size_t i = 0; i < options_.shards; ++i) {
+            const shard& s = shards_[i];
+            std::lock_guard lock(s.mutex);
+            out.entries += s.entries.size();
+            out.duplicates += s.duplicates;
+            out.evictions_by_count += s.evictions;
+            out.expirations += s.expirations;
+        }
+        return out;
+    }
+
+    // The options in effect (shards rounded as documented).
+    const dedup_options& options() const noexcept { return options_; }
+
+private:
+    // The hash is computed once per call and stored, so rehashing and bucket walks never rehash text.
+    struct key_type {
+        std::size_t hash;
+        std::string text;
+    };
+    struct probe {
+        std::size_t hash;
+        std::string_view text;
+    };
+    struct key_hash {
+        using is_transparent = void;
+        std::size_t operator()(const key_type& k) const noexcept { return k.hash; }
+        std::size_t operator()(const probe& p) const noexcept { return p.hash; }
+    };
+    struct key_equal {
+        using is_transparent = void;
+        template <class A, class B> bool operator()(const A& a, const B& b) const noexcept {
+            return a.hash == b.hash && std::string_view(a.text) == std::string_view(b.text);
+        }
+    };
+    // Keys in insertion order. A key whose window restarted has an older, stale slot too; a slot
+    // only removes its key when the key's expiry still matches. Slots for one key leave the
+    // queue in the order they entered it and the matching one is the last, so `key` never
+    // dangles: a node is erased only by its last slot.
+    struct slot {
+        clock::time_point expiry;
+        const key_type* key;
+    };
+    struct alignas(64) shard {  // one cache line apart: shards do not false-share
+        mutable std::mutex mutex;
+        std::unordered_map<key_type, clock::time_point, key_hash, key_equal> entries;
+        std::deque<slot> order;
+        std::uint64_t duplicates = 0;
+        std::uint64_t evictions = 0;
+        std::uint64_t expirations = 0;
+    };
+
+    shard& shard_for(std::size_t hash) noexcept {
+        if (shard_bits_ == 0) return shards_[0];
+        // Fibonacci hashing: the top bits of a multiply spread any hash across the shards.
+        const std::uint64_t mixed = static_cast<std::uint64_t>(hash) * 0x9e3779b97f4a7c15ULL;
+        return shards_[static_cast<std::size_t>(mixed >> (64 - shard_bits_))];
+    }
+
+    // Pops the front slot; true if it removed its key.
+    static bool pop_front(shard& s) {
+        const slot front = s.order.front();
+        s.order.pop_front();
+        const auto it = s.entries.find(probe{front.key->hash, front.key->text});
+        if (it == s.entries.end() || it->second != front.expiry) return false;
+        s.entries.erase(it);
+        return true;
+    }
+
+    static void expire(shard& s, clock::time_point now) {
+        while (!s.order.empty() && s.order.front().expiry <= now)
+            if (pop_front(s)) ++s.expirations;
+    }
+
+    static bool evict_oldest(shard& s) {
+        while (!s.order.empty())
+            if (pop_front(s)) {
+                ++s.evictions;
+                return true;
+            }
+        return false;  // unreachable while every key has a slot; stops the caller's loop regardless
+    }
+
+    dedup_options options_;
+    unsigned shard_bits_ = 0;
+    std::size_t per_shard_ = 1;
+    std::unique_ptr<shard[]> shards_;
+};
+
+}  // namespace switchyard

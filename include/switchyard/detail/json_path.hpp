@@ -1,0 +1,200 @@
+// The JSONPath subset EventBridge accepts in InputPath and InputPathsMap: `$`, dot-separated
+// member names (letters, digits, `_`, `-`, `/`), array indices `[0]` and the wildcards `.*` and
+// `[*]`. Parsed once when a target is configured; evaluated iteratively (no recursion) on a DOM.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "switchyard/error.hpp"
+
+namespace switchyard::detail {
+
+class json_path {
+public:
+    struct step {
+        enum kind_t { member, index, wildcard } kind = member;
+        std::string name{};
+        std::size_t position = 0;
+    };
+
+    // Throws switchyard::error naming the path and the offending character.
+    static json_path parse(std::string_view text) {
+        json_path out;
+        out.text_ = std::string(text);
+        auto fail = [&](std::size_t at, std::string_view why) {
+            throw error("JSON path \"" + std::string(text) + "\" is invalid at offset " + std::to_string(at) + ": " +
+                        std::string(why) +
+                        " (supported: $, .name with letters, digits, '_', '-', '/', [index], .* and [*])");
+        };
+        if (text.empty() || text[0] != '$') fail(0, "a path starts with '$'");
+        std::size_t pos = 1;
+        while (pos < text.size()) {
+            const char c = text[pos];
+            if (c == '.') {
+                ++pos;
+                if (pos < text.size() && text[pos] == '*') {
+                    out.steps_.push_back({step::wildcard, {}, 0});
+                    out.definite_ = false;
+                    ++pos;
+                    continue;
+                }
+                const std::size_t start = pos;
+                while (pos < text.size() && is_name_char(text[pos])) ++pos;
+                if (pos == start) fail(pos, "expected a member name after '.'");
+                out.steps_.push_back({step::member, std::string(text.substr(start, pos - start)), 0});
+            } else if (c == '[') {
+                ++pos;
+                if (pos < text.size() && text[pos] == '*') {
+                    ++pos;
+                    out.steps_.push_back({step::wildcard, {}, 0});
+                    out.definite_ = false;
+                } else {
+                    const std::size_t start = pos;
+                    std::size_t value = 0;
+                    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+                        if (pos - start >= 9) fail(pos, "array index too large");
+                        value = value * 10 + static_cast<std::size_t>(text[pos] - '0');
+                        ++pos;
+                    }
+                    if (pos == start)
+                        fail(pos, pos < text.size() && (text[pos] == '\'' || text[pos] == '"')
+                                      ? "bracket notation for names is not supported, use .name"
+                                      : "expected an array index or '*' inside [ ]");
+                    out.steps_.push_back({step::index, {}, value});
+                }
+                if (pos >= text.size() || text[pos] != ']') fail(pos, "expected ']'");
+                ++pos;
+            } else {
+                fail(pos, "expected '.' or '['");
+            }
+        }
+        return out;
+    }
+
+    const std::string& text() const noexcept { return text_; }
+    const std::vector<step>& steps() const noexcept { return steps_; }
+    // A definite path names at most one value; a path with a wildcard yields a list.
+    bool definite() const noexcept { return definite_; }
+
+    // The single value a definite path names, or null when it does not exist.
+    template <class Json> const Json* find(const Json& root) const {
+        const Json* at = &root;
+        for (const auto& s : steps_) {
+            if (s.kind == step::member) {
+                if (!at->is_object()) return nullptr;
+                const auto it = at->find(s.name);
+                if (it == at->end()) return nullptr;
+                at = &*it;
+            } else {  // index (definite paths have no wildcard)
+                if (!at->is_array() || s.position >= at->size()) return nullptr;
+                at = &(*at)[s.position];
+            }
+        }
+        return at;
+    }
+
+    // Every value the path names, in document order. Iterative, one level per step, so the work
+    // is bounded by the document's size.
+    template <class Json> std::vector<const Json*> find_all(const Json& root) const {
+        std::vector<const Json*> current{&root}, next;
+        for (const auto& s : steps_) {
+            next.clear();
+            for (const Json* at : current) {
+                switch (s.kind) {
+                    case step::member:
+                        if (at->is_object()) {
+                            const auto it = at->find(s.name);
+                            if (it != at->end()) next.push_back(&*it);
+                        }
+                        break;
+                    case step::index:
+                        if (at->is_array() && s.position < at->size()) next.push_back(&(*at)[s.position]);
+                        break;
+                    case step::wildcard:
+                        if (at->is_object() || at->is_array())
+                            for (const auto& child : *at) next.push_back(&child);
+                        break;
+                }
+            }
+            std::swap(current, next);
+            if (current.empty()) break;
+        }
+        return current;
+    }
+
+private:
+    // EventBridge documents alphanumerics, '-', '_' and '/'; bytes >= 0x80 let UTF-8 names through.
+    static bool is_name_char(char c) noexcept {
+        const auto u = static_cast<unsigned char>(c);
+        return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '_' || u == '-' ||
+               u == '/' || u >= 0x80;
+    }
+
+    std::string text_;
+    std::vector<step> steps_;
+    bool definite_ = true;
+};
+
+// Appends `text` to `out` as the inside of a JSON string: quotes, backslashes and control
+// characters escaped, and any byte sequence that is not valid UTF-8 replaced by U+FFFD, so the
+// result is valid JSON whatever the input.
+inline void append_json_string_body(std::string& out, std::string_view text) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::size_t i = 0;
+    const std::size_t n = text.size();
+    while (i < n) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x80) {
+            switch (c) {
+                case '"': out += "\\\""; break;
+                case '\\': out += "\\\\"; break;
+                case '\n': out += "\\n"; break;
+                case '\r': out += "\\r"; break;
+                case '\t': out += "\\t"; break;
+                case '\b': out += "\\b"; break;
+                case '\f': out += "\\f"; break;
+                default:
+                    if (c < 0x20) {
+                        out += "\\u00";
+                        out += hex[c >> 4];
+                        out += hex[c & 0xf];
+                    } else {
+                        out += static_cast<char>(c);
+                    }
+            }
+            ++i;
+            continue;
+        }
+        // A multi-byte sequence: validate per RFC 3629 (no overlongs, no surrogates, <= U+10FFFF).
+        std::size_t len = 0;
+        unsigned lo = 0x80, hi = 0xbf;
+        if (c >= 0xc2 && c <= 0xdf) len = 2;
+        else if (c == 0xe0) { len = 3; lo = 0xa0; }
+        else if (c >= 0xe1 && c <= 0xec) len = 3;
+        else if (c == 0xed) { len = 3; hi = 0x9f; }
+        else if (c >= 0xee && c <= 0xef) len = 3;
+        else if (c == 0xf0) { len = 4; lo = 0x90; }
+        else if (c >= 0xf1 && c <= 0xf3) len = 4;
+        else if (c == 0xf4) { len = 4; hi = 0x8f; }
+        bool ok = len != 0 && i + len <= n;
+        for (std::size_t k = 1; ok && k < len; ++k) {
+            const auto b = static_cast<unsigned char>(text[i + k]);
+            ok = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xbf);
+        }
+        if (ok) {
+            out.append(text.data() + i, len);
+            i += len;
+        } else {
+            out += "\\ufffd";
+            ++i;
+        }
+    }
+}
+
+}  // namespace switchyard::detail

@@ -1,0 +1,52 @@
+// An executor that runs nothing until told to: tasks queue until `run_one` or `run_all` is
+// called, on the caller's thread. Tests use it to interleave deliveries deterministically.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <utility>
+
+#include "switchyard/executor/executor.hpp"
+
+namespace switchyard {
+
+class manual_executor {
+public:
+    void execute(task t) {
+        std::lock_guard lock(mutex_);
+        queue_.push_back(std::move(t));
+    }
+
+    // Runs the oldest queued task; returns false when there was none.
+    bool run_one() {
+        task next;
+        {
+            std::lock_guard lock(mutex_);
+            if (queue_.empty()) return false;
+            next = std::move(queue_.front());
+            queue_.pop_front();
+        }
+        next();
+        return true;
+    }
+
+    // Runs tasks until the queue is empty, including tasks queued by the tasks it runs.
+    // Returns how many ran.
+    std::size_t run_all() {
+        std::size_t ran = 0;
+        while (run_one()) ++ran;
+        return ran;
+    }
+
+    std::size_t size() const {
+        std::lock_guard lock(mutex_);
+        return queue_.size();
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::deque<task> queue_;
+};
+
+}  // namespace switchyard

@@ -1,0 +1,78 @@
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+
+#include "test_support.hpp"
+
+using namespace switchyard;
+using namespace std::chrono_literals;
+
+static_assert(executor<elastic_pool>);
+
+TEST_CASE("an elastic pool scales from zero to its maximum under a burst, and back to zero when idle") {
+    elastic_pool pool{{.min_workers = 0, .max_workers = 4, .target_backlog_per_worker = 1.0, .idle_timeout = 50ms}};
+    CHECK(pool.workers() == 0);
+
+    // A burst of tasks that cannot finish until released: the backlog forces a scale-out.
+    std::mutex m;
+    std::condition_variable cv;
+    bool release = false;
+    counter started, finished;
+    for (int i = 0; i < 40; ++i)
+        pool.execute([&] {
+            started.add();
+            std::unique_lock lock(m);
+            cv.wait(lock, [&] { return release; });
+            lock.unlock();
+            finished.add();
+        });
+    CHECK(pool.wait_for_workers(4, 10s));
+    CHECK(started.wait_for(4));
+    CHECK(pool.workers() == 4);  // never more than max
+    {
+        std::lock_guard lock(m);
+        release = true;
+    }
+    cv.notify_all();
+    REQUIRE(finished.wait_for(40));
+    CHECK(pool.peak_workers() == 4);
+
+    // Idle for longer than idle_timeout: every worker leaves.
+    CHECK(pool.wait_for_workers(0, 10s));
+    CHECK(pool.workers() == 0);
+
+    // From zero, the next task wakes the pool at once.
+    counter again;
+    pool.execute([&] { again.add(); });
+    CHECK(again.wait_for(1));
+}
+
+TEST_CASE("an elastic pool keeps min_workers and runs everything queued before it is destroyed") {
+    std::atomic<int> done{0};
+    {
+        elastic_pool pool{{.min_workers = 1, .max_workers = 2, .idle_timeout = 1ms}};
+        CHECK(pool.workers() == 1);
+        for (int i = 0; i < 500; ++i) pool.execute([&] { ++done; });
+        CHECK(pool.wait_for_workers(1, 10s));  // scaled back in to the minimum, not below
+    }
+    CHECK(done.load() == 500);
+}
+
+TEST_CASE("elastic pool options are validated") {
+    CHECK_THROWS_WITH_AS(elastic_pool({.max_workers = 0}), doctest::Contains("max_workers"), error);
+    CHECK_THROWS_WITH_AS(elastic_pool({.min_workers = 3, .max_workers = 2}), doctest::Contains("min_workers"), error);
+    CHECK_THROWS_WITH_AS(elastic_pool({.target_backlog_per_worker = 0}), doctest::Contains("target_backlog_per_worker"), error);
+}
+
+TEST_CASE("a bus delivers through an elastic pool that starts at zero") {
+    elastic_pool pool{{.min_workers = 0, .max_workers = 3, .idle_timeout = 20ms}};
+    counter got;
+    bus b{"payments"};
+    b.add_rule({.name = "r", .pattern = R"({"source": ["s"]})", .targets = {json_handler("h", [&](std::string_view) { got.add(); }, pool)}});
+    for (int i = 0; i < 300; ++i) b.put_events({{.source = "s", .detail_type = "X", .detail = "{}"}});
+    REQUIRE(b.drain(30s));
+    CHECK(got.value() == 300);
+    CHECK(pool.peak_workers() >= 1);
+}
