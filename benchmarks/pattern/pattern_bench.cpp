@@ -6,6 +6,7 @@
 
 #include <malloc.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -83,6 +84,22 @@ void exact_scaling(benchmark::State& state) {
     const auto rules = lines("rulesets/EXACT_10000.jsonl");
     const auto m = build(rules, static_cast<std::size_t>(state.range(0)));
     run_pass(state, m, events("citylots-sample.jsonl"));
+}
+
+// N numeric range rules on one field, each so narrow that about one event in ten matches any
+// of them whatever N is: the cost should not grow with N (interval tree).
+void numeric_scaling(benchmark::State& state) {
+    const auto count = static_cast<std::size_t>(state.range(0));
+    const double low = -122.52, span = 0.17, width = span / static_cast<double>(count * 10);
+    sp::matcher m;
+    for (std::size_t i = 0; i < count; ++i) {
+        const double a = low + span * static_cast<double>((i * 7919) % count) / static_cast<double>(count);
+        char pattern[200];
+        std::snprintf(pattern, sizeof pattern,
+                      R"({"geometry": {"firstCoordinates": {"x": [{"numeric": [">=", %.17g, "<", %.17g]}]}}})", a, a + width);
+        m = m.with(static_cast<sp::rule_id>(i), sp::compile(pattern));
+    }
+    run_pass(state, m, events("citylots2-sample.jsonl"));
 }
 
 // The bus's path: EventBridge events whose detail arrived as JSON text (put_events). The
@@ -175,6 +192,10 @@ const int registered = [] {
         benchmark::RegisterBenchmark((std::string("bus_path/") + set).c_str(), bus_path, std::string(set))
             ->Unit(benchmark::kMillisecond)
             ->MinTime(0.5);
+    benchmark::RegisterBenchmark("scaling/NUMERIC", numeric_scaling)
+        ->Arg(5)->Arg(100)->Arg(1000)->Arg(10000)
+        ->Unit(benchmark::kMillisecond)
+        ->MinTime(0.5);
     benchmark::RegisterBenchmark("memory/EXACT", memory_per_rule)->Arg(10000)->Iterations(1);
     benchmark::RegisterBenchmark("build/EXACT_10000_one_by_one", add_rules_one_by_one)->Unit(benchmark::kMillisecond);
     return 0;

@@ -318,3 +318,46 @@ TEST_CASE("malformed and truncated JSON never reads out of bounds") {
     }
     CHECK(true);
 }
+
+TEST_CASE("many numeric ranges on one field (interval tree) agree with each rule alone") {
+    std::mt19937 rng(99);
+    auto value = [&] { return static_cast<double>(static_cast<int>(rng() % 41) - 20) / 2; };  // -10 .. 10 by 0.5
+    const char* lower[] = {">", ">="};
+    const char* upper[] = {"<", "<="};
+    std::vector<std::string> patterns;
+    for (int i = 0; i < 300; ++i) {
+        double a = value(), b = value();
+        if (a > b) std::swap(a, b);
+        if (a == b) b += 0.5;
+        std::string range;
+        switch (rng() % 4) {
+            case 0: range = std::string("[\"") + lower[rng() % 2] + "\", " + std::to_string(a) + "]"; break;
+            case 1: range = std::string("[\"") + upper[rng() % 2] + "\", " + std::to_string(b) + "]"; break;
+            case 2: range = "[\"=\", " + std::to_string(a) + "]"; break;
+            default:
+                range = std::string("[\"") + lower[rng() % 2] + "\", " + std::to_string(a) + ", \"" + upper[rng() % 2] + "\", " +
+                        std::to_string(b) + "]";
+        }
+        patterns.push_back(R"({"x": [{"numeric": )" + range + "}]}");
+    }
+    sp::matcher all;
+    std::vector<sp::matcher> alone;
+    for (std::size_t i = 0; i < patterns.size(); ++i) {
+        const auto compiled = sp::compile(patterns[i]);
+        all = all.with(static_cast<sp::rule_id>(i), compiled);
+        alone.push_back(sp::matcher{}.with(static_cast<sp::rule_id>(i), compiled));
+    }
+    for (int e = 0; e < 200; ++e) {
+        const double x = value() + (e % 3 == 0 ? 0.25 : 0.0);
+        const std::string event = R"({"x": )" + std::to_string(x) + "}";
+        std::vector<sp::rule_id> want;
+        for (std::size_t i = 0; i < alone.size(); ++i)
+            if (!run(alone[i], event).empty()) want.push_back(static_cast<sp::rule_id>(i));
+        INFO(event);
+        CHECK(run(all, event) == want);
+    }
+    // Removing half of them rebuilds the tree for the new snapshot.
+    for (std::size_t i = 0; i < patterns.size(); i += 2) all = all.without(static_cast<sp::rule_id>(i));
+    const auto got = run(all, R"({"x": 0})");
+    for (const auto id : got) CHECK(id % 2 == 1);
+}

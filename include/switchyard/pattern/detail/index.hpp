@@ -11,12 +11,14 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "switchyard/pattern/detail/hamt.hpp"
+#include "switchyard/pattern/detail/interval_tree.hpp"
 #include "switchyard/pattern/flat_event.hpp"
 #include "switchyard/pattern/pattern.hpp"
 
@@ -222,7 +224,20 @@ struct path_index {
     refs_map folded;  // equals-ignore-case
     anchored_map prefix, suffix, prefix_ci, suffix_ci;
     anchored_map wildcard_head, wildcard_tail, wildcard_head_ci, wildcard_tail_ci;  // keyed by literal anchor
-    refs_ptr scan;  // tested one by one
+    refs_ptr ranges;  // numeric
+    refs_ptr scan;    // tested one by one
+
+    // The interval tree over `ranges`, built by the first event that needs it. A copy of the
+    // index (the next snapshot) starts without one.
+    struct lazy_ranges {
+        std::once_flag once;
+        std::unique_ptr<const interval_tree<posting>> tree;
+        lazy_ranges() = default;
+        lazy_ranges(const lazy_ranges&) {}
+        lazy_ranges& operator=(const lazy_ranges&) = delete;
+    };
+    mutable lazy_ranges range_tree;
+    static constexpr std::size_t range_tree_threshold = 8;
 
     bool any_ci() const noexcept {
         return !folded.empty() || !prefix_ci.empty() || !suffix_ci.empty() || !wildcard_head_ci.empty() ||
@@ -260,6 +275,18 @@ struct path_index {
             }
             case value_kind::number:
                 if (!numbers.empty()) all(numbers.find(number_key(v.number)));
+                if (ranges) {
+                    if (ranges->size() <= range_tree_threshold) {
+                        verified(ranges.get());
+                    } else {
+                        std::call_once(range_tree.once, [&] {
+                            std::vector<std::pair<const numeric_range*, posting>> items;
+                            for (const auto& r : *ranges) items.emplace_back(&r.a->extra->range, r.at);
+                            range_tree.tree = std::make_unique<const interval_tree<posting>>(std::move(items));
+                        });
+                        range_tree.tree->query(v.number, emit);
+                    }
+                }
                 break;
             case value_kind::boolean: all(v.number != 0 ? trues.get() : falses.get()); break;
             case value_kind::null: all(nulls.get()); break;
@@ -328,7 +355,7 @@ struct path_index {
     // number_key). Adding and removing go through the same place, so removal is exact.
     enum class place : std::uint8_t {
         exact, number, trues, falses, nulls, exists, absent, prefix, suffix, prefix_ci, suffix_ci, folded,
-        wildcard_head, wildcard_tail, wildcard_head_ci, wildcard_tail_ci, scan
+        wildcard_head, wildcard_tail, wildcard_head_ci, wildcard_tail_ci, ranges, scan
     };
 
     static std::pair<place, std::string> place_of(const atom& a) {
@@ -354,6 +381,7 @@ struct path_index {
                 if (!tail.empty()) return {a.flag ? place::wildcard_tail_ci : place::wildcard_tail, std::string(tail)};
                 return {place::scan, {}};
             }
+            case atom_kind::numeric: return {place::ranges, {}};
             default: return {place::scan, {}};
         }
     }
@@ -383,6 +411,7 @@ struct path_index {
             case place::wildcard_tail: return f(wildcard_tail, key);
             case place::wildcard_head_ci: return f(wildcard_head_ci, key);
             case place::wildcard_tail_ci: return f(wildcard_tail_ci, key);
+            case place::ranges: return f(ranges);
             case place::scan: return f(scan);
         }
     }
