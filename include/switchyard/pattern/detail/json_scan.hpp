@@ -156,7 +156,7 @@ private:
                 const int bits = _mm_movemask_epi8(
                     _mm_or_si128(_mm_cmpeq_epi8(chunk, _mm_set1_epi8('"')), _mm_cmpeq_epi8(chunk, _mm_set1_epi8('\\'))));
                 if (bits) {
-                    p += __builtin_ctz(static_cast<unsigned>(bits));
+                    p += std::countr_zero(static_cast<unsigned>(bits));
                     goto found;
                 }
                 p += 16;
@@ -268,7 +268,7 @@ private:
                     p += 16;
                     continue;
                 }
-                p += __builtin_ctz(static_cast<unsigned>(bits));
+                p += std::countr_zero(static_cast<unsigned>(bits));
                 break;
             }
             if (p >= end_) break;
