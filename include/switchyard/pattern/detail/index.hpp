@@ -11,7 +11,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
-#include <mutex>
+#include <atomic>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -227,16 +227,31 @@ struct path_index {
     refs_ptr ranges;  // numeric
     refs_ptr scan;    // tested one by one
 
-    // The interval tree over `ranges`, built by the first event that needs it. A copy of the
-    // index (the next snapshot) starts without one.
+    // The interval tree over `ranges`, built by the first event that needs it, without a lock:
+    // readers that race each build one and the first to publish wins (the others discard
+    // theirs), so no reader ever waits for another. A copy of the index (the next snapshot)
+    // starts without one.
+    using range_tree_t = interval_tree<posting>;
     struct lazy_ranges {
-        std::once_flag once;
-        std::unique_ptr<const interval_tree<posting>> tree;
+        mutable std::atomic<const range_tree_t*> tree{nullptr};
         lazy_ranges() = default;
         lazy_ranges(const lazy_ranges&) {}
         lazy_ranges& operator=(const lazy_ranges&) = delete;
+        ~lazy_ranges() { delete tree.load(std::memory_order_acquire); }
     };
-    mutable lazy_ranges range_tree;
+    lazy_ranges range_tree;
+
+    const range_tree_t& ranges_tree() const {
+        const range_tree_t* t = range_tree.tree.load(std::memory_order_acquire);
+        if (t) return *t;
+        std::vector<std::pair<const numeric_range*, posting>> items;
+        for (const auto& r : *ranges) items.emplace_back(&r.a->extra->range, r.at);
+        auto* fresh = new range_tree_t(std::move(items));
+        const range_tree_t* expected = nullptr;
+        if (range_tree.tree.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel)) return *fresh;
+        delete fresh;
+        return *expected;
+    }
     static constexpr std::size_t range_tree_threshold = 8;
 
     bool any_ci() const noexcept {
@@ -279,12 +294,7 @@ struct path_index {
                     if (ranges->size() <= range_tree_threshold) {
                         verified(ranges.get());
                     } else {
-                        std::call_once(range_tree.once, [&] {
-                            std::vector<std::pair<const numeric_range*, posting>> items;
-                            for (const auto& r : *ranges) items.emplace_back(&r.a->extra->range, r.at);
-                            range_tree.tree = std::make_unique<const interval_tree<posting>>(std::move(items));
-                        });
-                        range_tree.tree->query(v.number, emit);
+                        ranges_tree().query(v.number, emit);
                     }
                 }
                 break;
