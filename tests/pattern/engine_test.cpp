@@ -361,3 +361,14 @@ TEST_CASE("many numeric ranges on one field (interval tree) agree with each rule
     const auto got = run(all, R"({"x": 0})");
     for (const auto id : got) CHECK(id % 2 == 1);
 }
+
+TEST_CASE("numbers beyond the double range compare as infinities or zero") {
+    const auto big = sp::matcher{}.with(1, sp::compile(R"({"n": [{"numeric": [">", 1e308]}]})"));
+    const auto small = sp::matcher{}.with(1, sp::compile(R"({"n": [0]})"));
+    CHECK(run(big, R"({"n": 1e999})") == std::vector<sp::rule_id>{1});
+    CHECK(run(big, "{\"n\": 1" + std::string(400, '0') + "}") == std::vector<sp::rule_id>{1});
+    CHECK(run(big, R"({"n": -1e999})").empty());
+    CHECK(run(small, R"({"n": 1e-999})") == std::vector<sp::rule_id>{1});
+    CHECK(run(small, "{\"n\": 0." + std::string(400, '0') + "1}") == std::vector<sp::rule_id>{1});
+    CHECK(run(small, R"({"n": -0.0})") == std::vector<sp::rule_id>{1});
+}

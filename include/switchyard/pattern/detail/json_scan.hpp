@@ -424,28 +424,43 @@ private:
         ev_.fields.back().text = std::string_view(ev_.text.data() + offset, ev_.text.size() - offset);
     }
 
+    static bool delimiter(char c) noexcept {
+        return c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\r' || c == '\t';
+    }
+
     void leaf_scalar(const path_index* index) {
         const char* start = p_;
-        skip_scalar();
-        const std::string_view token(start, static_cast<std::size_t>(p_ - start));
-        if (token.empty()) return fail();
-        if (token == "true") return add_leaf(ev_, trail_, index, value_kind::boolean, {}, 1.0, false, 0);
-        if (token == "false") return add_leaf(ev_, trail_, index, value_kind::boolean, {}, 0.0, false, 0);
-        if (token == "null") return add_leaf(ev_, trail_, index, value_kind::null, {}, 0.0, false, 0);
-        for (const char c : token)
-            if (!((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E')) return fail();
-        double d = 0;
-        const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), d);
-        if (ec == std::errc::result_out_of_range) {
-            // Overflow to infinity (numbers beyond the double range), underflow to zero.
-            const bool negative = !token.empty() && token[0] == '-';
-            const auto e = token.find_first_of("eE");
-            const bool big = e != std::string_view::npos && token.size() > e + 1 && token[e + 1] != '-';
-            d = big ? (negative ? -HUGE_VAL : HUGE_VAL) : (negative ? -0.0 : 0.0);
-        } else if (ec != std::errc{} || end != token.data() + token.size() || token.empty()) {
+        const char c = *start;
+        if (c == 't' || c == 'f' || c == 'n') {
+            skip_scalar();
+            const std::string_view token(start, static_cast<std::size_t>(p_ - start));
+            if (token == "true") return add_leaf(ev_, trail_, index, value_kind::boolean, {}, 1.0, false, 0);
+            if (token == "false") return add_leaf(ev_, trail_, index, value_kind::boolean, {}, 0.0, false, 0);
+            if (token == "null") return add_leaf(ev_, trail_, index, value_kind::null, {}, 0.0, false, 0);
             return fail();
         }
-        add_leaf(ev_, trail_, index, value_kind::number, token, d, false, 0);
+        // A JSON number starts with a digit or '-' and a digit (from_chars alone would also take
+        // "inf", "nan" and hexadecimal-looking text).
+        const bool negative = c == '-';
+        const char first = negative ? (end_ - start > 1 ? start[1] : '\0') : c;
+        if (first < '0' || first > '9') return fail();
+        double d = 0;
+        const auto [end, ec] = std::from_chars(start, end_, d);
+        const char* stop = end;
+        if (ec == std::errc::result_out_of_range) {
+            // Overflow to infinity (numbers beyond the double range), underflow to zero.
+            while (stop < end_ && !delimiter(*stop)) ++stop;
+            const std::string_view token(start, static_cast<std::size_t>(stop - start));
+            const auto e = token.find_first_of("eE");
+            const auto integer = token.substr(negative ? 1 : 0, token.find('.') - (negative ? 1 : 0));
+            const bool big = e == std::string_view::npos ? integer != "0" : (token.size() > e + 1 && token[e + 1] != '-');
+            d = big ? (negative ? -HUGE_VAL : HUGE_VAL) : (negative ? -0.0 : 0.0);
+        } else if (ec != std::errc{}) {
+            return fail();
+        }
+        if (stop < end_ && !delimiter(*stop)) return fail();
+        p_ = stop;
+        add_leaf(ev_, trail_, index, value_kind::number, std::string_view(start, static_cast<std::size_t>(stop - start)), d, false, 0);
     }
 
     flat_event& ev_;
