@@ -372,3 +372,34 @@ TEST_CASE("numbers beyond the double range compare as infinities or zero") {
     CHECK(run(small, "{\"n\": 0." + std::string(400, '0') + "1}") == std::vector<sp::rule_id>{1});
     CHECK(run(small, R"({"n": -0.0})") == std::vector<sp::rule_id>{1});
 }
+
+TEST_CASE("many cidr blocks in one matcher agree with each alone, and remove exactly") {
+    const std::vector<std::string> blocks = {"10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.3/32", "0.0.0.0/0",
+                                             "192.168.0.0/23", "2001:db8::/32", "2001:db8:1::/48", "::/0", "fe80::/10",
+                                             "10.1.2.255", "172.16.0.0/12"};
+    const std::vector<std::string> addresses = {"10.1.2.3", "10.1.2.4", "10.2.0.1", "192.168.1.7", "192.168.2.1", "2001:db8:1::5",
+                                                "2001:db8:2::5", "fe80::1", "172.31.255.255", "10.1.2.255", "nope", "::1"};
+    sp::matcher all;
+    for (std::size_t i = 0; i < blocks.size(); ++i)
+        all = all.with(static_cast<sp::rule_id>(i), sp::compile(R"({"ip": [{"cidr": ")" + blocks[i] + "\"}]}"));
+    auto check = [&](const sp::matcher& m, const std::vector<std::size_t>& live) {
+        for (const auto& a : addresses) {
+            const std::string event = R"({"ip": ")" + a + "\"}";
+            std::vector<sp::rule_id> want;
+            for (const auto i : live)
+                if (!run(sp::matcher{}.with(1, sp::compile(R"({"ip": [{"cidr": ")" + blocks[i] + "\"}]}")), event).empty())
+                    want.push_back(static_cast<sp::rule_id>(i));
+            INFO(event);
+            CHECK(run(m, event) == want);
+        }
+    };
+    std::vector<std::size_t> live;
+    for (std::size_t i = 0; i < blocks.size(); ++i) live.push_back(i);
+    check(all, live);
+    std::vector<std::size_t> odd;
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+        if (i % 2 == 0) all = all.without(static_cast<sp::rule_id>(i));
+        else odd.push_back(i);
+    }
+    check(all, odd);
+}

@@ -139,6 +139,30 @@ struct anchored_map {
     bool empty() const noexcept { return map.empty(); }
 };
 
+// CIDR blocks keyed by family, prefix length and masked network bytes: an address probes once
+// per distinct (family, length) instead of testing every block.
+struct cidr_map {
+    refs_map map;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> widths;  // (v6 << 8 | prefix bits, blocks), sorted
+    bool empty() const noexcept { return map.empty(); }
+
+    static std::string key(const ip_address& a, unsigned bits) {
+        std::string k;
+        k += static_cast<char>(a.v6 ? 1 : 0);
+        k += static_cast<char>(bits);
+        unsigned left = bits;
+        for (std::size_t i = 0; left > 0; ++i) {
+            const unsigned take = left >= 8 ? 8 : left;
+            k += static_cast<char>(a.bytes[i] & static_cast<std::uint8_t>(0xFF00u >> take));
+            left -= take;
+        }
+        return k;
+    }
+    static std::uint32_t width_of(const std::string& key) {
+        return static_cast<std::uint32_t>(static_cast<unsigned char>(key[0])) << 8 | static_cast<unsigned char>(key[1]);
+    }
+};
+
 // A value from the event, with its case folding computed at most once.
 struct value_ref {
     value_kind kind;
@@ -224,6 +248,7 @@ struct path_index {
     refs_map folded;  // equals-ignore-case
     anchored_map prefix, suffix, prefix_ci, suffix_ci;
     anchored_map wildcard_head, wildcard_tail, wildcard_head_ci, wildcard_tail_ci;  // keyed by literal anchor
+    cidr_map cidrs;
     refs_ptr ranges;  // numeric
     refs_ptr scan;    // tested one by one
 
@@ -278,6 +303,12 @@ struct path_index {
                 probe(suffix, s, true, all);
                 probe(wildcard_head, s, false, verified);
                 probe(wildcard_tail, s, true, verified);
+                if (!cidrs.empty()) {
+                    ip_address ip;
+                    if (parse_ip(s, ip))
+                        for (const auto& [width, count] : cidrs.widths)
+                            if ((width >> 8 != 0) == ip.v6) all(cidrs.map.find(cidr_map::key(ip, width & 0xFF)));
+                }
                 if (any_ci()) {
                     const std::string_view f = v.folded();
                     if (!folded.empty()) all(folded.find(f));
@@ -351,6 +382,23 @@ struct path_index {
         if (it != m.lengths.end() && it->first == length) ++it->second;
         else m.lengths.insert(it, {length, 1u});
     }
+    static void add_to(cidr_map& m, const std::string& key, atom_ref r) {
+        const bool fresh = m.map.find(key) == nullptr;
+        add_to(m.map, key, r);
+        if (!fresh) return;
+        const auto width = cidr_map::width_of(key);
+        auto it = std::lower_bound(m.widths.begin(), m.widths.end(), std::make_pair(width, 0u));
+        if (it != m.widths.end() && it->first == width) ++it->second;
+        else m.widths.insert(it, {width, 1u});
+    }
+    static std::size_t remove_from(cidr_map& m, const std::string& key, std::uint32_t rule) {
+        const std::size_t removed = remove_from(m.map, key, rule);
+        if (removed && !m.map.find(key)) {
+            auto it = std::lower_bound(m.widths.begin(), m.widths.end(), std::make_pair(cidr_map::width_of(key), 0u));
+            if (--it->second == 0) m.widths.erase(it);
+        }
+        return removed;
+    }
     static std::size_t remove_from(anchored_map& m, const std::string& key, std::uint32_t rule) {
         const std::size_t removed = remove_from(m.map, key, rule);
         if (removed && !m.map.find(key)) {
@@ -364,7 +412,7 @@ struct path_index {
     // Where an atom lives: which structure, and its key there (for numbers, the 8 bytes of
     // number_key). Adding and removing go through the same place, so removal is exact.
     enum class place : std::uint8_t {
-        exact, number, trues, falses, nulls, exists, absent, prefix, suffix, prefix_ci, suffix_ci, folded,
+        exact, number, trues, falses, nulls, exists, absent, prefix, suffix, prefix_ci, suffix_ci, folded, cidr,
         wildcard_head, wildcard_tail, wildcard_head_ci, wildcard_tail_ci, ranges, scan
     };
 
@@ -392,6 +440,7 @@ struct path_index {
                 return {place::scan, {}};
             }
             case atom_kind::numeric: return {place::ranges, {}};
+            case atom_kind::cidr: return {place::cidr, cidr_map::key(a.extra->cidr.network, a.extra->cidr.prefix_bits)};
             default: return {place::scan, {}};
         }
     }
@@ -417,6 +466,7 @@ struct path_index {
             case place::prefix_ci: return f(prefix_ci, key);
             case place::suffix_ci: return f(suffix_ci, key);
             case place::folded: return f(folded, key);
+            case place::cidr: return f(cidrs, key);
             case place::wildcard_head: return f(wildcard_head, key);
             case place::wildcard_tail: return f(wildcard_tail, key);
             case place::wildcard_head_ci: return f(wildcard_head_ci, key);
