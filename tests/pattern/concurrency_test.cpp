@@ -14,8 +14,13 @@
 namespace sp = switchyard::pattern;
 
 TEST_CASE("matching from many threads while a writer adds and removes rules") {
-    // Rule 0 always matches the event; rules 1..64 come and go.
-    auto current = std::make_shared<const sp::matcher>(sp::matcher{}.with(0, sp::compile(R"({"a": ["x"]})")));
+    // Rule 0 always matches the event; rules 1..64 come and go. Rules 100..119 are numeric
+    // ranges on one field (enough for the lazily built interval tree, which every new snapshot
+    // builds afresh, raced for by the readers); 100..104 match.
+    sp::matcher base = sp::matcher{}.with(0, sp::compile(R"({"a": ["x"]})"));
+    for (int k = 0; k < 20; ++k)
+        base = base.with(static_cast<sp::rule_id>(100 + k), sp::compile(R"({"n": [{"numeric": [">", )" + std::to_string(k) + "]}]}"));
+    auto current = std::make_shared<const sp::matcher>(base);
     std::mutex handoff;  // guards only the pointer swap, never a match
     std::atomic<bool> stop{false};
     std::atomic<long> matched{0};
@@ -36,8 +41,12 @@ TEST_CASE("matching from many threads while a writer adds and removes rules") {
                 for (int k = 0; k < 20; ++k) {
                     out.clear();
                     if (!snapshot->match_json(event, scratch, out) || out.empty() || out.front() != 0) bad = true;
-                    for (const auto id : out)
-                        if (id > 64) bad = true;
+                    int ranges = 0;
+                    for (const auto id : out) {
+                        if (id >= 100 && id <= 104) ++ranges;
+                        else if (id > 64) bad = true;
+                    }
+                    if (ranges != 5) bad = true;
                     ++matched;
                 }
             }

@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstring>
+#include <memory>
 #include <map>
 #include <random>
 #include <string>
@@ -175,7 +177,7 @@ struct generator {
         std::size_t start = 0;
         while (true) {
             const auto dot = path.find('.', start);
-            out += "\"" + path.substr(start, dot - start) + "\": ";
+            out.append("\"").append(path, start, dot == std::string::npos ? std::string::npos : dot - start).append("\": ");
             if (dot == std::string::npos) break;
             out += "{";
             close += "}";
@@ -269,4 +271,135 @@ TEST_CASE("adding and removing rules at random gives the same answers as a rebui
         CHECK(incremental.size() == 0);
         CHECK(incremental.root().child_count == 0);
     }
+}
+
+TEST_CASE("skipping long members: strings with brackets, escapes, every block alignment") {
+    const auto m = sp::matcher{}.with(1, sp::compile(R"({"k": ["x"], "o": {"a": ["y"]}})"));
+    for (int pad = 0; pad < 140; ++pad) {
+        const std::string filler(static_cast<std::size_t>(pad), ' ');
+        for (const char* tricky : {R"("]]}}")", R"("\"]}\\")", R"("{[\\\"\\")", R"([{"q": "}"}, "]", [[["{"]]]])"}) {
+            const std::string event = std::string(R"({"skip": {)") + filler + R"("s": )" + tricky + R"(, "n": [1, 2, {"z": "]"}], "t": ")" +
+                                      filler + R"("}, "o": {"a": "y", "rest": [)" + filler + tricky + R"(]}, "k": "x"})";
+            INFO(event);
+            CHECK(run(m, event) == std::vector<sp::rule_id>{1});
+        }
+    }
+}
+
+TEST_CASE("malformed and truncated JSON never reads out of bounds") {
+    // Run under AddressSanitizer in CI: every prefix and many byte flips of valid events.
+    sp::matcher m;
+    m = m.with(1, sp::compile(R"({"a": {"b": ["x"]}, "n": [{"numeric": [">", 0]}]})"));
+    m = m.with(2, sp::compile(R"({"arr": {"k": [{"prefix": "v"}], "s": [{"equals-ignore-case": "É"}]}})"));
+    m = m.with(3, sp::compile(R"({"u": [{"wildcard": "*\\**"}]})"));
+    const std::vector<std::string> events = {
+        R"({"a": {"b": "x", "c": [1, {"d": "\"]}"}]}, "n": 1.5e3, "arr": [{"k": "v\u00e9", "s": "\u00c9"}, {"k": "w"}], "u": "a*b"})",
+        R"({"skip": [[[[{"x": "\\\"\\"}]]]], "a": {"b": "\ud83d\ude00"}, "n": -0.0, "long": ")" + std::string(200, 'y') + R"("})",
+    };
+    std::mt19937 rng(7);
+    sp::flat_event scratch;
+    std::vector<sp::rule_id> out;
+    for (const auto& e : events) {
+        for (std::size_t n = 0; n <= e.size(); ++n) {
+            // A heap copy of exactly n bytes (no terminating NUL), so reading past the end is caught.
+            const auto bytes = std::make_unique<char[]>(n);
+            std::memcpy(bytes.get(), e.data(), n);
+            (void)m.match_json(std::string_view(bytes.get(), n), scratch, out);
+        }
+        for (int k = 0; k < 3000; ++k) {
+            std::string mutated = e;
+            const int flips = 1 + static_cast<int>(rng() % 3);
+            for (int f = 0; f < flips; ++f)
+                mutated[rng() % mutated.size()] = "\"\\{}[],:0a \xc3"[rng() % 13];
+            const auto bytes = std::make_unique<char[]>(mutated.size());
+            std::memcpy(bytes.get(), mutated.data(), mutated.size());
+            (void)m.match_json(std::string_view(bytes.get(), mutated.size()), scratch, out);
+        }
+    }
+    CHECK(true);
+}
+
+TEST_CASE("many numeric ranges on one field (interval tree) agree with each rule alone") {
+    std::mt19937 rng(99);
+    auto value = [&] { return static_cast<double>(static_cast<int>(rng() % 41) - 20) / 2; };  // -10 .. 10 by 0.5
+    const char* lower[] = {">", ">="};
+    const char* upper[] = {"<", "<="};
+    std::vector<std::string> patterns;
+    for (int i = 0; i < 300; ++i) {
+        double a = value(), b = value();
+        if (a > b) std::swap(a, b);
+        if (a == b) b += 0.5;
+        std::string range;
+        switch (rng() % 4) {
+            case 0: range = std::string("[\"") + lower[rng() % 2] + "\", " + std::to_string(a) + "]"; break;
+            case 1: range = std::string("[\"") + upper[rng() % 2] + "\", " + std::to_string(b) + "]"; break;
+            case 2: range = "[\"=\", " + std::to_string(a) + "]"; break;
+            default:
+                range = std::string("[\"") + lower[rng() % 2] + "\", " + std::to_string(a) + ", \"" + upper[rng() % 2] + "\", " +
+                        std::to_string(b) + "]";
+        }
+        patterns.push_back(R"({"x": [{"numeric": )" + range + "}]}");
+    }
+    sp::matcher all;
+    std::vector<sp::matcher> alone;
+    for (std::size_t i = 0; i < patterns.size(); ++i) {
+        const auto compiled = sp::compile(patterns[i]);
+        all = all.with(static_cast<sp::rule_id>(i), compiled);
+        alone.push_back(sp::matcher{}.with(static_cast<sp::rule_id>(i), compiled));
+    }
+    for (int e = 0; e < 200; ++e) {
+        const double x = value() + (e % 3 == 0 ? 0.25 : 0.0);
+        const std::string event = R"({"x": )" + std::to_string(x) + "}";
+        std::vector<sp::rule_id> want;
+        for (std::size_t i = 0; i < alone.size(); ++i)
+            if (!run(alone[i], event).empty()) want.push_back(static_cast<sp::rule_id>(i));
+        INFO(event);
+        CHECK(run(all, event) == want);
+    }
+    // Removing half of them rebuilds the tree for the new snapshot.
+    for (std::size_t i = 0; i < patterns.size(); i += 2) all = all.without(static_cast<sp::rule_id>(i));
+    const auto got = run(all, R"({"x": 0})");
+    for (const auto id : got) CHECK(id % 2 == 1);
+}
+
+TEST_CASE("numbers beyond the double range compare as infinities or zero") {
+    const auto big = sp::matcher{}.with(1, sp::compile(R"({"n": [{"numeric": [">", 1e308]}]})"));
+    const auto small = sp::matcher{}.with(1, sp::compile(R"({"n": [0]})"));
+    CHECK(run(big, R"({"n": 1e999})") == std::vector<sp::rule_id>{1});
+    CHECK(run(big, "{\"n\": 1" + std::string(400, '0') + "}") == std::vector<sp::rule_id>{1});
+    CHECK(run(big, R"({"n": -1e999})").empty());
+    CHECK(run(small, R"({"n": 1e-999})") == std::vector<sp::rule_id>{1});
+    CHECK(run(small, "{\"n\": 0." + std::string(400, '0') + "1}") == std::vector<sp::rule_id>{1});
+    CHECK(run(small, R"({"n": -0.0})") == std::vector<sp::rule_id>{1});
+}
+
+TEST_CASE("many cidr blocks in one matcher agree with each alone, and remove exactly") {
+    const std::vector<std::string> blocks = {"10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.3/32", "0.0.0.0/0",
+                                             "192.168.0.0/23", "2001:db8::/32", "2001:db8:1::/48", "::/0", "fe80::/10",
+                                             "10.1.2.255", "172.16.0.0/12"};
+    const std::vector<std::string> addresses = {"10.1.2.3", "10.1.2.4", "10.2.0.1", "192.168.1.7", "192.168.2.1", "2001:db8:1::5",
+                                                "2001:db8:2::5", "fe80::1", "172.31.255.255", "10.1.2.255", "nope", "::1"};
+    sp::matcher all;
+    for (std::size_t i = 0; i < blocks.size(); ++i)
+        all = all.with(static_cast<sp::rule_id>(i), sp::compile(R"({"ip": [{"cidr": ")" + blocks[i] + "\"}]}"));
+    auto check = [&](const sp::matcher& m, const std::vector<std::size_t>& live) {
+        for (const auto& a : addresses) {
+            const std::string event = R"({"ip": ")" + a + "\"}";
+            std::vector<sp::rule_id> want;
+            for (const auto i : live)
+                if (!run(sp::matcher{}.with(1, sp::compile(R"({"ip": [{"cidr": ")" + blocks[i] + "\"}]}")), event).empty())
+                    want.push_back(static_cast<sp::rule_id>(i));
+            INFO(event);
+            CHECK(run(m, event) == want);
+        }
+    };
+    std::vector<std::size_t> live;
+    for (std::size_t i = 0; i < blocks.size(); ++i) live.push_back(i);
+    check(all, live);
+    std::vector<std::size_t> odd;
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+        if (i % 2 == 0) all = all.without(static_cast<sp::rule_id>(i));
+        else odd.push_back(i);
+    }
+    check(all, odd);
 }

@@ -253,11 +253,17 @@ TEST_CASE("limits are enforced with clear errors") {
     for (int i = 0; i < 40; ++i) deep = R"({"n": )" + deep + "}";
     CHECK(error_of(deep).find("nested more than 32 deep") != std::string::npos);
     std::string many = R"({"a": [)";
-    for (int i = 0; i < 1100; ++i) many += (i ? "," : "") + std::to_string(i);
+    for (int i = 0; i < 1100; ++i) {
+        if (i) many += ",";
+        many += std::to_string(i);
+    }
     many += "]}";
     CHECK(error_of(many) == "a: at most 1024 values are allowed for one field");
     std::string ors = "{";
-    for (int k = 0; k < 11; ++k) ors += std::string(k ? "," : "") + "\"f" + std::to_string(k) + "\": {\"$or\": [{\"a\": [1]}, {\"b\": [2]}]}";
+    for (int k = 0; k < 11; ++k) {
+        if (k) ors += ",";
+        ors.append("\"f").append(std::to_string(k)).append(R"(": {"$or": [{"a": [1]}, {"b": [2]}]})");
+    }
     ors += "}";
     CHECK(error_of(ors).find("expands to more than 1024 alternatives") != std::string::npos);
     CHECK(error_of(R"({"a": [")" + std::string(5000, 'x') + R"("]})").find("longer than 4096 bytes") != std::string::npos);

@@ -24,14 +24,27 @@ using rule_id = std::uint32_t;
 
 namespace detail {
 
-struct rule_record {
-    std::shared_ptr<const pattern_data> pattern;
-    std::vector<std::vector<std::uint32_t>> absent_paths;  // per branch: path ids that must be absent
+// Where one of a rule's atoms (or exists:false markers) was put, so `without` can take it out
+// again exactly. Rules whose atoms are fully described by their keys (exact values, prefixes,
+// suffixes, equals-ignore-case...) do not keep their compiled pattern at all.
+struct removal {
+    std::uint32_t path_id;
+    std::uint16_t branch;
+    path_index::place where;
+    std::string key;
 };
+
+struct rule_record {
+    std::shared_ptr<const pattern_data> pattern;  // only when an index refers to its atoms
+    std::vector<removal> removals;
+};
+
+using segments_ptr = std::shared_ptr<const std::vector<std::string>>;
 
 struct engine {
     trie_ptr root = std::make_shared<const trie_node>();
-    hamt<std::uint64_t, std::shared_ptr<const rule_record>, int_hash> rules;
+    hamt<std::uint64_t, rule_record, int_hash> rules;
+    hamt<std::uint64_t, segments_ptr, int_hash> paths;  // path id -> object keys, for removal
     std::shared_ptr<const std::vector<std::pair<std::uint32_t, std::uint16_t>>> absent_only;  // (rule, branch)
     std::uint32_t next_path_id = 1;
 };
@@ -62,11 +75,9 @@ public:
     [[nodiscard]] matcher with(rule_id id, const compiled_pattern& pattern) const {
         matcher base = engine_->rules.find(std::uint64_t{id}) ? without(id) : *this;
         auto next = std::make_shared<detail::engine>(*base.engine_);
-        auto record = std::make_shared<detail::rule_record>();
-        record->pattern = pattern.data();
+        detail::rule_record record;
         const auto& branches = pattern.branches();
-        record->absent_paths.resize(branches.size());
-        bool any_absent = false;
+        using place = detail::path_index::place;
         for (std::size_t b = 0; b < branches.size(); ++b) {
             const auto& conditions = branches[b];
             std::uint8_t positives = 0;
@@ -79,12 +90,20 @@ public:
             std::uint8_t bit = 0;
             for (const auto& c : conditions) {
                 const detail::posting p{id, static_cast<std::uint16_t>(b), c.absent ? std::uint8_t{0} : bit, info};
-                next->root = update(next->root.get(), c.path, 0, next->next_path_id, [&](detail::path_index& ix) {
+                std::uint32_t path_id = 0;
+                next->root = update(next->root.get(), c.path, 0, *next, [&](detail::path_index& ix) {
+                    path_id = ix.path_id;
                     if (c.absent) {
-                        ix.add_absent(p);
-                        record->absent_paths[b].push_back(ix.path_id);
-                    } else {
-                        for (const auto& a : c.atoms) ix.add(a, p);
+                        ix.add(place::absent, {}, detail::atom_ref{p, nullptr});
+                        record.removals.push_back({ix.path_id, static_cast<std::uint16_t>(b), place::absent, {}});
+                        return;
+                    }
+                    for (const auto& a : c.atoms) {
+                        auto [where, key] = detail::path_index::place_of(a);
+                        const bool keep = detail::path_index::needs_atom(where);
+                        if (keep) record.pattern = pattern.data();
+                        ix.add(where, key, detail::atom_ref{p, keep ? &a : nullptr});
+                        record.removals.push_back({ix.path_id, static_cast<std::uint16_t>(b), where, std::move(key)});
                     }
                 });
                 if (!c.absent) ++bit;
@@ -95,9 +114,8 @@ public:
                 list->emplace_back(id, static_cast<std::uint16_t>(b));
                 next->absent_only = std::move(list);
             }
-            any_absent = any_absent || has_absent;
         }
-        if (!any_absent) record->absent_paths.clear();
+        record.removals.shrink_to_fit();
         next->rules = next->rules.set(std::uint64_t{id}, std::move(record));
         return matcher(std::move(next));
     }
@@ -106,16 +124,15 @@ public:
     [[nodiscard]] matcher without(rule_id id) const {
         const auto* found = engine_->rules.find(std::uint64_t{id});
         if (!found) return *this;
-        const auto record = *found;
+        const detail::rule_record& record = *found;
         auto next = std::make_shared<detail::engine>(*engine_);
-        std::uint32_t unused = 0;
-        for (const auto& conditions : record->pattern->branches)
-            for (const auto& c : conditions)
-                next->root = update(next->root.get(), c.path, 0, unused, [&](detail::path_index& ix) {
-                    if (c.absent) ix.remove_absent(id);
-                    else
-                        for (const auto& a : c.atoms) ix.remove(a, id);
-                });
+        for (std::size_t k = 0; k < record.removals.size(); ++k) {
+            const auto& r = record.removals[k];
+            const auto* segments = next->paths.find(std::uint64_t{r.path_id});
+            if (!segments) continue;  // already pruned by an earlier removal of this rule
+            const detail::segments_ptr path = *segments;
+            next->root = update(next->root.get(), *path, 0, *next, [&](detail::path_index& ix) { ix.remove(r.where, r.key, id); });
+        }
         if (!next->root) next->root = std::make_shared<const detail::trie_node>();
         if (next->absent_only) {
             auto list = std::make_shared<std::vector<std::pair<std::uint32_t, std::uint16_t>>>(*next->absent_only);
@@ -142,7 +159,11 @@ public:
             const detail::value_ref v{f.kind, f.text, f.number, &st.folded};
             const bool trailed = f.trail_size != 0;
             const auto field = static_cast<std::uint32_t>(i);
-            f.index->collect(v, [&](const detail::posting& p) { hit(st, p, field, trailed); });
+            f.index->collect(v, [&](const detail::posting& p) {
+                // A one-field alternative without exists:false needs no bookkeeping: it matched.
+                if (p.info == 1 && !trailed) out.push_back(p.rule);
+                else hit(st, p, field, trailed);
+            });
         }
         for (const std::uint32_t slot_index : st.touched) {
             auto& slot = st.table[slot_index];
@@ -184,19 +205,29 @@ private:
 
     // Path-copies the trie along `path`, applies `change` to a copy of the leaf's index, and
     // prunes nodes left with nothing in them. Returns the new node (null when pruned).
+    // Path-copies the trie along `path`, applies `change` to a copy of the leaf's index, and
+    // prunes nodes left with nothing in them. Returns the new node (null when pruned).
     template <class Change>
     static detail::trie_ptr update(const detail::trie_node* node, const std::vector<std::string>& path, std::size_t depth,
-                                   std::uint32_t& next_path_id, Change&& change) {
+                                   detail::engine& e, Change&& change) {
         auto copy = node ? std::make_shared<detail::trie_node>(*node) : std::make_shared<detail::trie_node>();
         if (depth == path.size()) {
             auto ix = copy->index ? std::make_shared<detail::path_index>(*copy->index) : std::make_shared<detail::path_index>();
-            if (!copy->index) ix->path_id = next_path_id++;
+            if (!copy->index) {
+                ix->path_id = e.next_path_id++;
+                e.paths = e.paths.set(std::uint64_t{ix->path_id}, std::make_shared<const std::vector<std::string>>(path));
+            }
             change(*ix);
-            copy->index = ix->uses ? std::shared_ptr<const detail::path_index>(std::move(ix)) : nullptr;
+            if (ix->uses == 0) {
+                e.paths = e.paths.erase(std::uint64_t{ix->path_id});
+                copy->index = nullptr;
+            } else {
+                copy->index = std::move(ix);
+            }
         } else {
             const std::string& key = path[depth];
             const auto* old = copy->children.find(key);
-            auto child = update(old ? old->get() : nullptr, path, depth + 1, next_path_id, change);
+            auto child = update(old ? old->get() : nullptr, path, depth + 1, e, change);
             copy->children = child ? copy->children.set(key, std::move(child)) : copy->children.erase(key);
         }
         copy->seal();
@@ -277,10 +308,12 @@ private:
     bool absent_ok(const flat_event& event, std::uint64_t key) const {
         const auto* record = engine_->rules.find(key >> 16);
         if (!record) return false;
-        const auto& paths = (*record)->absent_paths[static_cast<std::size_t>(key & 0xFFFF)];
-        for (const auto& f : event.fields)
-            for (const std::uint32_t id : paths)
-                if (f.index->path_id == id) return false;
+        const auto branch = static_cast<std::uint16_t>(key & 0xFFFF);
+        for (const auto& r : record->removals) {
+            if (r.branch != branch || r.where != detail::path_index::place::absent) continue;
+            for (const auto& f : event.fields)
+                if (f.index->path_id == r.path_id) return false;
+        }
         return true;
     }
 

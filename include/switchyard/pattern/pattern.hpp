@@ -67,8 +67,10 @@ enum class but_kind : std::uint8_t { strings, numbers, prefix, suffix, equals_ig
 struct numeric_range {
     double low = -std::numeric_limits<double>::infinity();
     double high = std::numeric_limits<double>::infinity();
-    bool low_inclusive = false;
-    bool high_inclusive = false;
+    // An absent bound is an inclusive infinity, so values beyond the double range (read as
+    // infinities) still satisfy one-sided ranges.
+    bool low_inclusive = true;
+    bool high_inclusive = true;
 
     bool contains(double v) const noexcept {
         return (low_inclusive ? v >= low : v > low) && (high_inclusive ? v <= high : v < high);

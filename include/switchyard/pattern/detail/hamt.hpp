@@ -6,12 +6,46 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <string_view>
 #include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
 
 namespace switchyard::pattern::detail {
+
+// Population count without a library call: baseline x86-64 has no POPCNT instruction, and
+// std::popcount then calls into libgcc on every lookup.
+inline int popcount64(std::uint64_t x) noexcept {
+    x = x - ((x >> 1) & 0x5555555555555555ull);
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+    return static_cast<int>((x * 0x0101010101010101ull) >> 56);
+}
+
+// Equality of short byte strings without a memcmp call.
+inline bool same_bytes(const char* a, const char* b, std::size_t n) noexcept {
+    while (n >= 8) {
+        std::uint64_t x, y;
+        std::memcpy(&x, a, 8);
+        std::memcpy(&y, b, 8);
+        if (x != y) return false;
+        a += 8;
+        b += 8;
+        n -= 8;
+    }
+    while (n--)
+        if (*a++ != *b++) return false;
+    return true;
+}
+
+struct same_string {
+    template <class A, class B> bool operator()(const A& a, const B& b) const noexcept {
+        const std::string_view x(a), y(b);
+        return x.size() == y.size() && same_bytes(x.data(), y.data(), x.size());
+    }
+};
 
 template <class K, class V, class Hash, class Eq = std::equal_to<>>
 class hamt {
@@ -31,16 +65,16 @@ public:
         while (n) {
             if (shift >= 64) {
                 for (const auto& e : n->entries)
-                    if (Eq{}(e->key, key)) return &e->value;
+                    if (Eq{}(e.key, key)) return &e.value;
                 return nullptr;
             }
             const std::uint32_t bit = 1u << ((h >> shift) & 31u);
             if (n->entry_map & bit) {
-                const auto& e = n->entries[static_cast<std::size_t>(std::popcount(n->entry_map & (bit - 1)))];
-                return Eq{}(e->key, key) ? &e->value : nullptr;
+                const auto& e = n->entries[static_cast<std::size_t>(popcount64(n->entry_map & (bit - 1)))];
+                return Eq{}(e.key, key) ? &e.value : nullptr;
             }
             if (!(n->child_map & bit)) return nullptr;
-            n = n->children[static_cast<std::size_t>(std::popcount(n->child_map & (bit - 1)))].get();
+            n = n->children[static_cast<std::size_t>(popcount64(n->child_map & (bit - 1)))].get();
             shift += 5;
         }
         return nullptr;
@@ -48,7 +82,7 @@ public:
 
     [[nodiscard]] hamt set(K key, V value) const {
         const std::uint64_t h = Hash{}(key);
-        auto e = std::make_shared<const entry>(entry{std::move(key), std::move(value)});
+        entry e{std::move(key), std::move(value)};
         bool added = false;
         hamt out;
         out.root_ = insert(root_.get(), 0, h, std::move(e), added);
@@ -75,26 +109,27 @@ public:
 private:
     struct node;
     using node_ptr = std::shared_ptr<const node>;
-    using entry_ptr = std::shared_ptr<const entry>;
 
     // A node's entries and children are ordered by their bit in the maps; past 64 bits of hash a
-    // node is a collision list and only `entries` is used.
+    // node is a collision list and only `entries` is used. Entries are held inline (copied when
+    // a node is path-copied): it saves a control block and a pointer per entry, which is most
+    // of the memory per rule.
     struct node {
         std::uint32_t entry_map = 0;
         std::uint32_t child_map = 0;
-        std::vector<entry_ptr> entries;
+        std::vector<entry> entries;
         std::vector<node_ptr> children;
     };
 
     static std::size_t index(std::uint32_t map, std::uint32_t bit) {
-        return static_cast<std::size_t>(std::popcount(map & (bit - 1)));
+        return static_cast<std::size_t>(popcount64(map & (bit - 1)));
     }
 
-    static node_ptr insert(const node* n, unsigned shift, std::uint64_t h, entry_ptr e, bool& added) {
+    static node_ptr insert(const node* n, unsigned shift, std::uint64_t h, entry e, bool& added) {
         auto out = n ? std::make_shared<node>(*n) : std::make_shared<node>();
         if (shift >= 64) {
             for (auto& existing : out->entries)
-                if (Eq{}(existing->key, e->key)) {
+                if (Eq{}(existing.key, e.key)) {
                     existing = std::move(e);
                     return out;
                 }
@@ -105,14 +140,14 @@ private:
         const std::uint32_t bit = 1u << ((h >> shift) & 31u);
         if (out->entry_map & bit) {
             const std::size_t at = index(out->entry_map, bit);
-            if (Eq{}(out->entries[at]->key, e->key)) {
+            if (Eq{}(out->entries[at].key, e.key)) {
                 out->entries[at] = std::move(e);
                 return out;
             }
             // Two keys share this slot: push both one level down.
-            entry_ptr old = out->entries[at];
+            entry old = std::move(out->entries[at]);
             bool ignored = false;
-            const std::uint64_t old_hash = Hash{}(old->key);  // before `old` is moved from
+            const std::uint64_t old_hash = Hash{}(old.key);  // before `old` is moved from
             node_ptr child = insert(nullptr, shift + 5, old_hash, std::move(old), ignored);
             child = insert(child.get(), shift + 5, h, std::move(e), added);
             out->entries.erase(out->entries.begin() + static_cast<std::ptrdiff_t>(at));
@@ -138,7 +173,7 @@ private:
         auto out = std::make_shared<node>(*n);
         if (shift >= 64) {
             for (std::size_t i = 0; i < out->entries.size(); ++i)
-                if (Eq{}(out->entries[i]->key, key)) {
+                if (Eq{}(out->entries[i].key, key)) {
                     out->entries.erase(out->entries.begin() + static_cast<std::ptrdiff_t>(i));
                     break;
                 }
@@ -155,7 +190,7 @@ private:
                     out->child_map &= ~bit;
                 } else if (child->children.empty() && child->entries.size() == 1 && shift + 5 < 64) {
                     // Pull a lone entry back up so the trie stays as shallow as after a rebuild.
-                    entry_ptr lone = child->entries.front();
+                    entry lone = child->entries.front();
                     out->children.erase(out->children.begin() + static_cast<std::ptrdiff_t>(at));
                     out->child_map &= ~bit;
                     out->entries.insert(out->entries.begin() + static_cast<std::ptrdiff_t>(index(out->entry_map, bit)),
@@ -171,13 +206,12 @@ private:
     }
 
     template <class F> static void visit(const node& n, F& f) {
-        for (const auto& e : n.entries) f(e->key, e->value);
+        for (const auto& e : n.entries) f(e.key, e.value);
         for (const auto& c : n.children) visit(*c, f);
     }
 
     static std::size_t bytes(const node& n) {
-        std::size_t total = sizeof(node) + 16 + n.entries.capacity() * sizeof(entry_ptr) +
-                            n.children.capacity() * sizeof(node_ptr) + n.entries.size() * (sizeof(entry) + 16);
+        std::size_t total = sizeof(node) + 16 + n.entries.capacity() * sizeof(entry) + n.children.capacity() * sizeof(node_ptr);
         for (const auto& c : n.children) total += bytes(*c);
         return total;
     }

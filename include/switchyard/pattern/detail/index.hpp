@@ -11,12 +11,14 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <atomic>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "switchyard/pattern/detail/hamt.hpp"
+#include "switchyard/pattern/detail/interval_tree.hpp"
 #include "switchyard/pattern/flat_event.hpp"
 #include "switchyard/pattern/pattern.hpp"
 
@@ -63,15 +65,102 @@ struct atom_ref {
     const atom* a;  // owned by the rule's pattern, which the snapshot keeps alive
 };
 
-using refs = std::vector<atom_ref>;
+// A short list of atom_refs that holds one element inline: most index keys belong to one rule,
+// and a heap block per key would be a third of the memory per rule.
+class refs {
+public:
+    refs() noexcept = default;
+    refs(const refs& other) { assign(other.begin(), other.size_); }
+    refs(refs&& other) noexcept : size_(other.size_), one_(other.one_), many_(other.many_) {
+        other.size_ = 0;
+        other.many_ = nullptr;
+    }
+    refs& operator=(refs other) noexcept {
+        swap(other);
+        return *this;
+    }
+    ~refs() { delete[] many_; }
+
+    void swap(refs& other) noexcept {
+        std::swap(size_, other.size_);
+        std::swap(one_, other.one_);
+        std::swap(many_, other.many_);
+    }
+    std::size_t size() const noexcept { return size_; }
+    bool empty() const noexcept { return size_ == 0; }
+    const atom_ref* begin() const noexcept { return size_ <= 1 ? &one_ : many_; }
+    const atom_ref* end() const noexcept { return begin() + size_; }
+
+    void push_back(const atom_ref& r) {
+        if (size_ == 0) {
+            one_ = r;
+        } else {
+            // Exact-size growth: lists are rebuilt on every change anyway (copy on write).
+            auto* grown = new atom_ref[size_ + 1];
+            std::copy(begin(), end(), grown);
+            grown[size_] = r;
+            delete[] many_;
+            many_ = grown;
+        }
+        ++size_;
+    }
+    template <class Pred> std::size_t erase_if(Pred pred) {
+        refs kept;
+        for (const auto& r : *this)
+            if (!pred(r)) kept.push_back(r);
+        const std::size_t removed = size_ - kept.size_;
+        swap(kept);
+        return removed;
+    }
+
+private:
+    void assign(const atom_ref* from, std::uint32_t n) {
+        size_ = n;
+        if (n <= 1) {
+            if (n == 1) one_ = *from;
+            return;
+        }
+        many_ = new atom_ref[n];
+        std::copy(from, from + n, many_);
+    }
+
+    std::uint32_t size_ = 0;
+    atom_ref one_{};
+    atom_ref* many_ = nullptr;
+};
+
 using refs_ptr = std::shared_ptr<const refs>;
-using refs_map = hamt<std::string, refs, string_hash>;
+using refs_map = hamt<std::string, refs, string_hash, same_string>;
 
 // Strings keyed by their first (or last) bytes: lookups try each distinct key length.
 struct anchored_map {
     refs_map map;
     std::vector<std::pair<std::uint32_t, std::uint32_t>> lengths;  // (length, keys of that length), sorted
     bool empty() const noexcept { return map.empty(); }
+};
+
+// CIDR blocks keyed by family, prefix length and masked network bytes: an address probes once
+// per distinct (family, length) instead of testing every block.
+struct cidr_map {
+    refs_map map;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> widths;  // (v6 << 8 | prefix bits, blocks), sorted
+    bool empty() const noexcept { return map.empty(); }
+
+    static std::string key(const ip_address& a, unsigned bits) {
+        std::string k;
+        k += static_cast<char>(a.v6 ? 1 : 0);
+        k += static_cast<char>(bits);
+        unsigned left = bits;
+        for (std::size_t i = 0; left > 0; ++i) {
+            const unsigned take = left >= 8 ? 8 : left;
+            k += static_cast<char>(a.bytes[i] & static_cast<std::uint8_t>(0xFF00u >> take));
+            left -= take;
+        }
+        return k;
+    }
+    static std::uint32_t width_of(const std::string& key) {
+        return static_cast<std::uint32_t>(static_cast<unsigned char>(key[0])) << 8 | static_cast<unsigned char>(key[1]);
+    }
 };
 
 // A value from the event, with its case folding computed at most once.
@@ -159,7 +248,36 @@ struct path_index {
     refs_map folded;  // equals-ignore-case
     anchored_map prefix, suffix, prefix_ci, suffix_ci;
     anchored_map wildcard_head, wildcard_tail, wildcard_head_ci, wildcard_tail_ci;  // keyed by literal anchor
-    refs_ptr scan;  // tested one by one
+    cidr_map cidrs;
+    refs_ptr ranges;  // numeric
+    refs_ptr scan;    // tested one by one
+
+    // The interval tree over `ranges`, built by the first event that needs it, without a lock:
+    // readers that race each build one and the first to publish wins (the others discard
+    // theirs), so no reader ever waits for another. A copy of the index (the next snapshot)
+    // starts without one.
+    using range_tree_t = interval_tree<posting>;
+    struct lazy_ranges {
+        mutable std::atomic<const range_tree_t*> tree{nullptr};
+        lazy_ranges() = default;
+        lazy_ranges(const lazy_ranges&) {}
+        lazy_ranges& operator=(const lazy_ranges&) = delete;
+        ~lazy_ranges() { delete tree.load(std::memory_order_acquire); }
+    };
+    lazy_ranges range_tree;
+
+    const range_tree_t& ranges_tree() const {
+        const range_tree_t* t = range_tree.tree.load(std::memory_order_acquire);
+        if (t) return *t;
+        std::vector<std::pair<const numeric_range*, posting>> items;
+        for (const auto& r : *ranges) items.emplace_back(&r.a->extra->range, r.at);
+        auto* fresh = new range_tree_t(std::move(items));
+        const range_tree_t* expected = nullptr;
+        if (range_tree.tree.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel)) return *fresh;
+        delete fresh;
+        return *expected;
+    }
+    static constexpr std::size_t range_tree_threshold = 8;
 
     bool any_ci() const noexcept {
         return !folded.empty() || !prefix_ci.empty() || !suffix_ci.empty() || !wildcard_head_ci.empty() ||
@@ -185,6 +303,12 @@ struct path_index {
                 probe(suffix, s, true, all);
                 probe(wildcard_head, s, false, verified);
                 probe(wildcard_tail, s, true, verified);
+                if (!cidrs.empty()) {
+                    ip_address ip;
+                    if (parse_ip(s, ip))
+                        for (const auto& [width, count] : cidrs.widths)
+                            if ((width >> 8 != 0) == ip.v6) all(cidrs.map.find(cidr_map::key(ip, width & 0xFF)));
+                }
                 if (any_ci()) {
                     const std::string_view f = v.folded();
                     if (!folded.empty()) all(folded.find(f));
@@ -197,6 +321,13 @@ struct path_index {
             }
             case value_kind::number:
                 if (!numbers.empty()) all(numbers.find(number_key(v.number)));
+                if (ranges) {
+                    if (ranges->size() <= range_tree_threshold) {
+                        verified(ranges.get());
+                    } else {
+                        ranges_tree().query(v.number, emit);
+                    }
+                }
                 break;
             case value_kind::boolean: all(v.number != 0 ? trues.get() : falses.get()); break;
             case value_kind::null: all(nulls.get()); break;
@@ -223,7 +354,7 @@ struct path_index {
     static std::size_t remove_from(refs_ptr& list, std::uint32_t rule) {
         if (!list) return 0;
         auto next = std::make_shared<refs>(*list);
-        const auto removed = std::erase_if(*next, [&](const atom_ref& r) { return r.at.rule == rule; });
+        const auto removed = next->erase_if([&](const atom_ref& r) { return r.at.rule == rule; });
         list = next->empty() ? nullptr : refs_ptr(std::move(next));
         return removed;
     }
@@ -237,7 +368,7 @@ struct path_index {
         const refs* old = map.find(key);
         if (!old) return 0;
         refs next = *old;
-        const auto removed = std::erase_if(next, [&](const atom_ref& r) { return r.at.rule == rule; });
+        const auto removed = next.erase_if([&](const atom_ref& r) { return r.at.rule == rule; });
         if (removed == 0) return 0;
         map = next.empty() ? map.erase(key) : map.set(Key(key), std::move(next));
         return removed;
@@ -251,6 +382,23 @@ struct path_index {
         if (it != m.lengths.end() && it->first == length) ++it->second;
         else m.lengths.insert(it, {length, 1u});
     }
+    static void add_to(cidr_map& m, const std::string& key, atom_ref r) {
+        const bool fresh = m.map.find(key) == nullptr;
+        add_to(m.map, key, r);
+        if (!fresh) return;
+        const auto width = cidr_map::width_of(key);
+        auto it = std::lower_bound(m.widths.begin(), m.widths.end(), std::make_pair(width, 0u));
+        if (it != m.widths.end() && it->first == width) ++it->second;
+        else m.widths.insert(it, {width, 1u});
+    }
+    static std::size_t remove_from(cidr_map& m, const std::string& key, std::uint32_t rule) {
+        const std::size_t removed = remove_from(m.map, key, rule);
+        if (removed && !m.map.find(key)) {
+            auto it = std::lower_bound(m.widths.begin(), m.widths.end(), std::make_pair(cidr_map::width_of(key), 0u));
+            if (--it->second == 0) m.widths.erase(it);
+        }
+        return removed;
+    }
     static std::size_t remove_from(anchored_map& m, const std::string& key, std::uint32_t rule) {
         const std::size_t removed = remove_from(m.map, key, rule);
         if (removed && !m.map.find(key)) {
@@ -261,47 +409,86 @@ struct path_index {
         return removed;
     }
 
-    // Where an atom lives; `f` is called with the place (and key), for adding and removing alike.
-    template <class F> void place(const atom& a, F&& f) {
+    // Where an atom lives: which structure, and its key there (for numbers, the 8 bytes of
+    // number_key). Adding and removing go through the same place, so removal is exact.
+    enum class place : std::uint8_t {
+        exact, number, trues, falses, nulls, exists, absent, prefix, suffix, prefix_ci, suffix_ci, folded, cidr,
+        wildcard_head, wildcard_tail, wildcard_head_ci, wildcard_tail_ci, ranges, scan
+    };
+
+    static std::pair<place, std::string> place_of(const atom& a) {
         switch (a.kind) {
-            case atom_kind::string: f(exact, a.text); return;
-            case atom_kind::number: f(numbers, number_key(a.number)); return;
-            case atom_kind::boolean: f(a.flag ? trues : falses); return;
-            case atom_kind::null: f(nulls); return;
-            case atom_kind::exists: f(exists); return;
-            case atom_kind::prefix: f(a.flag ? prefix_ci : prefix, a.text); return;
-            case atom_kind::suffix: f(a.flag ? suffix_ci : suffix, a.text); return;
-            case atom_kind::equals_ignore_case: f(folded, a.text); return;
+            case atom_kind::string: return {place::exact, a.text};
+            case atom_kind::number: {
+                const std::uint64_t k = number_key(a.number);
+                std::string key(8, '\0');
+                std::memcpy(key.data(), &k, 8);
+                return {place::number, key};
+            }
+            case atom_kind::boolean: return {a.flag ? place::trues : place::falses, {}};
+            case atom_kind::null: return {place::nulls, {}};
+            case atom_kind::exists: return {place::exists, {}};
+            case atom_kind::prefix: return {a.flag ? place::prefix_ci : place::prefix, a.text};
+            case atom_kind::suffix: return {a.flag ? place::suffix_ci : place::suffix, a.text};
+            case atom_kind::equals_ignore_case: return {place::folded, a.text};
             case atom_kind::wildcard: {
                 const auto& w = a.extra->wildcards.front();
                 const auto head = w.head(), tail = w.tail();
-                if (!head.empty() && head.size() >= tail.size()) f(a.flag ? wildcard_head_ci : wildcard_head, std::string(head));
-                else if (!tail.empty()) f(a.flag ? wildcard_tail_ci : wildcard_tail, std::string(tail));
-                else f(scan);
-                return;
+                if (!head.empty() && head.size() >= tail.size())
+                    return {a.flag ? place::wildcard_head_ci : place::wildcard_head, std::string(head)};
+                if (!tail.empty()) return {a.flag ? place::wildcard_tail_ci : place::wildcard_tail, std::string(tail)};
+                return {place::scan, {}};
             }
-            default: f(scan); return;
+            case atom_kind::numeric: return {place::ranges, {}};
+            case atom_kind::cidr: return {place::cidr, cidr_map::key(a.extra->cidr.network, a.extra->cidr.prefix_bits)};
+            default: return {place::scan, {}};
         }
     }
 
-    void add(const atom& a, posting p) {
+    // Does a match at this place need the atom itself (to verify), or is the key the whole story?
+    static bool needs_atom(place p) noexcept { return p >= place::wildcard_head; }
+
+    template <class F> void at(place p, const std::string& key, F&& f) {
+        switch (p) {
+            case place::exact: return f(exact, key);
+            case place::number: {
+                std::uint64_t k;
+                std::memcpy(&k, key.data(), 8);
+                return f(numbers, k);
+            }
+            case place::trues: return f(trues);
+            case place::falses: return f(falses);
+            case place::nulls: return f(nulls);
+            case place::exists: return f(exists);
+            case place::absent: return f(absent);
+            case place::prefix: return f(prefix, key);
+            case place::suffix: return f(suffix, key);
+            case place::prefix_ci: return f(prefix_ci, key);
+            case place::suffix_ci: return f(suffix_ci, key);
+            case place::folded: return f(folded, key);
+            case place::cidr: return f(cidrs, key);
+            case place::wildcard_head: return f(wildcard_head, key);
+            case place::wildcard_tail: return f(wildcard_tail, key);
+            case place::wildcard_head_ci: return f(wildcard_head_ci, key);
+            case place::wildcard_tail_ci: return f(wildcard_tail_ci, key);
+            case place::ranges: return f(ranges);
+            case place::scan: return f(scan);
+        }
+    }
+
+    void add(place p, const std::string& key, atom_ref r) {
         ++uses;
-        place(a, [&](auto& where, const auto&... key) { add_to(where, key..., atom_ref{p, &a}); });
+        at(p, key, [&](auto& where, const auto&... k) { add_to(where, k..., r); });
     }
-    void remove(const atom& a, std::uint32_t rule) {
-        place(a, [&](auto& where, const auto&... key) { uses -= static_cast<std::uint32_t>(remove_from(where, key..., rule)); });
+    void remove(place p, const std::string& key, std::uint32_t rule) {
+        at(p, key, [&](auto& where, const auto&... k) { uses -= static_cast<std::uint32_t>(remove_from(where, k..., rule)); });
     }
-    void add_absent(posting p) {
-        ++uses;
-        add_to(absent, atom_ref{p, nullptr});
-    }
-    void remove_absent(std::uint32_t rule) { uses -= static_cast<std::uint32_t>(remove_from(absent, rule)); }
 };
 
 // A field-name state: the object keys that lead on from here, and the index of the leaf here.
 struct trie_node {
     std::shared_ptr<const path_index> index;
-    hamt<std::string, std::shared_ptr<const trie_node>, string_hash> children;
+    hamt<std::string, std::shared_ptr<const trie_node>, string_hash, same_string> children;
     std::vector<std::pair<std::string_view, const trie_node*>> small;  // lookup cache for few children
     std::uint32_t child_count = 0;
 
@@ -310,7 +497,7 @@ struct trie_node {
     const trie_node* child(std::string_view key) const {
         if (child_count <= small_limit) {
             for (const auto& [name, node] : small)
-                if (name.size() == key.size() && std::memcmp(name.data(), key.data(), key.size()) == 0) return node;
+                if (name.size() == key.size() && same_bytes(name.data(), key.data(), key.size())) return node;
             return nullptr;
         }
         const auto* found = children.find(key);

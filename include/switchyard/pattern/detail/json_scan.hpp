@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <bit>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -29,19 +30,14 @@ namespace switchyard::pattern::detail {
 // Appends the leaf to the event, copying the current array trail.
 inline void add_leaf(flat_event& ev, const std::vector<array_step>& trail, const path_index* index, value_kind kind,
                      std::string_view text, double number, bool buffered, std::uint32_t text_offset) {
-    flat_field f;
-    f.index = index;
-    f.kind = kind;
-    f.text = text;
-    f.number = number;
-    f.buffered = buffered;
-    f.text_offset = text_offset;
+    std::uint32_t trail_offset = 0;
+    std::uint16_t trail_size = 0;
     if (!trail.empty()) {
-        f.trail_offset = static_cast<std::uint32_t>(ev.trails.size());
-        f.trail_size = static_cast<std::uint16_t>(trail.size());
+        trail_offset = static_cast<std::uint32_t>(ev.trails.size());
+        trail_size = static_cast<std::uint16_t>(trail.size());
         ev.trails.insert(ev.trails.end(), trail.begin(), trail.end());
     }
-    ev.fields.push_back(f);
+    ev.fields.push_back(flat_field{index, text, number, text_offset, trail_offset, trail_size, kind, buffered});
 }
 
 // Points buffered fields' text at the (now final) buffer.
@@ -148,17 +144,38 @@ private:
         p_ = end_;
     }
 
-    // p_ is just past an opening quote; returns the closing quote or null.
-    const char* string_end(const char* from) const {
-        const char* q = from;
+    // `from` is just past an opening quote; returns the closing quote (null when there is
+    // none) and sets `escaped` if the string holds a backslash. Short strings dominate, so this
+    // is inline SSE2 rather than a memchr call per string.
+    const char* string_end(const char* from, bool& escaped) const {
+        const char* p = from;
         while (true) {
-            q = static_cast<const char*>(std::memchr(q, '"', static_cast<std::size_t>(end_ - q)));
-            if (!q) return nullptr;
-            const char* b = q;
-            while (b > from && b[-1] == '\\') --b;
-            if (((q - b) & 1) == 0) return q;
-            ++q;
+#if defined(__SSE2__)
+            while (end_ - p >= 16) {
+                const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+                const int bits = _mm_movemask_epi8(
+                    _mm_or_si128(_mm_cmpeq_epi8(chunk, _mm_set1_epi8('"')), _mm_cmpeq_epi8(chunk, _mm_set1_epi8('\\'))));
+                if (bits) {
+                    p += std::countr_zero(static_cast<unsigned>(bits));
+                    goto found;
+                }
+                p += 16;
+            }
+#endif
+            while (p < end_ && *p != '"' && *p != '\\') ++p;
+            if (p >= end_) return nullptr;
+#if defined(__SSE2__)
+        found:
+#endif
+            if (*p == '"') return p;
+            escaped = true;
+            p += 2;  // the backslash and the character it escapes
+            if (p > end_) return nullptr;
         }
+    }
+    const char* string_end(const char* from) const {
+        bool escaped = false;
+        return string_end(from, escaped);
     }
 
     void skip_string() {
@@ -176,9 +193,66 @@ private:
     }
 
     // Skips an object or array (p_ at its opening bracket) by counting brackets outside strings.
-    void skip_container() {
-        int depth = 0;
+    void skip_container() { skip_until_closed(0); }
+
+    // Skips to just past the bracket that closes `depth` open containers (0: p_ is at the
+    // opening bracket of the container to skip).
+    void skip_until_closed(int depth) {
         const char* p = p_;
+#if defined(__SSE2__)
+        // 64 bytes at a time: masks of quotes and brackets, the inside of strings by prefix XOR
+        // of the quote mask, and brackets counted by popcount; bits are walked one by one only
+        // in the block where the container may close. A block with a backslash goes to the
+        // byte loop below (escaped quotes need the slow path; they are rare).
+        bool in_string = false;
+        while (end_ - p >= 64) {
+            std::uint64_t quote = 0, backslash = 0, open = 0, close = 0;
+            for (int k = 0; k < 4; ++k) {
+                const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+                const __m128i lowered = _mm_or_si128(chunk, _mm_set1_epi8(0x20));
+                auto bits = [&](__m128i eq) {
+                    return static_cast<std::uint64_t>(static_cast<std::uint16_t>(_mm_movemask_epi8(eq))) << (16 * k);
+                };
+                quote |= bits(_mm_cmpeq_epi8(chunk, _mm_set1_epi8('"')));
+                backslash |= bits(_mm_cmpeq_epi8(chunk, _mm_set1_epi8('\\')));
+                open |= bits(_mm_cmpeq_epi8(lowered, _mm_set1_epi8(0x7B)));   // '{' or '['
+                close |= bits(_mm_cmpeq_epi8(lowered, _mm_set1_epi8(0x7D)));  // '}' or ']'
+            }
+            if (backslash) break;
+            std::uint64_t inside = quote;
+            inside ^= inside << 1;
+            inside ^= inside << 2;
+            inside ^= inside << 4;
+            inside ^= inside << 8;
+            inside ^= inside << 16;
+            inside ^= inside << 32;
+            if (in_string) inside = ~inside;
+            in_string = (inside >> 63) != 0;
+            open &= ~inside;
+            close &= ~inside;
+            const int closes = popcount64(close);
+            if (closes < depth) {
+                depth += popcount64(open) - closes;
+                p += 64;
+                continue;
+            }
+            for (std::uint64_t any = open | close; any; any &= any - 1) {
+                const std::uint64_t bit = any & (~any + 1);
+                if (open & bit) {
+                    ++depth;
+                } else if (--depth == 0) {
+                    p_ = p + std::countr_zero(bit) + 1;
+                    return;
+                }
+            }
+            p += 64;
+        }
+        if (in_string) {
+            const char* q = string_end(p);
+            if (!q) return fail();
+            p = q + 1;
+        }
+#endif
         while (p < end_) {
 #if defined(__SSE2__)
             // Jump over runs without structural characters 16 bytes at a time.
@@ -194,7 +268,7 @@ private:
                     p += 16;
                     continue;
                 }
-                p += __builtin_ctz(static_cast<unsigned>(bits));
+                p += std::countr_zero(static_cast<unsigned>(bits));
                 break;
             }
             if (p >= end_) break;
@@ -291,10 +365,11 @@ private:
         while (ok_) {
             if (peek() != '"') return fail();
             const char* start = p_ + 1;
-            const char* q = string_end(start);
+            bool escaped = false;
+            const char* q = string_end(start, escaped);
             if (!q) return fail();
             std::string_view key(start, static_cast<std::size_t>(q - start));
-            if (std::memchr(start, '\\', key.size())) {
+            if (escaped) {
                 auto& buffer = ev_.state.key_buffer;
                 buffer.clear();
                 if (!decode_json_string(start, q, buffer)) return fail();
@@ -314,6 +389,8 @@ private:
                         p_ = end_;
                         return;
                     }
+                    // Nothing later in this object can matter: jump to its end.
+                    return skip_until_closed(1);
                 }
             } else {
                 skip_value();
@@ -332,11 +409,12 @@ private:
 
     void leaf_string(const path_index* index) {
         const char* start = p_ + 1;
-        const char* q = string_end(start);
+        bool escaped = false;
+        const char* q = string_end(start, escaped);
         if (!q) return fail();
         const std::size_t size = static_cast<std::size_t>(q - start);
         p_ = q + 1;
-        if (!std::memchr(start, '\\', size)) {
+        if (!escaped) {
             add_leaf(ev_, trail_, index, value_kind::string, std::string_view(start, size), 0.0, false, 0);
             return;
         }
@@ -346,28 +424,43 @@ private:
         ev_.fields.back().text = std::string_view(ev_.text.data() + offset, ev_.text.size() - offset);
     }
 
+    static bool delimiter(char c) noexcept {
+        return c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\r' || c == '\t';
+    }
+
     void leaf_scalar(const path_index* index) {
         const char* start = p_;
-        skip_scalar();
-        const std::string_view token(start, static_cast<std::size_t>(p_ - start));
-        if (token.empty()) return fail();
-        if (token == "true") return add_leaf(ev_, trail_, index, value_kind::boolean, {}, 1.0, false, 0);
-        if (token == "false") return add_leaf(ev_, trail_, index, value_kind::boolean, {}, 0.0, false, 0);
-        if (token == "null") return add_leaf(ev_, trail_, index, value_kind::null, {}, 0.0, false, 0);
-        for (const char c : token)
-            if (!((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E')) return fail();
-        double d = 0;
-        const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), d);
-        if (ec == std::errc::result_out_of_range) {
-            // Overflow to infinity (numbers beyond the double range), underflow to zero.
-            const bool negative = !token.empty() && token[0] == '-';
-            const auto e = token.find_first_of("eE");
-            const bool big = e != std::string_view::npos && token.size() > e + 1 && token[e + 1] != '-';
-            d = big ? (negative ? -HUGE_VAL : HUGE_VAL) : (negative ? -0.0 : 0.0);
-        } else if (ec != std::errc{} || end != token.data() + token.size() || token.empty()) {
+        const char c = *start;
+        if (c == 't' || c == 'f' || c == 'n') {
+            skip_scalar();
+            const std::string_view token(start, static_cast<std::size_t>(p_ - start));
+            if (token == "true") return add_leaf(ev_, trail_, index, value_kind::boolean, {}, 1.0, false, 0);
+            if (token == "false") return add_leaf(ev_, trail_, index, value_kind::boolean, {}, 0.0, false, 0);
+            if (token == "null") return add_leaf(ev_, trail_, index, value_kind::null, {}, 0.0, false, 0);
             return fail();
         }
-        add_leaf(ev_, trail_, index, value_kind::number, token, d, false, 0);
+        // A JSON number starts with a digit or '-' and a digit (from_chars alone would also take
+        // "inf", "nan" and hexadecimal-looking text).
+        const bool negative = c == '-';
+        const char first = negative ? (end_ - start > 1 ? start[1] : '\0') : c;
+        if (first < '0' || first > '9') return fail();
+        double d = 0;
+        const auto [end, ec] = std::from_chars(start, end_, d);
+        const char* stop = end;
+        if (ec == std::errc::result_out_of_range) {
+            // Overflow to infinity (numbers beyond the double range), underflow to zero.
+            while (stop < end_ && !delimiter(*stop)) ++stop;
+            const std::string_view token(start, static_cast<std::size_t>(stop - start));
+            const auto e = token.find_first_of("eE");
+            const auto integer = token.substr(negative ? 1 : 0, token.find('.') - (negative ? 1 : 0));
+            const bool big = e == std::string_view::npos ? integer != "0" : (token.size() > e + 1 && token[e + 1] != '-');
+            d = big ? (negative ? -HUGE_VAL : HUGE_VAL) : (negative ? -0.0 : 0.0);
+        } else if (ec != std::errc{}) {
+            return fail();
+        }
+        if (stop < end_ && !delimiter(*stop)) return fail();
+        p_ = stop;
+        add_leaf(ev_, trail_, index, value_kind::number, std::string_view(start, static_cast<std::size_t>(stop - start)), d, false, 0);
     }
 
     flat_event& ev_;
