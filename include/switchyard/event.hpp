@@ -136,8 +136,19 @@ public:
     // The whole event as EventBridge JSON text, produced at most once.
     const std::string& json() const {
         std::call_once(json_once_, [this] {
-            nlohmann::json head = meta();
-            std::string text = head.dump();
+            // EventBridge's field order, so the text reads like the events users know.
+            const envelope& m = meta();
+            nlohmann::ordered_json head;
+            head["version"] = m.version;
+            head["id"] = m.id;
+            head["detail-type"] = m.detail_type;
+            head["source"] = m.source;
+            head["account"] = m.account;
+            head["time"] = m.time;
+            head["region"] = m.region;
+            head["resources"] = m.resources;
+            if (m.replay_name) head["replay-name"] = *m.replay_name;
+            std::string text = head.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
             text.pop_back();  // the closing brace: splice the detail text in without reparsing it
             text += ",\"detail\":";
             text += detail_json();
