@@ -47,8 +47,10 @@ template <class T> struct event : envelope {
     friend bool operator==(const event&, const event&) = default;
 };
 
-inline void to_json(nlohmann::json& out, const envelope& e) {
-    out = nlohmann::json::object();
+namespace detail {
+// Writes the envelope's fields in EventBridge's order (which an ordered_json keeps).
+template <class Json> void write_envelope(Json& out, const envelope& e) {
+    out = Json::object();
     out["version"] = e.version;
     out["id"] = e.id;
     out["detail-type"] = e.detail_type;
@@ -59,6 +61,9 @@ inline void to_json(nlohmann::json& out, const envelope& e) {
     out["resources"] = e.resources;
     if (e.replay_name) out["replay-name"] = *e.replay_name;
 }
+}  // namespace detail
+
+inline void to_json(nlohmann::json& out, const envelope& e) { detail::write_envelope(out, e); }
 
 // Reads an envelope; throws switchyard::error naming the field when one is missing or mistyped.
 void from_json(const nlohmann::json& in, envelope& e);
@@ -137,17 +142,8 @@ public:
     const std::string& json() const {
         std::call_once(json_once_, [this] {
             // EventBridge's field order, so the text reads like the events users know.
-            const envelope& m = meta();
             nlohmann::ordered_json head;
-            head["version"] = m.version;
-            head["id"] = m.id;
-            head["detail-type"] = m.detail_type;
-            head["source"] = m.source;
-            head["account"] = m.account;
-            head["time"] = m.time;
-            head["region"] = m.region;
-            head["resources"] = m.resources;
-            if (m.replay_name) head["replay-name"] = *m.replay_name;
+            detail::write_envelope(head, meta());
             std::string text = head.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
             text.pop_back();  // the closing brace: splice the detail text in without reparsing it
             text += ",\"detail\":";

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "switchyard/error.hpp"
+#include "switchyard/executor/detail/task_errors.hpp"
 #include "switchyard/executor/executor.hpp"
 
 namespace switchyard {
@@ -146,19 +147,7 @@ private:
         exited_.notify_all();
     }
 
-    void report(std::exception_ptr failure) noexcept {
-        try {
-            if (on_error_) {
-                on_error_(failure);
-                return;
-            }
-            std::rethrow_exception(failure);
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "switchyard: elastic_pool task failed: %s\n", e.what());
-        } catch (...) {
-            std::fprintf(stderr, "switchyard: elastic_pool task failed with a non-standard exception\n");
-        }
-    }
+    void report(std::exception_ptr failure) noexcept { detail::report_task_failure(on_error_, failure, "elastic_pool"); }
 
     elastic_pool_options options_;
     error_handler on_error_;

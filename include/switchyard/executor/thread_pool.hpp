@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "switchyard/error.hpp"
+#include "switchyard/executor/detail/task_errors.hpp"
 #include "switchyard/executor/executor.hpp"
 
 namespace switchyard {
@@ -97,19 +98,7 @@ private:
         }
     }
 
-    void report(std::exception_ptr failure) noexcept {
-        try {
-            if (on_error_) {
-                on_error_(failure);
-                return;
-            }
-            std::rethrow_exception(failure);
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "switchyard: thread_pool task failed: %s\n", e.what());
-        } catch (...) {
-            std::fprintf(stderr, "switchyard: thread_pool task failed with a non-standard exception\n");
-        }
-    }
+    void report(std::exception_ptr failure) noexcept { detail::report_task_failure(on_error_, failure, "thread_pool"); }
 
     error_handler on_error_;
     mutable std::mutex mutex_;
