@@ -1,0 +1,145 @@
+// The log sink: where switchyard's own messages go (a dead letter nobody took, a handler that threw
+// on a background thread), with a level and structured fields. Plug in your logger by
+// implementing `log_sink`; the default, `stderr_sink`, writes one concise line per message at
+// warn and above. Library code never writes to std::cout.
+#pragma once
+
+#include <atomic>
+#include <cstdio>
+#include <initializer_list>
+#include <iterator>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace switchyard {
+
+enum class log_level { trace, debug, info, warn, error };
+
+inline constexpr std::string_view to_string(log_level level) noexcept {
+    switch (level) {
+        case log_level::trace: return "trace";
+        case log_level::debug: return "debug";
+        case log_level::info: return "info";
+        case log_level::warn: return "warn";
+        case log_level::error: return "error";
+    }
+    return "unknown";
+}
+
+// A structured field: the key is a literal at the call site, the value already text.
+struct log_field {
+    std::string_view key{};
+    std::string value{};
+};
+
+class log_sink {
+public:
+    virtual ~log_sink() = default;
+
+    // Lets a caller skip building fields for a message nobody will see.
+    virtual bool enabled(log_level /*level*/) const noexcept { return true; }
+
+    // Called from any thread, possibly several at once; must not throw (the bus ignores it).
+    virtual void write(log_level level, std::string_view message, std::span<const log_field> fields) = 0;
+};
+
+// Writes through `sink` if it is enabled for `level`.
+inline void log_to(log_sink& sink, log_level level, std::string_view message, std::initializer_list<log_field> fields = {}) {
+    if (sink.enabled(level)) sink.write(level, message, std::span<const log_field>(fields.begin(), fields.size()));
+}
+
+namespace detail {
+
+// Control characters would break the one-line-per-message promise: they are escaped.
+inline void append_escaped(fmt::memory_buffer& out, std::string_view text, bool quoted) {
+    for (const char c : text) {
+        switch (c) {
+            case '\n': fmt::format_to(std::back_inserter(out), "\\n"); break;
+            case '\r': fmt::format_to(std::back_inserter(out), "\\r"); break;
+            case '\t': fmt::format_to(std::back_inserter(out), "\\t"); break;
+            case '"':
+                if (quoted) fmt::format_to(std::back_inserter(out), "\\\"");
+                else out.push_back(c);
+                break;
+            case '\\':
+                if (quoted) fmt::format_to(std::back_inserter(out), "\\\\");
+                else out.push_back(c);
+                break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
+                    fmt::format_to(std::back_inserter(out), "\\x{:02x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
+                else out.push_back(c);
+        }
+    }
+}
+
+// A value is quoted when it would otherwise not read back as one token: empty, or holding a
+// space, quote, '=', backslash or control character.
+inline bool needs_quotes(std::string_view value) noexcept {
+    if (value.empty()) return true;
+    for (const char c : value)
+        if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return true;
+    return false;
+}
+
+}  // namespace detail
+
+// "switchyard warn: message key=value key="quoted value"\n" — logfmt-style fields after the message.
+inline std::string format_log_line(log_level level, std::string_view message, std::span<const log_field> fields) {
+    fmt::memory_buffer out;
+    fmt::format_to(std::back_inserter(out), "switchyard {}: ", to_string(level));
+    detail::append_escaped(out, message, false);
+    for (const auto& f : fields) {
+        out.push_back(' ');
+        detail::append_escaped(out, f.key, false);
+        out.push_back('=');
+        if (detail::needs_quotes(f.value)) {
+            out.push_back('"');
+            detail::append_escaped(out, f.value, true);
+            out.push_back('"');
+        } else {
+            out.append(f.value);
+        }
+    }
+    out.push_back('\n');
+    return fmt::to_string(out);
+}
+
+// The default sink: one line per message at `threshold` and above, to stderr or any FILE.
+// Each line is a single fwrite, which stdio performs under the FILE's lock, so lines from
+// concurrent threads never interleave.
+class stderr_sink : public log_sink {
+public:
+    explicit stderr_sink(log_level threshold = log_level::warn, std::FILE* out = stderr) noexcept : threshold_(threshold), out_(out) {}
+
+    bool enabled(log_level level) const noexcept override { return level >= threshold_.load(std::memory_order_relaxed); }
+
+    void write(log_level level, std::string_view message, std::span<const log_field> fields) override {
+        if (!enabled(level)) return;
+        try {
+            const auto line = format_log_line(level, message, fields);
+            std::fwrite(line.data(), 1, line.size(), out_);
+        } catch (...) {
+            // Out of memory while logging: nothing better to do than drop the line.
+        }
+    }
+
+    void set_threshold(log_level level) noexcept { threshold_.store(level, std::memory_order_relaxed); }
+    log_level threshold() const noexcept { return threshold_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<log_level> threshold_;
+    std::FILE* out_;
+};
+
+// Discards everything: for hosts that want switchyard silent.
+class null_sink : public log_sink {
+public:
+    bool enabled(log_level /*level*/) const noexcept override { return false; }
+    void write(log_level /*level*/, std::string_view /*message*/, std::span<const log_field> /*fields*/) override {}
+};
+
+}  // namespace switchyard

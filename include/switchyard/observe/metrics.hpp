@@ -1,0 +1,217 @@
+// Metric primitives cheap enough for the publish and delivery paths (relaxed atomics, no locks,
+// no allocation), the plain-data snapshot a scrape reads, and the table of metric names — those
+// of EventBridge's CloudWatch metrics, so operators recognise them. Unlike CloudWatch, a metric
+// that is zero is reported as zero, never omitted. prometheus.hpp renders a snapshot.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace switchyard {
+
+// ---- primitives ---------------------------------------------------------------------------------
+
+// A monotonically increasing count. One relaxed fetch_add: counters order nothing, and a scrape
+// only needs each value to be one that existed. Not sharded per thread: the bus keeps its counters
+// per target, so contention is per target, and a sharded counter would cost a cache line per
+// thread per counter (and a sum over them at every scrape).
+class counter {
+public:
+    void add(std::uint64_t n = 1) noexcept { value_.fetch_add(n, std::memory_order_relaxed); }
+    std::uint64_t value() const noexcept { return value_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<std::uint64_t> value_{0};
+};
+
+// A value that goes up and down (queue depth, workers). Signed so that a transiently unbalanced
+// add/sub pair seen by a scrape reads as a small negative number, not as 2^64 - 1.
+class gauge {
+public:
+    void set(std::int64_t v) noexcept { value_.store(v, std::memory_order_relaxed); }
+    void add(std::int64_t n = 1) noexcept { value_.fetch_add(n, std::memory_order_relaxed); }
+    void sub(std::int64_t n = 1) noexcept { value_.fetch_sub(n, std::memory_order_relaxed); }
+    std::int64_t value() const noexcept { return value_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<std::int64_t> value_{0};
+};
+
+// What a histogram looks like in a snapshot, in Prometheus's shape and base unit (seconds):
+// `cumulative_counts[i]` observations were <= `upper_bounds[i]`; the implicit +Inf bucket is
+// `count`. Plain data, so a caller may also build one by hand.
+struct histogram_data {
+    std::vector<double> upper_bounds{};  // seconds, strictly increasing, finite
+    std::vector<std::uint64_t> cumulative_counts{};
+    double sum = 0;  // seconds
+    std::uint64_t count = 0;
+};
+
+// A latency histogram with fixed buckets, recorded in nanoseconds. Recording is a short scan of
+// the bounds and three relaxed atomic adds. Fixed buckets (rather than configurable ones) keep
+// every switchyard histogram comparable and aggregatable across buses and processes.
+//
+// Bucket upper bounds (inclusive, Prometheus's `le`): 1, 2.5, 5, 10, 25, 50, 100, 250, 500 µs;
+// 1, 2.5, 5, 10, 25, 50, 100, 250, 500 ms; 1, 2.5, 5, 10 s; then +Inf.
+class histogram {
+public:
+    static constexpr std::array<std::uint64_t, 22> bounds_ns{
+        1'000,          2'500,          5'000,          10'000,         25'000,        50'000,
+        100'000,        250'000,        500'000,        1'000'000,      2'500'000,     5'000'000,
+        10'000'000,     25'000'000,     50'000'000,     100'000'000,    250'000'000,   500'000'000,
+        1'000'000'000,  2'500'000'000,  5'000'000'000,  10'000'000'000};
+
+    // Negative durations (a clock stepped backwards between two readings) count as zero.
+    void record(std::chrono::nanoseconds elapsed) noexcept {
+        record_ns(elapsed.count() < 0 ? 0 : static_cast<std::uint64_t>(elapsed.count()));
+    }
+
+    void record_ns(std::uint64_t ns) noexcept {
+        const auto bucket = static_cast<std::size_t>(std::lower_bound(bounds_ns.begin(), bounds_ns.end(), ns) - bounds_ns.begin());
+        counts_[bucket].fetch_add(1, std::memory_order_relaxed);
+        sum_ns_.fetch_add(ns, std::memory_order_relaxed);
+    }
+
+    // The count is the sum of the buckets read, so the +Inf bucket always equals `count` even
+    // while other threads record; `sum` may then include an observation the buckets do not yet.
+    histogram_data snapshot() const {
+        histogram_data out;
+        out.upper_bounds.reserve(bounds_ns.size());
+        out.cumulative_counts.reserve(bounds_ns.size());
+        std::uint64_t running = 0;
+        for (std::size_t i = 0; i < bounds_ns.size(); ++i) {
+            running += counts_[i].load(std::memory_order_relaxed);
+            out.upper_bounds.push_back(static_cast<double>(bounds_ns[i]) / 1e9);
+            out.cumulative_counts.push_back(running);
+        }
+        running += counts_[bounds_ns.size()].load(std::memory_order_relaxed);
+        out.count = running;
+        out.sum = static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9;
+        return out;
+    }
+
+    std::uint64_t count() const noexcept {
+        std::uint64_t total = 0;
+        for (const auto& c : counts_) total += c.load(std::memory_order_relaxed);
+        return total;
+    }
+    std::uint64_t sum_ns() const noexcept { return sum_ns_.load(std::memory_order_relaxed); }
+
+private:
+    std::array<std::atomic<std::uint64_t>, bounds_ns.size() + 1> counts_{};  // the last is +Inf
+    std::atomic<std::uint64_t> sum_ns_{0};
+};
+
+// ---- snapshot -----------------------------------------------------------------------------------
+
+enum class metric_type { counter, gauge, histogram };
+
+using metric_labels = std::vector<std::pair<std::string, std::string>>;
+
+// One time series at the moment of the snapshot. `name` is the EventBridge-style name
+// ("MatchedEvents"); the renderer derives the exposition name from it. `value` is used by
+// counters and gauges, `histogram` by histograms.
+struct metric_sample {
+    std::string name{};
+    std::string help{};
+    metric_type type = metric_type::counter;
+    metric_labels labels{};  // e.g. {{"bus", "payments"}, {"rule", "r"}, {"target", "t"}}
+    double value = 0;
+    histogram_data histogram{};
+};
+
+struct metrics_snapshot {
+    std::vector<metric_sample> samples{};
+};
+
+// ---- the names ----------------------------------------------------------------------------------
+
+struct metric_info {
+    std::string_view name;
+    metric_type type;
+    std::string_view help;
+};
+
+namespace metric_names {
+// Counters, per bus (and rule, and target, where the metric is about one).
+inline constexpr std::string_view matched_events = "MatchedEvents";
+inline constexpr std::string_view triggered_rules = "TriggeredRules";
+inline constexpr std::string_view invocations = "Invocations";
+inline constexpr std::string_view failed_invocations = "FailedInvocations";
+inline constexpr std::string_view invocation_attempts = "InvocationAttempts";
+inline constexpr std::string_view retry_invocation_attempts = "RetryInvocationAttempts";
+inline constexpr std::string_view invocations_sent_to_dlq = "InvocationsSentToDlq";
+inline constexpr std::string_view throttled_rules = "ThrottledRules";
+inline constexpr std::string_view deduplicated_events = "DeduplicatedEvents";
+inline constexpr std::string_view put_events_entries = "PutEventsEntries";
+inline constexpr std::string_view put_events_failed_entries = "PutEventsFailedEntries";
+// Latency histograms (seconds in the exposition).
+inline constexpr std::string_view ingestion_to_invocation_start_latency = "IngestionToInvocationStartLatency";
+inline constexpr std::string_view ingestion_to_invocation_success_latency = "IngestionToInvocationSuccessLatency";
+inline constexpr std::string_view put_events_latency = "PutEventsLatency";
+// Gauges (switchyard's own: EventBridge has no queues or workers to show).
+inline constexpr std::string_view queue_depth = "QueueDepth";
+inline constexpr std::string_view queue_capacity = "QueueCapacity";
+inline constexpr std::string_view pool_workers = "PoolWorkers";
+inline constexpr std::string_view pool_queued_tasks = "PoolQueuedTasks";
+}  // namespace metric_names
+
+// HELP texts follow EventBridge's metric descriptions where there is one.
+inline constexpr std::array<metric_info, 18> metric_catalog{{
+    {metric_names::matched_events, metric_type::counter, "Events that matched at least one rule."},
+    {metric_names::triggered_rules, metric_type::counter, "Times a rule matched an event and was triggered."},
+    {metric_names::invocations, metric_type::counter, "Deliveries that reached their target successfully."},
+    {metric_names::failed_invocations, metric_type::counter,
+     "Deliveries that failed permanently or ran out of retries (whether or not a dead-letter sink took them)."},
+    {metric_names::invocation_attempts, metric_type::counter, "Handler calls, first attempts and retries."},
+    {metric_names::retry_invocation_attempts, metric_type::counter, "Handler calls that were retries."},
+    {metric_names::invocations_sent_to_dlq, metric_type::counter, "Deliveries handed to a dead-letter sink."},
+    {metric_names::throttled_rules, metric_type::counter, "Times a rule's target refused an event because its queue was full."},
+    {metric_names::deduplicated_events, metric_type::counter, "Events accepted but not delivered: duplicates inside the dedup window."},
+    {metric_names::put_events_entries, metric_type::counter, "Entries received by put_events and publish."},
+    {metric_names::put_events_failed_entries, metric_type::counter, "Entries that put_events or publish rejected."},
+    {metric_names::ingestion_to_invocation_start_latency, metric_type::histogram,
+     "Time from an event's ingestion to the start of a handler call, in seconds."},
+    {metric_names::ingestion_to_invocation_success_latency, metric_type::histogram,
+     "Time from an event's ingestion to the end of its successful handler call, in seconds."},
+    {metric_names::put_events_latency, metric_type::histogram, "Time a put_events or publish call took, in seconds."},
+    {metric_names::queue_depth, metric_type::gauge, "Deliveries accepted by a target and not yet ended."},
+    {metric_names::queue_capacity, metric_type::gauge, "Deliveries a target may hold before its overflow policy applies."},
+    {metric_names::pool_workers, metric_type::gauge, "Worker threads an executor pool is running."},
+    {metric_names::pool_queued_tasks, metric_type::gauge, "Tasks waiting in an executor pool's queue."},
+}};
+
+// The catalog entry for `name`, or null for a name switchyard does not define.
+constexpr const metric_info* find_metric(std::string_view name) noexcept {
+    for (const auto& m : metric_catalog)
+        if (m.name == name) return &m;
+    return nullptr;
+}
+
+// Builders that fill `help` from the catalog, so call sites name a metric once.
+inline metric_sample counter_sample(std::string_view name, metric_labels labels, std::uint64_t value) {
+    const auto* info = find_metric(name);
+    return {std::string(name), info ? std::string(info->help) : std::string(), metric_type::counter, std::move(labels),
+            static_cast<double>(value), {}};
+}
+
+inline metric_sample gauge_sample(std::string_view name, metric_labels labels, double value) {
+    const auto* info = find_metric(name);
+    return {std::string(name), info ? std::string(info->help) : std::string(), metric_type::gauge, std::move(labels), value, {}};
+}
+
+inline metric_sample histogram_sample(std::string_view name, metric_labels labels, histogram_data data) {
+    const auto* info = find_metric(name);
+    return {std::string(name), info ? std::string(info->help) : std::string(), metric_type::histogram, std::move(labels), 0,
+            std::move(data)};
+}
+
+}  // namespace switchyard
