@@ -126,6 +126,35 @@ TEST_CASE("sample builders fill help from the catalog") {
     CHECK(hs.histogram.count == 1);
 }
 
+TEST_CASE("bundles: every metric of a bus, rule and target appears, zeros included") {
+    switchyard::bus_metrics bus;
+    switchyard::rule_metrics rule;
+    switchyard::target_metrics target;
+    bus.put_events_entries.add(3);
+    target.invocations.add();
+    target.ingestion_to_invocation_start_latency.record(5us);
+    switchyard::metrics_snapshot s;
+    bus.collect(s, {{"bus", "b"}});
+    rule.collect(s, {{"bus", "b"}, {"rule", "r"}});
+    target.collect(s, {{"bus", "b"}, {"rule", "r"}, {"target", "t"}});
+
+    std::set<std::string> reported;
+    for (const auto& smp : s.samples) {
+        CHECK(reported.insert(smp.name).second);
+        const auto* info = switchyard::find_metric(smp.name);
+        REQUIRE_MESSAGE(info, smp.name);
+        CHECK(info->type == smp.type);
+        CHECK(smp.help == info->help);
+        if (smp.name == names::put_events_entries) CHECK(smp.value == 3);
+        else if (smp.name == names::invocations) CHECK(smp.value == 1);
+        else if (smp.name == names::ingestion_to_invocation_start_latency) CHECK(smp.histogram.count == 1);
+        else if (smp.type == metric_type::histogram) CHECK(smp.histogram.count == 0);
+        else CHECK(smp.value == 0);
+    }
+    // Every counter and histogram of the catalog; the gauges come from queues and pools.
+    for (const auto& m : switchyard::metric_catalog) CHECK_MESSAGE(reported.count(std::string(m.name)) == (m.type != metric_type::gauge), m.name);
+}
+
 TEST_CASE("concurrent recording: nothing lost, every snapshot consistent") {
     constexpr int threads = 4;
     constexpr int per_thread = 20'000;

@@ -433,6 +433,30 @@ TEST_CASE("the full catalog parses, zeros included, one family per name") {
     CHECK(buckets == 2 * (switchyard::histogram::bounds_ns.size() + 1));
 }
 
+TEST_CASE("the bundles of two buses render as one family per metric") {
+    switchyard::bus_metrics bus_a, bus_b;
+    switchyard::rule_metrics rule;
+    switchyard::target_metrics t1, t2;
+    bus_a.put_events_latency.record(20us);
+    t2.ingestion_to_invocation_success_latency.record(2s);
+    t2.invocations.add(2);
+    metrics_snapshot s;
+    bus_a.collect(s, {{"bus", "a"}});
+    rule.collect(s, {{"bus", "a"}, {"rule", "r"}});
+    t1.collect(s, {{"bus", "a"}, {"rule", "r"}, {"target", "t1"}});
+    t2.collect(s, {{"bus", "a"}, {"rule", "r"}, {"target", "t2"}});
+    bus_b.collect(s, {{"bus", "b"}});
+    const auto parsed = parse_exposition(render_prometheus(s));
+    CHECK(parsed.order.size() == switchyard::metric_catalog.size() - 4);  // all but the four gauges
+    CHECK(parsed.family("switchyard_put_events_entries_total").samples.size() == 2);
+    CHECK(parsed.value("switchyard_invocations_total", "switchyard_invocations_total",
+                       {{"bus", "a"}, {"rule", "r"}, {"target", "t2"}}) == 2);
+    const std::string h = "switchyard_ingestion_to_invocation_success_latency_seconds";
+    CHECK(parsed.value(h, h + "_bucket", {{"bus", "a"}, {"rule", "r"}, {"target", "t2"}, {"le", "1"}}) == 0);
+    CHECK(parsed.value(h, h + "_bucket", {{"bus", "a"}, {"rule", "r"}, {"target", "t2"}, {"le", "2.5"}}) == 1);
+    CHECK(parsed.value(h, h + "_count", {{"bus", "a"}, {"rule", "r"}, {"target", "t1"}}) == 0);
+}
+
 TEST_CASE("samples of one family are grouped, whatever order the snapshot has") {
     metrics_snapshot s;
     s.samples.push_back(switchyard::counter_sample(names::invocations, {{"bus", "a"}}, 1));
@@ -472,6 +496,10 @@ TEST_CASE("a snapshot the renderer cannot express is an error, not bad text") {
     conflict.samples.push_back({"thing_total", "", metric_type::gauge, {}, 1, {}});
     conflict.samples.push_back({"Thing", "", metric_type::gauge, {}, 1, {}});
     CHECK_THROWS_AS(render_prometheus(conflict), switchyard::error);
+
+    metrics_snapshot reserved;
+    reserved.samples.push_back(switchyard::histogram_sample(names::put_events_latency, {{"le", "x"}}, {}));
+    CHECK_THROWS_AS(render_prometheus(reserved), switchyard::error);
 
     metrics_snapshot ragged;
     ragged.samples.push_back({"H", "", metric_type::histogram, {}, 0, {{1.0, 2.0}, {1}, 0, 1}});

@@ -46,7 +46,8 @@ public:
     virtual void write(log_level level, std::string_view message, std::span<const log_field> fields) = 0;
 };
 
-// Writes through `sink` if it is enabled for `level`.
+// Writes through `sink` if it is enabled for `level`. The fields are built before the call: where
+// building them costs, check `sink.enabled(level)` first.
 inline void log_to(log_sink& sink, log_level level, std::string_view message, std::initializer_list<log_field> fields = {}) {
     if (sink.enabled(level)) sink.write(level, message, std::span<const log_field>(fields.begin(), fields.size()));
 }

@@ -189,6 +189,14 @@ inline constexpr std::array<metric_info, 18> metric_catalog{{
     {metric_names::pool_queued_tasks, metric_type::gauge, "Tasks waiting in an executor pool's queue."},
 }};
 
+static_assert(
+    [] {
+        for (const auto& m : metric_catalog)
+            if (m.name.empty() || m.help.empty()) return false;
+        return true;
+    }(),
+    "every slot of metric_catalog is filled: keep its size in step with its entries");
+
 // The catalog entry for `name`, or null for a name switchyard does not define.
 constexpr const metric_info* find_metric(std::string_view name) noexcept {
     for (const auto& m : metric_catalog)
@@ -213,5 +221,60 @@ inline metric_sample histogram_sample(std::string_view name, metric_labels label
     return {std::string(name), info ? std::string(info->help) : std::string(), metric_type::histogram, std::move(labels), 0,
             std::move(data)};
 }
+
+// ---- bundles the bus embeds -----------------------------------------------------------------------
+// The bus's metrics grouped by what they describe, each able to append its samples — zeros
+// included — to a snapshot under the labels the caller gives.
+
+// Per bus (labels {bus}): the ingestion side.
+struct bus_metrics {
+    counter matched_events;
+    counter deduplicated_events;
+    counter put_events_entries;
+    counter put_events_failed_entries;
+    histogram put_events_latency;
+
+    void collect(metrics_snapshot& out, const metric_labels& labels) const {
+        out.samples.push_back(counter_sample(metric_names::matched_events, labels, matched_events.value()));
+        out.samples.push_back(counter_sample(metric_names::deduplicated_events, labels, deduplicated_events.value()));
+        out.samples.push_back(counter_sample(metric_names::put_events_entries, labels, put_events_entries.value()));
+        out.samples.push_back(counter_sample(metric_names::put_events_failed_entries, labels, put_events_failed_entries.value()));
+        out.samples.push_back(histogram_sample(metric_names::put_events_latency, labels, put_events_latency.snapshot()));
+    }
+};
+
+// Per rule (labels {bus, rule}).
+struct rule_metrics {
+    counter triggered_rules;
+
+    void collect(metrics_snapshot& out, const metric_labels& labels) const {
+        out.samples.push_back(counter_sample(metric_names::triggered_rules, labels, triggered_rules.value()));
+    }
+};
+
+// Per target (labels {bus, rule, target}): the delivery side.
+struct target_metrics {
+    counter invocations;
+    counter failed_invocations;
+    counter invocation_attempts;
+    counter retry_invocation_attempts;
+    counter invocations_sent_to_dlq;
+    counter throttled_rules;
+    histogram ingestion_to_invocation_start_latency;
+    histogram ingestion_to_invocation_success_latency;
+
+    void collect(metrics_snapshot& out, const metric_labels& labels) const {
+        out.samples.push_back(counter_sample(metric_names::invocations, labels, invocations.value()));
+        out.samples.push_back(counter_sample(metric_names::failed_invocations, labels, failed_invocations.value()));
+        out.samples.push_back(counter_sample(metric_names::invocation_attempts, labels, invocation_attempts.value()));
+        out.samples.push_back(counter_sample(metric_names::retry_invocation_attempts, labels, retry_invocation_attempts.value()));
+        out.samples.push_back(counter_sample(metric_names::invocations_sent_to_dlq, labels, invocations_sent_to_dlq.value()));
+        out.samples.push_back(counter_sample(metric_names::throttled_rules, labels, throttled_rules.value()));
+        out.samples.push_back(histogram_sample(metric_names::ingestion_to_invocation_start_latency, labels,
+                                               ingestion_to_invocation_start_latency.snapshot()));
+        out.samples.push_back(histogram_sample(metric_names::ingestion_to_invocation_success_latency, labels,
+                                               ingestion_to_invocation_success_latency.snapshot()));
+    }
+};
 
 }  // namespace switchyard

@@ -142,9 +142,15 @@ inline std::string render_prometheus(const metrics_snapshot& snapshot) {
         }
         auto& f = families[it->second];
         if (f.help.empty()) f.help = sample.help;
-        if (sample.type == metric_type::histogram && sample.histogram.upper_bounds.size() != sample.histogram.cumulative_counts.size())
-            throw error(fmt::format("histogram \"{}\" has {} bucket bounds but {} bucket counts", sample.name,
-                                    sample.histogram.upper_bounds.size(), sample.histogram.cumulative_counts.size()));
+        if (sample.type == metric_type::histogram) {
+            if (sample.histogram.upper_bounds.size() != sample.histogram.cumulative_counts.size())
+                throw error(fmt::format("histogram \"{}\" has {} bucket bounds but {} bucket counts", sample.name,
+                                        sample.histogram.upper_bounds.size(), sample.histogram.cumulative_counts.size()));
+            for (const auto& label : sample.labels)
+                if (label.first == "le")
+                    throw error(fmt::format("histogram \"{}\" has a label named \"le\", which Prometheus reserves for its buckets",
+                                            sample.name));
+        }
         f.samples.push_back(&sample);
     }
 
