@@ -11,7 +11,12 @@
 #include <thread>
 #include <vector>
 
+#include <switchyard/observe/log.hpp>
 #include <switchyard/observe/metrics.hpp>
+#include <switchyard/observe/prometheus.hpp>
+#include <switchyard/observe/tracer.hpp>
+// The whole library in the same translation unit: observe/ must not collide with anything in it.
+#include <switchyard/switchyard.hpp>
 
 namespace {
 

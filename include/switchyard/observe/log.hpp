@@ -52,7 +52,7 @@ inline void log_to(log_sink& sink, log_level level, std::string_view message, st
     if (sink.enabled(level)) sink.write(level, message, std::span<const log_field>(fields.begin(), fields.size()));
 }
 
-namespace detail {
+namespace detail::logfmt {
 
 // Control characters would break the one-line-per-message promise: they are escaped.
 inline void append_escaped(fmt::memory_buffer& out, std::string_view text, bool quoted) {
@@ -86,20 +86,20 @@ inline bool needs_quotes(std::string_view value) noexcept {
     return false;
 }
 
-}  // namespace detail
+}  // namespace detail::logfmt
 
 // "switchyard warn: message key=value key="quoted value"\n" — logfmt-style fields after the message.
 inline std::string format_log_line(log_level level, std::string_view message, std::span<const log_field> fields) {
     fmt::memory_buffer out;
     fmt::format_to(std::back_inserter(out), "switchyard {}: ", to_string(level));
-    detail::append_escaped(out, message, false);
+    detail::logfmt::append_escaped(out, message, false);
     for (const auto& f : fields) {
         out.push_back(' ');
-        detail::append_escaped(out, f.key, false);
+        detail::logfmt::append_escaped(out, f.key, false);
         out.push_back('=');
-        if (detail::needs_quotes(f.value)) {
+        if (detail::logfmt::needs_quotes(f.value)) {
             out.push_back('"');
-            detail::append_escaped(out, f.value, true);
+            detail::logfmt::append_escaped(out, f.value, true);
             out.push_back('"');
         } else {
             out.append(f.value);

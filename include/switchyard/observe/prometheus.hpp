@@ -27,7 +27,7 @@ namespace switchyard {
 
 inline constexpr std::string_view prometheus_content_type = "text/plain; version=0.0.4; charset=utf-8";
 
-namespace detail {
+namespace detail::prometheus {
 
 inline bool is_upper(char c) noexcept { return c >= 'A' && c <= 'Z'; }
 inline bool is_lower(char c) noexcept { return c >= 'a' && c <= 'z'; }
@@ -51,10 +51,6 @@ inline std::string snake_case(std::string_view name, bool allow_colon) {
     }
     if (out.empty() || is_digit(out.front())) out.insert(out.begin(), '_');
     return out;
-}
-
-inline bool ends_with(std::string_view s, std::string_view suffix) noexcept {
-    return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
 // Label values: backslash, double quote and line feed are escaped (0.0.4's only escapes).
@@ -99,14 +95,14 @@ inline void append_labels(std::string& out, const metric_labels& labels, const c
     out += '}';
 }
 
-}  // namespace detail
+}  // namespace detail::prometheus
 
 // The exposition name of a metric (see the mapping above).
 inline std::string prometheus_name(std::string_view name, metric_type type) {
-    std::string out = detail::snake_case(name, true);
+    std::string out = detail::prometheus::snake_case(name, true);
     if (out.rfind("switchyard_", 0) != 0) out.insert(0, out.front() == '_' ? "switchyard" : "switchyard_");
-    if (type == metric_type::counter && !detail::ends_with(out, "_total")) out += "_total";
-    if (type == metric_type::histogram && !detail::ends_with(out, "_seconds")) out += "_seconds";
+    if (type == metric_type::counter && !out.ends_with("_total")) out += "_total";
+    if (type == metric_type::histogram && !out.ends_with("_seconds")) out += "_seconds";
     return out;
 }
 
@@ -160,14 +156,14 @@ inline std::string render_prometheus(const metrics_snapshot& snapshot) {
         out += "# HELP ";
         out += f.name;
         out += ' ';
-        detail::append_help(out, f.help.empty() ? std::string_view("switchyard metric.") : std::string_view(f.help));
+        detail::prometheus::append_help(out, f.help.empty() ? std::string_view("switchyard metric.") : std::string_view(f.help));
         out += "\n# TYPE ";
         out += f.name;
         out += f.type == metric_type::counter ? " counter\n" : f.type == metric_type::gauge ? " gauge\n" : " histogram\n";
         for (const auto* s : f.samples) {
             if (f.type != metric_type::histogram) {
                 out += f.name;
-                detail::append_labels(out, s->labels);
+                detail::prometheus::append_labels(out, s->labels);
                 out += ' ';
                 out += prometheus_value(s->value);
                 out += '\n';
@@ -177,26 +173,26 @@ inline std::string render_prometheus(const metrics_snapshot& snapshot) {
             for (std::size_t i = 0; i < h.upper_bounds.size(); ++i) {
                 out += f.name;
                 out += "_bucket";
-                detail::append_labels(out, s->labels, prometheus_value(h.upper_bounds[i]).c_str());
+                detail::prometheus::append_labels(out, s->labels, prometheus_value(h.upper_bounds[i]).c_str());
                 out += ' ';
                 out += std::to_string(h.cumulative_counts[i]);
                 out += '\n';
             }
             out += f.name;
             out += "_bucket";
-            detail::append_labels(out, s->labels, "+Inf");
+            detail::prometheus::append_labels(out, s->labels, "+Inf");
             out += ' ';
             out += std::to_string(h.count);
             out += '\n';
             out += f.name;
             out += "_sum";
-            detail::append_labels(out, s->labels);
+            detail::prometheus::append_labels(out, s->labels);
             out += ' ';
             out += prometheus_value(h.sum);
             out += '\n';
             out += f.name;
             out += "_count";
-            detail::append_labels(out, s->labels);
+            detail::prometheus::append_labels(out, s->labels);
             out += ' ';
             out += std::to_string(h.count);
             out += '\n';

@@ -18,7 +18,7 @@ namespace switchyard {
 using trace_id = std::array<std::uint8_t, 16>;
 using span_id = std::array<std::uint8_t, 8>;
 
-namespace detail {
+namespace detail::trace {
 
 inline int hex_digit(char c) noexcept {
     if (c >= '0' && c <= '9') return c - '0';
@@ -113,7 +113,7 @@ inline bool valid_tracestate_member(std::string_view member) noexcept {
     return true;
 }
 
-}  // namespace detail
+}  // namespace detail::trace
 
 // Whether `tracestate` may be propagated: at most 512 characters, at most 32 list-members, each
 // well-formed, no key twice. Empty members (",,") and optional whitespace are allowed.
@@ -123,9 +123,9 @@ inline bool valid_tracestate(std::string_view tracestate) noexcept {
     std::size_t members = 0;
     while (true) {
         const auto comma = tracestate.find(',');
-        const auto member = detail::trim_ows(tracestate.substr(0, comma));
+        const auto member = detail::trace::trim_ows(tracestate.substr(0, comma));
         if (!member.empty()) {
-            if (members == keys.size() || !detail::valid_tracestate_member(member)) return false;
+            if (members == keys.size() || !detail::trace::valid_tracestate_member(member)) return false;
             const auto key = member.substr(0, member.find('='));
             for (std::size_t i = 0; i < members; ++i)
                 if (keys[i] == key) return false;
@@ -148,19 +148,19 @@ struct trace_context {
     std::string tracestate{};  // opaque, already validated (or empty)
 
     // A context is valid when both ids are non-zero; a default-constructed one is not.
-    bool valid() const noexcept { return !detail::all_zero(trace) && !detail::all_zero(span); }
+    bool valid() const noexcept { return !detail::trace::all_zero(trace) && !detail::trace::all_zero(span); }
     bool sampled() const noexcept { return (flags & sampled_flag) != 0; }
 
     std::string trace_id_hex() const {
         std::string out;
         out.reserve(32);
-        detail::append_hex(out, trace);
+        detail::trace::append_hex(out, trace);
         return out;
     }
     std::string span_id_hex() const {
         std::string out;
         out.reserve(16);
-        detail::append_hex(out, span);
+        detail::trace::append_hex(out, span);
         return out;
     }
 
@@ -169,17 +169,17 @@ struct trace_context {
         std::string out;
         out.reserve(55);
         out += "00-";
-        detail::append_hex(out, trace);
+        detail::trace::append_hex(out, trace);
         out += '-';
-        detail::append_hex(out, span);
+        detail::trace::append_hex(out, span);
         out += '-';
-        detail::append_hex(out, std::array<std::uint8_t, 1>{flags});
+        detail::trace::append_hex(out, std::array<std::uint8_t, 1>{flags});
         return out;
     }
 
     // Starts a new trace: random, non-zero trace and span ids.
     static trace_context start(bool sampled = true) {
-        return {detail::random_id<16>(), detail::random_id<8>(), static_cast<std::uint8_t>(sampled ? sampled_flag : 0), {}};
+        return {detail::trace::random_id<16>(), detail::trace::random_id<8>(), static_cast<std::uint8_t>(sampled ? sampled_flag : 0), {}};
     }
 
     // Parses a traceparent header (and its tracestate, dropped when invalid). Nothing when the
@@ -188,18 +188,18 @@ struct trace_context {
         // version "-" trace-id "-" parent-id "-" trace-flags: 2 + 1 + 32 + 1 + 16 + 1 + 2 = 55.
         if (traceparent.size() < 55) return std::nullopt;
         std::array<std::uint8_t, 1> version{};
-        if (!detail::parse_hex(traceparent.substr(0, 2), version) || version[0] == 0xFF) return std::nullopt;
+        if (!detail::trace::parse_hex(traceparent.substr(0, 2), version) || version[0] == 0xFF) return std::nullopt;
         if (traceparent[2] != '-' || traceparent[35] != '-' || traceparent[52] != '-') return std::nullopt;
         // Version 00 is exactly 55 characters; a later version may append "-" and more fields.
         if (version[0] == 0 ? traceparent.size() != 55 : traceparent.size() > 55 && traceparent[55] != '-') return std::nullopt;
         trace_context out;
         std::array<std::uint8_t, 1> flags{};
-        if (!detail::parse_hex(traceparent.substr(3, 32), out.trace) || !detail::parse_hex(traceparent.substr(36, 16), out.span) ||
-            !detail::parse_hex(traceparent.substr(53, 2), flags))
+        if (!detail::trace::parse_hex(traceparent.substr(3, 32), out.trace) || !detail::trace::parse_hex(traceparent.substr(36, 16), out.span) ||
+            !detail::trace::parse_hex(traceparent.substr(53, 2), flags))
             return std::nullopt;
         if (!out.valid()) return std::nullopt;
         out.flags = flags[0];
-        if (valid_tracestate(tracestate)) out.tracestate = std::string(detail::trim_ows(tracestate));
+        if (valid_tracestate(tracestate)) out.tracestate = std::string(detail::trace::trim_ows(tracestate));
         return out;
     }
 
@@ -209,17 +209,17 @@ struct trace_context {
 // A new span in the same trace: fresh span id, the same trace id, flags and tracestate. The
 // parent's `span` is the child's parent id.
 inline trace_context child_of(const trace_context& parent) {
-    return {parent.trace, detail::random_id<8>(), parent.flags, parent.tracestate};
+    return {parent.trace, detail::trace::random_id<8>(), parent.flags, parent.tracestate};
 }
 
 inline std::string to_hex(const span_id& id) {
     std::string out;
-    detail::append_hex(out, id);
+    detail::trace::append_hex(out, id);
     return out;
 }
 inline std::string to_hex(const trace_id& id) {
     std::string out;
-    detail::append_hex(out, id);
+    detail::trace::append_hex(out, id);
     return out;
 }
 

@@ -142,7 +142,7 @@ struct span_record {
     std::string error{};
     std::vector<span_event> events{};
 
-    bool is_root() const noexcept { return detail::all_zero(parent); }
+    bool is_root() const noexcept { return detail::trace::all_zero(parent); }
 };
 
 // Keeps every span in memory, in the order they started, for tests and for small tools. Hooks
