@@ -3,7 +3,8 @@
 #   scripts/setup.sh example   install what is missing, build, run the credit-card example
 #   scripts/setup.sh test      install what is missing, build, run the whole test suite:
 #                              GCC with warnings as errors, then ASan+UBSan, then the
-#                              concurrency tests under TSan, then a Clang 14 build
+#                              concurrency tests under TSan, then a Clang 14 build (and its
+#                              examples)
 # Environment: JOBS (default: nproc), BUILD_ROOT (default: ./build).
 set -euo pipefail
 
@@ -76,9 +77,9 @@ cmake --build "$build_root/tsan" -j "$jobs" --target $tsan_targets
 SWITCHYARD_STRESS_EVENTS=20000 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --test-dir "$build_root/tsan" -j "$jobs" --output-on-failure -L concurrency
 
-step "Clang 14, warnings as errors: build everything, run every test"
+step "Clang 14, warnings as errors: build everything, run the examples"
 configure "$build_root/clang" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++-14
 cmake --build "$build_root/clang" -j "$jobs"
-SWITCHYARD_STRESS_EVENTS=100000 ctest --test-dir "$build_root/clang" -j "$jobs" --output-on-failure -LE consumers
+ctest --test-dir "$build_root/clang" -j "$jobs" --output-on-failure -L examples
 
 step "all test configurations passed"
