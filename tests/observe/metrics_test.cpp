@@ -109,7 +109,8 @@ TEST_CASE("catalog: EventBridge's names, each once, with help and the right type
         CHECK(seen.insert(m.name).second);
         CHECK(!m.help.empty());
     }
-    static_assert(switchyard::find_metric("MatchedEvents") != nullptr, "the catalog is usable at compile time");
+    constexpr const switchyard::metric_info* at_compile_time = switchyard::find_metric("MatchedEvents");
+    CHECK(at_compile_time != nullptr);  // (a static_assert here trips GCC 12's -fsanitize=null)
 }
 
 TEST_CASE("sample builders fill help from the catalog") {
