@@ -500,6 +500,8 @@ TEST_CASE("a snapshot the renderer cannot express is an error, not bad text") {
     metrics_snapshot reserved;
     reserved.samples.push_back(switchyard::histogram_sample(names::put_events_latency, {{"le", "x"}}, {}));
     CHECK_THROWS_AS(render_prometheus(reserved), switchyard::error);
+    reserved.samples[0].labels = {{"bus", "b"}, {"Le", "x"}};  // would be exposed as le too
+    CHECK_THROWS_AS(render_prometheus(reserved), switchyard::error);
 
     metrics_snapshot ragged;
     ragged.samples.push_back({"H", "", metric_type::histogram, {}, 0, {{1.0, 2.0}, {1}, 0, 1}});

@@ -55,9 +55,10 @@ struct histogram_data {
     std::uint64_t count = 0;
 };
 
-// A latency histogram with fixed buckets, recorded in nanoseconds. Recording is a short scan of
-// the bounds and three relaxed atomic adds. Fixed buckets (rather than configurable ones) keep
-// every switchyard histogram comparable and aggregatable across buses and processes.
+// A latency histogram with fixed buckets, recorded in nanoseconds. Recording is a binary search of
+// the bounds and two relaxed atomic adds (bucket and sum; the count is the buckets' total). Fixed
+// buckets (rather than configurable ones) keep every switchyard histogram comparable and
+// aggregatable across buses and processes.
 //
 // Bucket upper bounds (inclusive, Prometheus's `le`): 1, 2.5, 5, 10, 25, 50, 100, 250, 500 µs;
 // 1, 2.5, 5, 10, 25, 50, 100, 250, 500 ms; 1, 2.5, 5, 10 s; then +Inf.

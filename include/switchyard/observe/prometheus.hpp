@@ -143,7 +143,7 @@ inline std::string render_prometheus(const metrics_snapshot& snapshot) {
                 throw error(fmt::format("histogram \"{}\" has {} bucket bounds but {} bucket counts", sample.name,
                                         sample.histogram.upper_bounds.size(), sample.histogram.cumulative_counts.size()));
             for (const auto& label : sample.labels)
-                if (label.first == "le")
+                if (detail::prometheus::snake_case(label.first, false) == "le")
                     throw error(fmt::format("histogram \"{}\" has a label named \"le\", which Prometheus reserves for its buckets",
                                             sample.name));
         }
