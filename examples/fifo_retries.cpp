@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <switchyard/switchyard.hpp>
@@ -58,7 +59,9 @@ int main() {
                             std::printf("DEAD     %s for %-6s: %s after %u attempt(s) [%s]\n", t.transactionId.c_str(),
                                         t.customerId.c_str(), letter.error_message.c_str(), letter.attempts,
                                         std::string(switchyard::to_string(letter.reason)).c_str());
-                            charged[t.customerId].push_back(t.transactionId + " (dead)");
+                            std::string entry = t.transactionId;
+                            entry.append(" (dead)");
+                            charged[t.customerId].push_back(std::move(entry));
                             dead.push_back(letter);
                         })},
     });
@@ -67,7 +70,9 @@ int main() {
     const char* customers[] = {"alice", "bob", "carol"};
     for (int i = 0; i < 15; ++i) {
         const double total = (i == 7) ? 7500.0 : 20.0 + i * 10;
-        producer.publish({"t" + std::to_string(100 + i), customers[i % 3], total});
+        std::string id = "t";
+        id.append(std::to_string(100 + i));
+        producer.publish({std::move(id), customers[i % 3], total});
     }
     if (!bus.drain(30s)) {
         std::fprintf(stderr, "deliveries did not finish in time\n");
@@ -80,7 +85,7 @@ int main() {
         std::printf("  %-6s", customer.c_str());
         for (std::size_t i = 0; i < ids.size(); ++i) {
             std::printf(" %s", ids[i].c_str());
-            if (i > 0 && ids[i].substr(0, 4) < ids[i - 1].substr(0, 4)) in_order = false;
+            if (i > 0 && std::string_view(ids[i]).substr(0, 4) < std::string_view(ids[i - 1]).substr(0, 4)) in_order = false;
         }
         std::printf("\n");
     }

@@ -33,7 +33,7 @@ TEST_CASE("a typed producer's event reaches a typed handler with its envelope fi
 }
 
 TEST_CASE("exact-value patterns: OR within a field, AND across fields, nested paths") {
-    counter by_customer, by_source;
+    tally by_customer, by_source;
     bus b{"payments"};
     b.add_rule({.name = "customer",
                 .pattern = R"({"source": ["a", "b"], "detail": {"customerId": ["67890"]}})",
@@ -78,7 +78,7 @@ TEST_CASE("rule configuration errors name the problem") {
 }
 
 TEST_CASE("rule lifecycle: list, disable, enable, remove") {
-    counter hits;
+    tally hits;
     bus b{"payments"};
     b.add_rule({.name = "b-rule", .pattern = all_transactions, .description = "second"});
     b.add_rule({.name = "a-rule",
@@ -107,17 +107,18 @@ TEST_CASE("rule lifecycle: list, disable, enable, remove") {
 
 TEST_CASE("rules change while another thread publishes") {
     thread_pool workers{2};
-    counter delivered;
-    std::atomic<int> published{0};
+    tally delivered, published;
     bus b{"payments"};
     std::atomic<bool> stop{false};
     std::thread publisher([&] {
         auto p = b.producer<CreditCardTransaction>("s");
         while (!stop.load()) {
             p.publish({});
-            ++published;
+            published.add();
         }
     });
+    // Reconfigure only once publishing is under way (the rounds can outrun the thread's start).
+    REQUIRE(published.wait_for(1));
     for (int round = 0; round < 200; ++round) {
         const std::string name = "rule-" + std::to_string(round % 3);
         b.add_rule({.name = name,
@@ -135,7 +136,7 @@ TEST_CASE("rules change while another thread publishes") {
     b.producer<CreditCardTransaction>("s").publish({});
     REQUIRE(b.drain(std::chrono::seconds(30)));
     CHECK(delivered.value() == settled);
-    CHECK(published.load() > 0);
+    CHECK(published.value() > 0);
     CHECK(b.list_rules().empty());
 }
 
@@ -251,7 +252,7 @@ TEST_CASE("json events reach typed handlers and typed events reach JSON handlers
 }
 
 TEST_CASE("a handler may publish again from inside a delivery on the inline executor") {
-    counter refunds;
+    tally refunds;
     bus b{"payments"};
     b.add_rule({.name = "refund-large",
                 .pattern = all_transactions,

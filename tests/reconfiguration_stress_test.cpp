@@ -30,7 +30,7 @@ TEST_CASE("rules change under full-speed publishing: removed rules stop matching
 
     std::mutex m;
     std::map<std::string, std::vector<std::uint64_t>> delivered;  // rule -> tickets it delivered
-    std::map<std::string, std::uint64_t> removed_at;               // rule -> ticket counter read after remove returned
+    std::map<std::string, std::uint64_t> removed_at;               // rule -> ticket tally read after remove returned
     auto target_for = [&](const std::string& rule, const char* id) {
         return handler<Ticket>(id,
                                [&, rule](const event<Ticket>& e) {

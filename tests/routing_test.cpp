@@ -75,7 +75,7 @@ TEST_CASE("a destroyed destination bus makes the delivery fail permanently") {
 }
 
 TEST_CASE("put_rule replaces a rule atomically; put_targets and remove_targets edit its targets") {
-    counter first, second, third;
+    tally first, second, third;
     bus b{"payments"};
     b.add_rule({.name = "r", .pattern = refunds, .targets = {handler<Refund>("one", [&](const auto&) { first.add(); })}});
     auto p = b.producer<Refund>("s");

@@ -37,7 +37,7 @@ TEST_CASE("a subscriber receives events of its type until its subscription ends"
 }
 
 TEST_CASE("subscriptions move, and a moved-from handle ends nothing") {
-    counter hits;
+    tally hits;
     bus b{"payments"};
     subscription outer;
     {
@@ -83,7 +83,7 @@ TEST_CASE("a handler is never called after its subscription is destroyed, even w
 TEST_CASE("a handler may end its own subscription without deadlocking") {
     bus b{"payments"};
     thread_pool workers{1};
-    counter calls;
+    tally calls;
     subscription sub;
     sub = b.subscribe(R"({"source": ["s"]})", json_handler("h",
                                                           [&](std::string_view) {

@@ -38,10 +38,10 @@ SWITCHYARD_EVENT(Refund, "REFUND", transactionId, amount)
 }  // namespace test_types
 
 // Counts events and lets a test wait, with a timeout, until a number has arrived.
-class counter {
+class tally {
 public:
     void add(int n = 1) {
-        // Notify under the lock: a waiter may destroy the counter as soon as it can return.
+        // Notify under the lock: a waiter may destroy the tally as soon as it can return.
         std::lock_guard lock(mutex_);
         count_ += n;
         changed_.notify_all();

@@ -39,6 +39,8 @@
 #include "switchyard/error.hpp"
 #include "switchyard/event.hpp"
 #include "switchyard/flatten.hpp"
+#include "switchyard/observe/log.hpp"
+#include "switchyard/observe/metrics.hpp"
 #include "switchyard/pattern/matcher.hpp"
 #include "switchyard/pattern/pattern.hpp"
 #include "switchyard/rule.hpp"
@@ -60,6 +62,12 @@ struct bus_options {
     std::size_t max_detail_depth = 100;
     // How many bus-to-bus hops an event may take; one more is a routing loop (dead-lettered).
     unsigned max_hops = 8;
+    // EventBridge's metrics (bus::metrics()); off saves a few relaxed atomics and two clock
+    // reads per delivery.
+    bool metrics = true;
+    // Where the bus logs (dead letters without a sink, failing sinks and handlers); null: a
+    // stderr_sink at warn.
+    std::shared_ptr<log_sink> log{};
 };
 
 // One entry of `bus::put_events`, shaped like EventBridge's PutEventsRequestEntry.
@@ -147,6 +155,7 @@ struct target_state {
     compiled_input input;
     std::atomic<std::uint64_t> accepted{0}, delivered{0}, retried{0}, dead_lettered{0}, discarded{0}, throttled{0};
     std::atomic<std::uint64_t> in_flight{0};
+    target_metrics metrics;
     bool closable = false;  // a subscription's target: its handler calls pass through `gate`
 
     // Slots: the bounded queue. Publishers that block wait on `slot_freed`.
@@ -195,6 +204,7 @@ struct rule_entry {
     std::string description;
     std::vector<std::shared_ptr<target_state>> targets;
     bool managed = false;
+    std::shared_ptr<rule_metrics> metrics = std::make_shared<rule_metrics>();  // shared by copies of the entry
 };
 
 // One immutable snapshot of the rules.
@@ -386,6 +396,34 @@ public:
         return out;
     }
 
+    // EventBridge's metrics for this bus, its rules and their targets, zeros included.
+    metrics_snapshot metrics() const {
+        metrics_snapshot out;
+        const metric_labels bus_labels{{"bus", name_}};
+        metrics_.collect(out, bus_labels);
+        const auto table = table_.load();
+        for (const auto& [name, id] : table->by_name) {
+            const auto& entry = *table->by_id[id];
+            const metric_labels rule_labels{{"bus", name_}, {"rule", entry.name}};
+            entry.metrics->collect(out, rule_labels);
+            for (const auto& t : entry.targets) {
+                const metric_labels labels{{"bus", name_}, {"rule", entry.name}, {"target", t->spec.id}};
+                t->metrics.collect(out, labels);
+                out.samples.push_back(gauge_sample(metric_names::queue_depth, labels, static_cast<double>(t->in_flight.load())));
+                out.samples.push_back(gauge_sample(metric_names::queue_capacity, labels, static_cast<double>(t->spec.queue.capacity)));
+            }
+        }
+        return out;
+    }
+
+    // Counts one PutEvents entry (or typed publish) and its latency.
+    void record_put(const publish_result& result, std::chrono::steady_clock::time_point began) noexcept {
+        if (!options_.metrics) return;
+        metrics_.put_events_entries.add();
+        if (!result.ok()) metrics_.put_events_failed_entries.add();
+        metrics_.put_events_latency.record(std::chrono::steady_clock::now() - began);
+    }
+
     static target_stats stats_of(const target_state& t) {
         return {t.rule,
                 t.spec.id,
@@ -420,13 +458,18 @@ public:
         scratch_guard scratch;
         match(table->matcher, *e, scratch->fields, scratch->ids);
         auto& plan = scratch->plan;
+        bool matched = false;
         for (const auto id : scratch->ids) {
             const auto& entry = table->by_id[id];
             if (!entry || entry->state != rule_state::enabled) continue;
+            matched = true;
+            if (options_.metrics) entry->metrics->triggered_rules.add();
             for (const auto& t : entry->targets) plan.push_back({&t, false});
         }
+        if (matched && options_.metrics) metrics_.matched_events.add();
         if (plan.empty()) {
             if (dedup_) result.deduplicated = !first_seen(*e, dedup_id);
+            if (result.deduplicated && options_.metrics) metrics_.deduplicated_events.add();
             return result;
         }
 
@@ -446,6 +489,7 @@ public:
                 for (std::size_t j = 0; j < i; ++j)
                     if (plan[j].reserved) (*plan[j].target)->release();
                 t.throttled.fetch_add(1, std::memory_order_relaxed);
+                if (options_.metrics) t.metrics.throttled_rules.add();
                 result.error_code = "ThrottlingException";
                 result.error_message = fmt::format("target \"{}\" of rule \"{}\" has {} deliveries pending, its queue capacity; "
                                                    "the event was not delivered anywhere (retry later, or raise queue_options::capacity)",
@@ -457,6 +501,7 @@ public:
             for (const auto& step : plan)
                 if (step.reserved) (*step.target)->release();
             result.deduplicated = true;
+            if (options_.metrics) metrics_.deduplicated_events.add();
             return result;
         }
         for (const auto& step : plan) {
@@ -466,6 +511,7 @@ public:
             } else {
                 // Full, and the policy is dead_letter: accepted, and dead-lettered at once.
                 shared->accepted.fetch_add(1, std::memory_order_relaxed);
+                if (options_.metrics) shared->metrics.throttled_rules.add();
                 pending_.fetch_add(1, std::memory_order_acq_rel);
                 shared->in_flight.fetch_add(1, std::memory_order_acq_rel);  // released by end()
                 delivery d{e, shared, 0, std::nullopt};
@@ -695,6 +741,13 @@ private:
             return;
         }
         ++d.attempts;
+        std::chrono::system_clock::time_point started{};
+        if (options_.metrics) {
+            started = std::chrono::system_clock::now();
+            t.metrics.invocation_attempts.add();
+            if (d.attempts > 1) t.metrics.retry_invocation_attempts.add();
+            t.metrics.ingestion_to_invocation_start_latency.record(started - d.event->ingestion_time());
+        }
         outcome result = outcome::success();
         try {
             delivery_info info{t.rule, t.spec.id, d.attempts};
@@ -719,6 +772,10 @@ private:
         switch (result.status()) {
             case outcome::kind::success:
                 t.delivered.fetch_add(1, std::memory_order_relaxed);
+                if (options_.metrics) {
+                    t.metrics.invocations.add();
+                    t.metrics.ingestion_to_invocation_success_latency.record(std::chrono::system_clock::now() - d.event->ingestion_time());
+                }
                 end(d);
                 return;
             case outcome::kind::permanent:
@@ -758,10 +815,16 @@ private:
     void dead_letter_now(delivery& d, dead_letter_reason reason, const char* code, std::string message) noexcept {
         auto& t = *d.target;
         t.dead_lettered.fetch_add(1, std::memory_order_relaxed);
+        if (options_.metrics && d.attempts > 0) {
+            // EventBridge counts an invocation once it permanently fails (after its retries).
+            t.metrics.invocations.add();
+            t.metrics.failed_invocations.add();
+        }
         dead_letter letter{d.event, t.rule, t.spec.id, code, std::move(message), d.attempts, reason};
         if (t.spec.dead_letter_to) {
             try {
                 t.spec.dead_letter_to(letter);
+                if (options_.metrics) t.metrics.invocations_sent_to_dlq.add();
                 return;
             } catch (const std::exception& ex) {
                 letter.error_message = fmt::format("{} (and the dead-letter sink failed: {})", letter.error_message, ex.what());
@@ -778,18 +841,26 @@ private:
             std::lock_guard lock(error_mutex_);
             handler = on_error_;
         }
+        // Both the error handler and the log hear of it: the handler acts, the log records.
+        bool handler_failed = false;
         try {
-            if (handler && *handler) {
-                (*handler)(letter);
-                return;
-            }
+            if (handler && *handler) (*handler)(letter);
         } catch (...) {
-            // An error handler that throws must not take the worker down; fall through to stderr.
+            handler_failed = true;  // an error handler that throws must not take the worker down
         }
-        std::fprintf(stderr, "switchyard: bus \"%s\" rule \"%s\" target \"%s\" event %s: %s (%s) after %u attempt(s): %s\n",
-                     name_.c_str(), letter.rule.c_str(), letter.target.c_str(), letter.event->meta().id.c_str(),
-                     letter.error_code.c_str(), std::string(to_string(letter.reason)).c_str(), letter.attempts,
-                     letter.error_message.c_str());
+        try {
+            log_to(*log_, log_level::error, handler_failed ? "delivery failed (and the error handler threw)" : "delivery failed",
+                   {{"bus", name_},
+                    {"rule", letter.rule},
+                    {"target", letter.target},
+                    {"event_id", letter.event->meta().id},
+                    {"error_code", letter.error_code},
+                    {"reason", std::string(to_string(letter.reason))},
+                    {"attempts", std::to_string(letter.attempts)},
+                    {"message", letter.error_message}});
+        } catch (...) {
+            // A failing log sink has nowhere left to report to.
+        }
     }
 
     // A delivery ended (delivered, dead-lettered or discarded): free its slot, let its FIFO
@@ -861,6 +932,8 @@ private:
     std::atomic<bool> closed_{false};
     std::atomic<bool> shutting_down_{false};
     std::unique_ptr<dedup_window> dedup_ = options_.dedup ? std::make_unique<dedup_window>(*options_.dedup) : nullptr;
+    std::shared_ptr<log_sink> log_ = options_.log ? options_.log : std::make_shared<stderr_sink>();
+    bus_metrics metrics_;
 
     // Declared last: destroyed first, joining its thread while everything it calls still exists.
     timer_service timers_;
@@ -969,7 +1042,9 @@ public:
         put_events_result result;
         result.entries.reserve(entries.size());
         for (const auto& entry : entries) {
+            const auto began = std::chrono::steady_clock::now();
             result.entries.push_back(core_->put(entry));
+            core_->record_put(result.entries.back(), began);
             if (!result.entries.back().ok()) ++result.failed_entry_count;
         }
         return result;
@@ -1016,6 +1091,11 @@ public:
     std::size_t pending_retries() const { return core_->pending_retries(); }
 
     std::vector<target_stats> stats() const { return core_->stats(); }
+
+    // EventBridge's metrics (MatchedEvents, TriggeredRules, Invocations, ... and latency
+    // histograms) as plain data, labelled by bus, rule and target; render_prometheus() turns it
+    // into Prometheus text. All zeros while bus_options::metrics is off.
+    metrics_snapshot metrics() const { return core_->metrics(); }
 
     // The envelope a new event published now from `source` would carry (fresh id and time).
     envelope make_envelope(std::string source, std::string detail_type) const {

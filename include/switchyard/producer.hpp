@@ -23,12 +23,15 @@ public:
     const std::string& source() const noexcept { return source_; }
 
     publish_result publish(T detail, publish_options options = {}) const {
+        const auto began = std::chrono::steady_clock::now();
         const auto now = std::chrono::system_clock::now();  // one clock read for time and ingestion
         event<T> e;
         static_cast<envelope&>(e) = core_->make_envelope(source_, std::string(detail_type_of<T>()), now);
         e.resources = std::move(options.resources);
         e.detail = std::move(detail);
-        return core_->dispatch(make_event(std::move(e), now), options.dedup_id);
+        auto result = core_->dispatch(make_event(std::move(e), now), options.dedup_id);
+        core_->record_put(result, began);
+        return result;
     }
 
 private:

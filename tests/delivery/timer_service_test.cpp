@@ -13,7 +13,7 @@ TEST_CASE("timers fire in due order, on one thread") {
     std::mutex m;
     std::vector<int> fired;
     std::set<std::thread::id> threads;
-    counter done;
+    tally done;
     timer_service timers;
     const auto now = timer_service::clock::now();
     for (int i : {5, 1, 4, 2, 3})

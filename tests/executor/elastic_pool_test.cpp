@@ -19,7 +19,7 @@ TEST_CASE("an elastic pool scales from zero to its maximum under a burst, and ba
     std::mutex m;
     std::condition_variable cv;
     bool release = false;
-    counter started, finished;
+    tally started, finished;
     for (int i = 0; i < 40; ++i)
         pool.execute([&] {
             started.add();
@@ -44,7 +44,7 @@ TEST_CASE("an elastic pool scales from zero to its maximum under a burst, and ba
     CHECK(pool.workers() == 0);
 
     // From zero, the next task wakes the pool at once.
-    counter again;
+    tally again;
     pool.execute([&] { again.add(); });
     CHECK(again.wait_for(1));
 }
@@ -68,7 +68,7 @@ TEST_CASE("elastic pool options are validated") {
 
 TEST_CASE("a bus delivers through an elastic pool that starts at zero") {
     elastic_pool pool{{.min_workers = 0, .max_workers = 3, .idle_timeout = 20ms}};
-    counter got;
+    tally got;
     bus b{"payments"};
     b.add_rule({.name = "r", .pattern = R"({"source": ["s"]})", .targets = {json_handler("h", [&](std::string_view) { got.add(); }, pool)}});
     for (int i = 0; i < 300; ++i) b.put_events({{.source = "s", .detail_type = "X", .detail = "{}"}});

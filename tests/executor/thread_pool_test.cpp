@@ -20,7 +20,7 @@ TEST_CASE("inline_executor runs the task on the calling thread, at once") {
 TEST_CASE("thread_pool runs every task on its own threads") {
     std::mutex mutex;
     std::set<std::thread::id> threads;
-    counter done;
+    tally done;
     {
         thread_pool pool{3};
         CHECK(pool.size() == 3);
@@ -48,7 +48,7 @@ TEST_CASE("thread_pool's destructor runs what was queued, then joins") {
 }
 
 TEST_CASE("an exception escaping a task reaches the pool's error handler and the worker goes on") {
-    counter errors, done;
+    tally errors, done;
     std::string message;
     {
         thread_pool pool{1, [&](std::exception_ptr e) {
@@ -76,7 +76,7 @@ TEST_CASE("any_executor holds executors by reference or by shared ownership") {
     auto pool = std::make_shared<thread_pool>(1);
     any_executor owned(pool);
     pool.reset();  // the holder keeps it alive
-    counter c;
+    tally c;
     owned.execute([&] { c.add(); });
     CHECK(c.wait_for(1));
     inline_executor direct;
