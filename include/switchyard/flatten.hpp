@@ -20,7 +20,11 @@ namespace detail {
 // Walks the field-name automaton alongside a value_sink stream.
 class flattening_sink final : public value_sink {
 public:
-    explicit flattening_sink(pattern::flat_event& out) : out_(out), trail_(out.state.trail) { trail_.clear(); }
+    explicit flattening_sink(pattern::flat_event& out)
+        : out_(out), trail_(out.state.trail), frames_(out.state.frames) {
+        trail_.clear();
+        frames_.clear();
+    }
 
     // Starts a value at `node` (e.g. the root's "detail" state); null skips nothing: callers
     // only start values some rule reads.
@@ -78,13 +82,7 @@ public:
     }
 
 private:
-    struct frame {
-        const pattern::detail::trie_node* node;
-        bool array;
-        std::uint32_t id;
-        std::uint32_t index;
-        bool pushed_step;
-    };
+    using frame = pattern::detail::sink_frame;
 
     const pattern::detail::trie_node* value_node() const {
         return !frames_.empty() && frames_.back().array ? frames_.back().node : current_;
@@ -103,7 +101,7 @@ private:
 
     pattern::flat_event& out_;
     std::vector<pattern::array_step>& trail_;
-    std::vector<frame> frames_;
+    std::vector<frame>& frames_;  // kept in the scratch so its capacity is reused
     const pattern::detail::trie_node* current_ = nullptr;
 };
 

@@ -403,3 +403,24 @@ TEST_CASE("many cidr blocks in one matcher agree with each alone, and remove exa
     }
     check(all, odd);
 }
+
+TEST_CASE("EventBridge envelopes parsed from text: envelope fields and the detail") {
+    // The foundation's stand-in cases, kept: they exercise parse_event's path through flatten().
+    const auto e = switchyard::parse_event(
+        R"({"id":"1","detail-type":"T","source":"a","time":"2026-11-29T00:00:00Z","resources":["r1","r2"],)"
+        R"("detail":{"n":300,"s":"x","b":true,"z":null,"tags":["p","q"]}})");
+    auto matches = [&](const char* pattern) { return run(sp::matcher{}.with(7, sp::compile(pattern)), *e) == std::vector<sp::rule_id>{7}; };
+    CHECK(matches(R"({"source": ["a"]})"));
+    CHECK_FALSE(matches(R"({"source": ["b"]})"));
+    CHECK(matches(R"({"detail": {"n": [300]}})"));
+    CHECK(matches(R"({"detail": {"n": [3e2]}})"));
+    CHECK_FALSE(matches(R"({"detail": {"n": ["300"]}})"));
+    CHECK(matches(R"({"detail": {"b": [true]}})"));
+    CHECK(matches(R"({"detail": {"z": [null]}})"));
+    CHECK_FALSE(matches(R"({"detail": {"missing": [null]}})"));
+    CHECK(matches(R"({"detail": {"tags": ["q"]}})"));
+    CHECK(matches(R"({"resources": ["r2"]})"));
+    CHECK(matches(R"({"source": ["a"], "detail": {"s": ["x", "y"]}})"));
+    CHECK_FALSE(matches(R"({"source": ["a"], "detail": {"s": ["y"]}})"));
+    CHECK(matches(R"({"detail-type": [{"prefix": "T"}], "version": ["0"], "detail": {"tags": [{"anything-but": "p"}]}})"));
+}

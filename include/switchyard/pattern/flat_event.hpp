@@ -14,6 +14,7 @@ namespace switchyard::pattern {
 
 namespace detail {
 struct path_index;
+struct trie_node;
 }
 
 enum class value_kind : std::uint8_t { string, number, boolean, null };
@@ -53,6 +54,15 @@ struct branch_hit {
     std::uint8_t bit;
 };
 
+// One open object or array while a value_sink stream is flattened.
+struct sink_frame {
+    const trie_node* node;
+    bool array;
+    std::uint32_t id;
+    std::uint32_t index;
+    bool pushed_step;
+};
+
 struct match_state {
     std::vector<branch_slot> table = std::vector<branch_slot>(64);
     std::vector<std::uint32_t> touched;
@@ -61,7 +71,8 @@ struct match_state {
     std::vector<std::uint32_t> chosen;  // consistency search
     std::vector<array_step> trail;      // the scanner's current array path
     std::string key_buffer;
-    std::uint32_t next_array = 0;  // arrays numbered so far in this event
+    std::vector<sink_frame> frames;  // the flattening sink's stack
+    std::uint32_t next_array = 0;    // arrays numbered so far in this event
 };
 
 }  // namespace detail

@@ -59,6 +59,13 @@ public:
     bool empty() const noexcept { return size_ == 0; }
 
     template <class Q> const V* find(const Q& key) const {
+        if (size_ == 1) {
+            // One entry (the common case: one value per field): compare without hashing.
+            const node* n = root_.get();
+            while (n->entries.empty()) n = n->children.front().get();
+            const auto& e = n->entries.front();
+            return Eq{}(e.key, key) ? &e.value : nullptr;
+        }
         const std::uint64_t h = Hash{}(key);
         const node* n = root_.get();
         unsigned shift = 0;

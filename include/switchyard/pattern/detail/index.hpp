@@ -22,6 +22,12 @@
 #include "switchyard/pattern/flat_event.hpp"
 #include "switchyard/pattern/pattern.hpp"
 
+#if defined(_MSC_VER)
+#define SWITCHYARD_NOINLINE __declspec(noinline)
+#else
+#define SWITCHYARD_NOINLINE __attribute__((noinline))
+#endif
+
 namespace switchyard::pattern::detail {
 
 struct string_hash {
@@ -303,12 +309,7 @@ struct path_index {
                 probe(suffix, s, true, all);
                 probe(wildcard_head, s, false, verified);
                 probe(wildcard_tail, s, true, verified);
-                if (!cidrs.empty()) {
-                    ip_address ip;
-                    if (parse_ip(s, ip))
-                        for (const auto& [width, count] : cidrs.widths)
-                            if ((width >> 8 != 0) == ip.v6) all(cidrs.map.find(cidr_map::key(ip, width & 0xFF)));
-                }
+                if (!cidrs.empty()) probe_cidrs(s, all);
                 if (any_ci()) {
                     const std::string_view f = v.folded();
                     if (!folded.empty()) all(folded.find(f));
@@ -334,6 +335,14 @@ struct path_index {
         }
         all(exists.get());
         verified(scan.get());
+    }
+
+    // Out of line: addresses are rare, and inlining this into collect() slows every string.
+    template <class F> SWITCHYARD_NOINLINE void probe_cidrs(std::string_view s, F& f) const {
+        ip_address ip;
+        if (!parse_ip(s, ip)) return;
+        for (const auto& [width, count] : cidrs.widths)
+            if ((width >> 8 != 0) == ip.v6) f(cidrs.map.find(cidr_map::key(ip, width & 0xFF)));
     }
 
     template <class F> static void probe(const anchored_map& m, std::string_view s, bool tail, F& f) {

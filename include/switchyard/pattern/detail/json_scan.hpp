@@ -1,7 +1,7 @@
 // The skipping JSON scanner: walks JSON text alongside the field-name automaton and extracts
-// only the leaves some rule reads. Members nobody reads are skipped by bracket counting (strings
-// are jumped over with memchr), and once every member a rule could read has been seen at the top
-// level the rest of the document is not even looked at. It assumes nothing about its input
+// only the leaves some rule reads. Members nobody reads are skipped by bracket counting, 64 bytes
+// at a time with SSE2; once every member a rule reads in an object has been seen, the rest of
+// that object is skipped, and at the top level the rest of the document is not even looked at. It assumes nothing about its input
 // beyond memory safety: malformed text makes scan() return false, but text that is only
 // malformed inside skipped parts may go unnoticed (validate elsewhere when that matters).
 #pragma once
