@@ -20,7 +20,7 @@ jobs=${JOBS:-$(nproc)}
 
 packages=(build-essential cmake ninja-build ccache pkg-config python3
           nlohmann-json3-dev libfmt-dev doctest-dev libbenchmark-dev libconcurrentqueue-dev
-          libsqlite3-dev libasio-dev)
+          libsqlite3-dev libasio-dev libcpp-httplib-dev)
 [ "$mode" = test ] && packages+=(clang-14)
 
 missing=()

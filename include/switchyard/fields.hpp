@@ -70,11 +70,20 @@
         SWITCHYARD_DETAIL_FE_2, SWITCHYARD_DETAIL_FE_1)(m, __VA_ARGS__))
 
 #define SWITCHYARD_DETAIL_VISIT_FIELD(field) visitor(::std::string_view{#field}, self.field);
+#define SWITCHYARD_DETAIL_TO_JSON_FIELD(field) json[#field] = self.field;
+#define SWITCHYARD_DETAIL_FROM_JSON_FIELD(field) json.at(#field).get_to(self.field);
 
-// Declares a type's fields (up to 32): its JSON mapping and a field visitor. Use it at the
-// namespace of the type; the functions it defines are found by argument-dependent lookup.
+// Declares a type's fields (up to 32): its JSON mapping (for nlohmann, like
+// NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE: every field required when reading) and a field visitor.
+// Use it at the namespace of the type; the functions it defines are found by argument-dependent
+// lookup, and are marked maybe_unused so a type in an anonymous namespace warns about nothing.
 #define SWITCHYARD_FIELDS(Type, ...)                                                               \
-    NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Type, __VA_ARGS__)                                          \
+    [[maybe_unused]] inline void to_json(::nlohmann::json& json, const Type& self) {               \
+        SWITCHYARD_DETAIL_FOR_EACH(SWITCHYARD_DETAIL_TO_JSON_FIELD, __VA_ARGS__)                   \
+    }                                                                                              \
+    [[maybe_unused]] inline void from_json(const ::nlohmann::json& json, Type& self) {             \
+        SWITCHYARD_DETAIL_FOR_EACH(SWITCHYARD_DETAIL_FROM_JSON_FIELD, __VA_ARGS__)                 \
+    }                                                                                              \
     template <class SwitchyardVisitor>                                                             \
     inline void switchyard_visit_fields(const Type& self, SwitchyardVisitor&& visitor) {           \
         SWITCHYARD_DETAIL_FOR_EACH(SWITCHYARD_DETAIL_VISIT_FIELD, __VA_ARGS__)                     \

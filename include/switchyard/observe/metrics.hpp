@@ -169,7 +169,7 @@ inline constexpr std::string_view pool_queued_tasks = "PoolQueuedTasks";
 inline constexpr std::array<metric_info, 18> metric_catalog{{
     {metric_names::matched_events, metric_type::counter, "Events that matched at least one rule."},
     {metric_names::triggered_rules, metric_type::counter, "Times a rule matched an event and was triggered."},
-    {metric_names::invocations, metric_type::counter, "Deliveries that reached their target successfully."},
+    {metric_names::invocations, metric_type::counter, "Deliveries that ended after reaching the target: successful, or failed for good (EventBridge counts both)."},
     {metric_names::failed_invocations, metric_type::counter,
      "Deliveries that failed permanently or ran out of retries (whether or not a dead-letter sink took them)."},
     {metric_names::invocation_attempts, metric_type::counter, "Handler calls, first attempts and retries."},
