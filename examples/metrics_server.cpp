@@ -34,7 +34,11 @@ int main(int argc, char** argv) {
                                   workers)
                                   .retry(switchyard::retry_policy::none())}});
     auto producer = bus.producer<CreditCardTransaction>("com.example.transaction");
-    for (int i = 0; i < 100; ++i) producer.publish({"t" + std::to_string(i), i * 100.0});
+    for (int i = 0; i < 100; ++i) {
+        std::string id = "t";  // built with append: GCC 12 -O3 misreports "literal" + string (-Wrestrict)
+        id.append(std::to_string(i));
+        producer.publish({std::move(id), i * 100.0});
+    }
     bus.drain();
 
     httplib::Server server;

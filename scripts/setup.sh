@@ -54,7 +54,7 @@ fi
 step() { echo; echo "==> $*"; }
 
 step "GCC, warnings as errors: build everything, run every test"
-configure "$build_root/gcc" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++
+configure "$build_root/gcc" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=g++
 cmake --build "$build_root/gcc" -j "$jobs"
 ctest --test-dir "$build_root/gcc" -j "$jobs" --output-on-failure
 

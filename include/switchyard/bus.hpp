@@ -163,23 +163,25 @@ struct target_state {
     std::condition_variable slot_freed;
     std::atomic<unsigned> slot_waiters{0};
 
+    // seq_cst here and in release(): a waiter announces itself then re-reads in_flight while a
+    // releaser decrements then reads slot_waiters; weaker orders could let both miss the other.
     bool try_reserve() noexcept {
-        auto current = in_flight.load(std::memory_order_relaxed);
+        auto current = in_flight.load(std::memory_order_seq_cst);
         while (current < spec.queue.capacity)
-            if (in_flight.compare_exchange_weak(current, current + 1, std::memory_order_acq_rel)) return true;
+            if (in_flight.compare_exchange_weak(current, current + 1, std::memory_order_seq_cst)) return true;
         return false;
     }
     bool reserve_blocking(std::chrono::steady_clock::time_point deadline) {
         if (try_reserve()) return true;
         std::unique_lock lock(slot_mutex);
-        slot_waiters.fetch_add(1, std::memory_order_acq_rel);
+        slot_waiters.fetch_add(1, std::memory_order_seq_cst);
         const bool got = slot_freed.wait_until(lock, deadline, [this] { return try_reserve(); });
         slot_waiters.fetch_sub(1, std::memory_order_acq_rel);
         return got;
     }
     void release() noexcept {
-        in_flight.fetch_sub(1, std::memory_order_acq_rel);
-        if (slot_waiters.load(std::memory_order_acquire) != 0) {
+        in_flight.fetch_sub(1, std::memory_order_seq_cst);
+        if (slot_waiters.load(std::memory_order_seq_cst) != 0) {
             std::lock_guard lock(slot_mutex);
             slot_freed.notify_all();
         }
@@ -214,7 +216,19 @@ struct rule_table {
     std::map<std::string, pattern::rule_id, std::less<>> by_name;
 };
 
-inline thread_local const target_state* running_target = nullptr;
+// The targets whose handlers are running on this thread, innermost first (inline deliveries
+// nest): a subscription ended from inside a handler waits for every other call but these.
+struct running_frame {
+    const target_state* target;
+    const running_frame* outer;
+};
+inline thread_local const running_frame* running_targets = nullptr;
+
+inline unsigned running_here(const target_state* t) noexcept {
+    unsigned n = 0;
+    for (const auto* f = running_targets; f; f = f->outer) n += f->target == t ? 1u : 0u;
+    return n;
+}
 
 class bus_core {
 public:
@@ -264,6 +278,11 @@ public:
         if (existing != current->by_name.end() && !replace)
             throw error(fmt::format("bus \"{}\" already has a rule named \"{}\": remove it first, use put_rule to replace it, "
                                     "or choose another name", name_, spec.name));
+        if (existing != current->by_name.end()) {
+            const auto& old = *current->by_id[existing->second];
+            if (old.managed) throw error(fmt::format("rule \"{}\" belongs to a subscription: end the subscription instead", spec.name));
+            retire(old.targets);
+        }
         entry->id = next_rule_id_++;
         auto next = std::make_shared<rule_table>(*current);
         if (existing != current->by_name.end()) {
@@ -280,13 +299,18 @@ public:
     }
 
     // Returns the removed rule's targets (a subscription waits for them), or nothing.
-    std::optional<std::vector<std::shared_ptr<target_state>>> remove_rule(std::string_view name) {
+    // A subscription's rule can only be removed by its subscription (which also closes its
+    // target, so the handler is never called afterwards).
+    std::optional<std::vector<std::shared_ptr<target_state>>> remove_rule(std::string_view name, bool by_subscription = true) {
         std::lock_guard lock(config_mutex_);
         const auto current = table_.load();
         const auto it = current->by_name.find(name);
         if (it == current->by_name.end()) return std::nullopt;
         const auto id = it->second;
+        if (current->by_id[id]->managed && !by_subscription)
+            throw error(fmt::format("rule \"{}\" belongs to a subscription: end the subscription instead", name));
         auto targets = current->by_id[id]->targets;
+        retire(targets);
         auto next = std::make_shared<rule_table>(*current);
         next->matcher = current->matcher.without(id);
         next->by_name.erase(std::string(name));
@@ -301,6 +325,7 @@ public:
         const auto it = current->by_name.find(name);
         if (it == current->by_name.end()) throw error(fmt::format("bus \"{}\" has no rule named \"{}\"", name_, name));
         auto entry = std::make_shared<rule_entry>(*current->by_id[it->second]);
+        if (entry->managed) throw error(fmt::format("rule \"{}\" belongs to a subscription: end the subscription instead", name));
         entry->state = state;
         auto next = std::make_shared<rule_table>(*current);
         next->by_id[entry->id] = std::move(entry);
@@ -344,12 +369,22 @@ public:
         if (it == current->by_name.end()) throw error(fmt::format("bus \"{}\" has no rule named \"{}\"", name_, rule));
         auto entry = std::make_shared<rule_entry>(*current->by_id[it->second]);
         if (entry->managed) throw error(fmt::format("rule \"{}\" belongs to a subscription: change the subscription instead", rule));
+        retire(entry->targets);  // the ones `change` drops must not die on a worker thread
         change(entry->targets);
         check_target_list(entry->name, entry->targets.size(),
                           [&](std::size_t i) -> const std::string& { return entry->targets[i]->spec.id; });
         auto next = std::make_shared<rule_table>(*current);
         next->by_id[entry->id] = std::move(entry);
         table_.store(std::move(next));
+    }
+
+    // Keeps targets that left the rule table alive until the bus's own threads are done with
+    // them: otherwise the last reference could drop inside a delivery, on a worker of the very
+    // pool the target owns, and that pool's destructor would join itself. Called under
+    // config_mutex_; targets only this list still holds are freed here, on the caller's thread.
+    void retire(const std::vector<std::shared_ptr<target_state>>& targets) {
+        std::erase_if(retired_, [](const std::shared_ptr<target_state>& t) { return t.use_count() == 1; });
+        retired_.insert(retired_.end(), targets.begin(), targets.end());
     }
 
     // Adds targets to a rule or replaces those with the same ids (EventBridge's PutTargets).
@@ -449,10 +484,33 @@ public:
     // target receives the event and the result says ThrottlingException.
     publish_result dispatch(const event_ptr& e, std::string_view dedup_id = {}) {
         publish_result result{e->meta().id, {}, {}, false};
-        if (closed_.load(std::memory_order_acquire)) {
+        // A dispatch in progress counts as pending, so a closing bus cannot finish draining (and
+        // be destroyed, or report a completed shutdown) between this check and the deliveries
+        // it starts. seq_cst pairs with close(): one of the two always sees the other.
+        pending_.fetch_add(1, std::memory_order_seq_cst);
+        struct dispatch_token {
+            bus_core* core;
+            ~dispatch_token() { core->finish(); }
+        } token{this};
+        if (closed_.load(std::memory_order_seq_cst)) {
             result.error_code = "BusShutDown";
             result.error_message = fmt::format("bus \"{}\" has been shut down and accepts no more events", name_);
             return result;
+        }
+        // The dedup key first: producing it can fail (a typed detail that cannot be serialised),
+        // and nothing may be reserved yet when it does.
+        std::string dedup_key;
+        if (dedup_) {
+            try {
+                dedup_key = dedup_id.empty()
+                                ? dedup_window::content_key(e->meta().source, e->meta().detail_type, e->detail_json())
+                                : dedup_window::id_key(dedup_id);
+            } catch (const std::exception& ex) {
+                result.error_code = "InvalidArgument";
+                result.error_message = fmt::format("the event's detail cannot be serialised to compute its dedup key: {} "
+                                                   "(give the event a dedup_id)", ex.what());
+                return result;
+            }
         }
         const auto table = table_.load();
         scratch_guard scratch;
@@ -468,7 +526,7 @@ public:
         }
         if (matched && options_.metrics) metrics_.matched_events.add();
         if (plan.empty()) {
-            if (dedup_) result.deduplicated = !first_seen(*e, dedup_id);
+            if (dedup_) result.deduplicated = !dedup_->first_seen(dedup_key);
             if (result.deduplicated && options_.metrics) metrics_.deduplicated_events.add();
             return result;
         }
@@ -497,7 +555,7 @@ public:
                 return result;
             }
         }
-        if (dedup_ && !first_seen(*e, dedup_id)) {
+        if (dedup_ && !dedup_->first_seen(dedup_key)) {
             for (const auto& step : plan)
                 if (step.reserved) (*step.target)->release();
             result.deduplicated = true;
@@ -560,12 +618,6 @@ public:
         return dispatch(std::make_shared<const json_text_event>(std::move(meta), entry.detail), entry.dedup_id);
     }
 
-    bool first_seen(const any_event& e, std::string_view dedup_id) {
-        if (!dedup_id.empty()) return dedup_->first_seen(dedup_window::id_key(dedup_id));
-        const auto& m = e.meta();
-        return dedup_->first_seen(dedup_window::content_key(m.source, m.detail_type, e.detail_json()));
-    }
-
     std::optional<dedup_window::stats> dedup_statistics() const {
         if (!dedup_) return std::nullopt;
         return dedup_->statistics();
@@ -587,7 +639,7 @@ public:
 
     bool drain(std::optional<std::chrono::nanoseconds> timeout) {
         std::unique_lock lock(drain_mutex_);
-        auto idle = [this] { return pending_.load(std::memory_order_acquire) == 0; };
+        auto idle = [this] { return pending_.load(std::memory_order_seq_cst) == 0; };
         if (!timeout) {
             drained_.wait(lock, idle);
             return true;
@@ -599,8 +651,11 @@ public:
     // pending with reason `shutdown`: waiting retries at once, queued deliveries as their
     // executor reaches them (instead of calling the handler). Returns true when every accepted
     // delivery has ended within a second `timeout` (handlers already running are waited for).
+    // Refuses every later publish (BusShutDown); dispatches already past the check finish.
+    void close() noexcept { closed_.store(true, std::memory_order_seq_cst); }
+
     bool shutdown(std::chrono::nanoseconds timeout) {
-        closed_.store(true, std::memory_order_release);
+        close();
         if (drain(timeout)) return true;
         shutting_down_.store(true, std::memory_order_release);
         timers_.cancel_all();
@@ -615,7 +670,7 @@ public:
     static void close_target(target_state& t) {
         std::unique_lock lock(t.gate);
         t.open = false;
-        const unsigned self = running_target == &t ? 1u : 0u;
+        const unsigned self = running_here(&t);
         t.idle.wait(lock, [&] { return t.running <= self; });
     }
 
@@ -679,7 +734,14 @@ private:
         }
         auto d = std::make_unique<delivery>(delivery{e, target, 0, std::nullopt});
         if (!t.key.empty()) {
-            d->group = t.key.read(*d->event).value_or(std::string{});
+            try {
+                d->group = t.key.group_of(*d->event);
+            } catch (const std::exception& ex) {
+                dead_letter_now(*d, dead_letter_reason::permanent_failure, "OrderingKeyUnreadable",
+                                fmt::format("the ordering key {} could not be read: {}", t.spec.ordering_key, ex.what()));
+                end(*d);
+                return;
+            }
             std::lock_guard lock(t.groups_mutex);
             auto [group, created] = t.groups.try_emplace(*d->group);
             if (!created) {
@@ -697,10 +759,10 @@ private:
                 delivery_owner owner(d);
                 attempt(*d, std::move(owner));
             });
-        } catch (const std::exception& ex) {
+        } catch (...) {
             // The executor refused the task without running it: the delivery ends here.
             delivery_owner owner(d);
-            dead_letter_now(*d, dead_letter_reason::permanent_failure, "ExecutorRejected", ex.what());
+            dead_letter_now(*d, dead_letter_reason::permanent_failure, "ExecutorRejected", describe(std::current_exception()));
             end(*d);
         }
     }
@@ -710,17 +772,19 @@ private:
     // the heap only if it must wait for a retry.
     void attempt(delivery& d, delivery_owner owner) {
         auto& t = *d.target;
+        running_frame frame{&t, running_targets};
         struct leave_gate {
             target_state* t = nullptr;
-            const target_state* outer = running_target;
+            const running_frame* outer = nullptr;
             ~leave_gate() {
-                running_target = outer;
+                running_targets = outer;
                 if (!t) return;
                 std::lock_guard lock(t->gate);
                 --t->running;
                 t->idle.notify_all();
             }
         } guard;
+        guard.outer = running_targets;
         if (t.closable) {
             // A subscription may end at any moment: enter through its gate.
             std::unique_lock lock(t.gate);
@@ -733,10 +797,12 @@ private:
             ++t.running;
             guard.t = &t;
         }
-        running_target = &t;
+        running_targets = &frame;
 
         if (shutting_down_.load(std::memory_order_acquire)) {
-            dead_letter_now(d, dead_letter_reason::shutdown, "Shutdown", "the bus shut down before this delivery ran");
+            dead_letter_now(d, dead_letter_reason::shutdown, "Shutdown",
+                            d.attempts == 0 ? "the bus shut down before this delivery ran"
+                                            : "the bus shut down before this delivery's next attempt");
             end(d);
             return;
         }
@@ -801,15 +867,34 @@ private:
             end(d);
             return;
         }
+        if (shutting_down_.load(std::memory_order_acquire)) {
+            dead_letter_now(d, dead_letter_reason::shutdown, "Shutdown", "the bus shut down before this delivery could be retried: " + reason);
+            end(d);
+            return;
+        }
         t.retried.fetch_add(1, std::memory_order_relaxed);
-        if (!owner) owner = std::make_unique<delivery>(std::move(d));  // `d` is not used again
-        delivery* waiting = owner.release();                           // the timer owns it now
-        timers_.schedule(std::chrono::steady_clock::now() + wait, [this, waiting](bool cancelled) {
-            if (!cancelled) return submit(waiting);
-            delivery_owner back(waiting);
-            dead_letter_now(*waiting, dead_letter_reason::shutdown, "Shutdown", "the bus shut down while this delivery waited to retry");
-            end(*waiting);
-        });
+        delivery* waiting = nullptr;
+        try {
+            if (!owner) owner = std::make_unique<delivery>(std::move(d));  // `d` is not used again
+            waiting = owner.get();
+            timers_.schedule(std::chrono::steady_clock::now() + wait, [this, waiting](bool cancelled) {
+                if (!cancelled) return submit(waiting);
+                delivery_owner back(waiting);
+                dead_letter_now(*waiting, dead_letter_reason::shutdown, "Shutdown",
+                                "the bus shut down while this delivery waited to retry");
+                end(*waiting);
+            });
+        } catch (...) {
+            delivery& still = owner ? *owner : d;
+            dead_letter_now(still, dead_letter_reason::retries_exhausted, "RetryNotScheduled",
+                            reason + " (and the retry could not be scheduled: " + describe(std::current_exception()) + ")");
+            end(still);
+            return;
+        }
+        owner.release();  // the timer owns it now
+        // A shutdown that cancelled the timers just before this retry was scheduled must not
+        // leave it waiting its full backoff: cancel again.
+        if (shutting_down_.load(std::memory_order_acquire)) timers_.cancel_all();
     }
 
     void dead_letter_now(delivery& d, dead_letter_reason reason, const char* code, std::string message) noexcept {
@@ -833,6 +918,16 @@ private:
             }
         }
         report(letter);
+    }
+
+    static std::string describe(std::exception_ptr failure) {
+        try {
+            std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+            return e.what();
+        } catch (...) {
+            return "a non-standard exception";
+        }
     }
 
     void report(const dead_letter& letter) noexcept {
@@ -919,6 +1014,7 @@ private:
     bus_options options_;
     snapshot<rule_table> table_{std::make_shared<const rule_table>()};
     std::mutex config_mutex_;
+    std::vector<std::shared_ptr<target_state>> retired_;  // see retire()
     pattern::rule_id next_rule_id_ = 0;
     std::uint64_t next_subscription_ = 0;
 
@@ -991,7 +1087,10 @@ public:
 
     // Delivers everything accepted (retries included) before returning. Executors must outlive
     // the bus. Use `shutdown(timeout)` first to bound the wait.
-    ~bus() { core_->drain(std::nullopt); }
+    ~bus() {
+        core_->close();  // publishes racing with destruction (e.g. from another bus) are refused
+        core_->drain(std::nullopt);
+    }
 
     const std::string& name() const noexcept { return core_->name(); }
 
@@ -1000,7 +1099,7 @@ public:
 
     // Removes a rule: no event published after this returns matches it. Events it already
     // matched are still delivered. Returns false when there was no such rule.
-    bool remove_rule(std::string_view name) { return core_->remove_rule(name).has_value(); }
+    bool remove_rule(std::string_view name) { return core_->remove_rule(name, false).has_value(); }
 
     void enable_rule(std::string_view name) { core_->set_state(name, rule_state::enabled); }
     void disable_rule(std::string_view name) { core_->set_state(name, rule_state::disabled); }

@@ -41,9 +41,21 @@ public:
 
     bool empty() const noexcept { return parts_.empty(); }
 
+    // The FIFO group of `e`: the field's value tagged with its kind, so the string "42" and the
+    // number 42 are different groups, and events without the field form a group of their own
+    // (a NUL byte, which no tagged value can be).
+    std::string group_of(const any_event& e) const {
+        bool is_string = false;
+        auto value = read(e, &is_string);
+        if (!value) return std::string(1, '\0');
+        value->insert(value->begin(), is_string ? 's' : 'j');
+        return std::move(*value);
+    }
+
     // The field's value as text (strings as they are, other values as JSON), or nothing when the
-    // event has no such field.
-    std::optional<std::string> read(const any_event& e) const {
+    // event has no such field. `is_string` (when given) says whether it was a JSON string.
+    std::optional<std::string> read(const any_event& e, bool* is_string = nullptr) const {
+        if (is_string) *is_string = true;
         const envelope& m = e.meta();
         const std::string& root = parts_.front();
         if (parts_.size() == 1) {
@@ -60,6 +72,7 @@ public:
         if (root != "detail") return std::nullopt;
         extractor sink(parts_);
         e.emit_detail(sink);
+        if (is_string) *is_string = sink.found_string();
         return sink.result();
     }
 
@@ -69,6 +82,7 @@ private:
     public:
         explicit extractor(const std::vector<std::string>& parts) : parts_(parts) {}
         std::optional<std::string> result() const { return found_; }
+        bool found_string() const noexcept { return found_string_; }
 
         void begin_object() override {
             if (capturing_) return capture_open('{');
@@ -100,7 +114,10 @@ private:
             skip_array_ -= 1;
         }
         void string(std::string_view v) override {
-            if (capturing_ && nesting_ == 0) return finish(std::string(v));
+            if (capturing_ && nesting_ == 0) {
+                found_string_ = true;
+                return finish(std::string(v));
+            }
             if (capturing_) text_ += nlohmann::json(std::string(v)).dump() + ",";
         }
         void number(double v, std::string_view literal) override {
@@ -140,6 +157,7 @@ private:
         std::size_t nesting_ = 0;  // containers inside the captured value
         int skip_array_ = 0;
         bool capturing_ = false;
+        bool found_string_ = false;
         std::string text_;
         std::optional<std::string> found_;
     };

@@ -33,12 +33,15 @@ public:
         }
         wake_.notify_all();
         if (thread_.joinable()) thread_.join();
+        cancel_all();  // a callback that ran during the join may have scheduled another
     }
 
     void schedule(clock::time_point due, callback cb) {
         std::lock_guard lock(mutex_);
-        heap_.push(entry{due, next_sequence_++, std::move(cb)});
+        // Start the thread before queueing: if that throws, nothing is left queued with no
+        // thread to run it (the caller still holds the callback's work).
         if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+        heap_.push(entry{due, next_sequence_++, std::move(cb)});
         wake_.notify_one();
     }
 

@@ -77,7 +77,10 @@ public:
             const double backlog_per_worker =
                 workers_ == 0 ? static_cast<double>(queue_.size())
                               : static_cast<double>(queue_.size()) / static_cast<double>(workers_);
-            if (workers_ < options_.max_workers && (workers_ == 0 || (idle_ == 0 && backlog_per_worker > options_.target_backlog_per_worker)))
+            // Idle workers absorb one queued task each (one may be woken but not yet running);
+            // beyond that, the backlog per worker decides.
+            if (workers_ < options_.max_workers &&
+                (workers_ == 0 || (queue_.size() > idle_ && backlog_per_worker > options_.target_backlog_per_worker)))
                 start_worker();
             finished.swap(reaped_);
         }
