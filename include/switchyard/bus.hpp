@@ -320,16 +320,7 @@ public:
     }
 
     void set_state(std::string_view name, rule_state state) {
-        std::lock_guard lock(config_mutex_);
-        const auto current = table_.load();
-        const auto it = current->by_name.find(name);
-        if (it == current->by_name.end()) throw error(fmt::format("bus \"{}\" has no rule named \"{}\"", name_, name));
-        auto entry = std::make_shared<rule_entry>(*current->by_id[it->second]);
-        if (entry->managed) throw error(fmt::format("rule \"{}\" belongs to a subscription: end the subscription instead", name));
-        entry->state = state;
-        auto next = std::make_shared<rule_table>(*current);
-        next->by_id[entry->id] = std::move(entry);
-        table_.store(std::move(next));
+        update_entry(name, [&](rule_entry& entry) { entry.state = state; });
     }
 
     // Validates a target and builds its runtime state; errors name the target and the rule.
@@ -361,21 +352,28 @@ public:
                                             id_of(i)));
     }
 
-    // Replaces a rule's entry with a copy whose target list `change` edited, atomically.
-    template <class Change> void update_targets(std::string_view rule, Change change) {
+    // Replaces a rule's entry with an edited copy, atomically. Subscriptions' rules are theirs.
+    template <class Edit> void update_entry(std::string_view rule, Edit edit) {
         std::lock_guard lock(config_mutex_);
         const auto current = table_.load();
         const auto it = current->by_name.find(rule);
         if (it == current->by_name.end()) throw error(fmt::format("bus \"{}\" has no rule named \"{}\"", name_, rule));
         auto entry = std::make_shared<rule_entry>(*current->by_id[it->second]);
-        if (entry->managed) throw error(fmt::format("rule \"{}\" belongs to a subscription: change the subscription instead", rule));
-        retire(entry->targets);  // the ones `change` drops must not die on a worker thread
-        change(entry->targets);
-        check_target_list(entry->name, entry->targets.size(),
-                          [&](std::size_t i) -> const std::string& { return entry->targets[i]->spec.id; });
+        if (entry->managed) throw error(fmt::format("rule \"{}\" belongs to a subscription: end the subscription instead", rule));
+        edit(*entry);
         auto next = std::make_shared<rule_table>(*current);
         next->by_id[entry->id] = std::move(entry);
         table_.store(std::move(next));
+    }
+
+    // Replaces a rule's target list with the one `change` edits.
+    template <class Change> void update_targets(std::string_view rule, Change change) {
+        update_entry(rule, [&](rule_entry& entry) {
+            retire(entry.targets);  // the ones `change` drops must not die on a worker thread
+            change(entry.targets);
+            check_target_list(entry.name, entry.targets.size(),
+                              [&](std::size_t i) -> const std::string& { return entry.targets[i]->spec.id; });
+        });
     }
 
     // Keeps targets that left the rule table alive until the bus's own threads are done with
