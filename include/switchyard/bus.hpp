@@ -656,7 +656,7 @@ public:
         close();
         if (drain(timeout)) return true;
         shutting_down_.store(true, std::memory_order_release);
-        timers_.cancel_all();
+        timers_.close();  // waiting retries are dead-lettered now, later ones are refused
         return drain(timeout);
     }
 
@@ -770,6 +770,9 @@ private:
     // the heap only if it must wait for a retry.
     void attempt(delivery& d, delivery_owner owner) {
         auto& t = *d.target;
+        // A subscription's target is touched again after the delivery may have ended (leaving its
+        // gate): keep it alive until then, even if the bus goes away meanwhile.
+        const std::shared_ptr<target_state> keep = t.closable ? d.target : nullptr;
         running_frame frame{&t, running_targets};
         struct leave_gate {
             target_state* t = nullptr;
@@ -871,17 +874,21 @@ private:
             return;
         }
         t.retried.fetch_add(1, std::memory_order_relaxed);
-        delivery* waiting = nullptr;
+        bool scheduled = false;
         try {
             if (!owner) owner = std::make_unique<delivery>(std::move(d));  // `d` is not used again
-            waiting = owner.get();
-            timers_.schedule(std::chrono::steady_clock::now() + wait, [this, waiting](bool cancelled) {
+            delivery* waiting = owner.get();
+            timer_service::callback retry = [this, waiting](bool cancelled) {
                 if (!cancelled) return submit(waiting);
                 delivery_owner back(waiting);
                 dead_letter_now(*waiting, dead_letter_reason::shutdown, "Shutdown",
                                 "the bus shut down while this delivery waited to retry");
                 end(*waiting);
-            });
+            };
+            // Once the timer holds it, this thread must not touch the delivery or the bus again:
+            // the retry may run, end, and let the bus be destroyed at any moment.
+            scheduled = timers_.schedule(std::chrono::steady_clock::now() + wait, std::move(retry));
+            if (scheduled) owner.release();
         } catch (...) {
             delivery& still = owner ? *owner : d;
             dead_letter_now(still, dead_letter_reason::retries_exhausted, "RetryNotScheduled",
@@ -889,10 +896,11 @@ private:
             end(still);
             return;
         }
-        owner.release();  // the timer owns it now
-        // A shutdown that cancelled the timers just before this retry was scheduled must not
-        // leave it waiting its full backoff: cancel again.
-        if (shutting_down_.load(std::memory_order_acquire)) timers_.cancel_all();
+        if (!scheduled) {
+            // The bus shut down between the check above and the schedule.
+            dead_letter_now(*owner, dead_letter_reason::shutdown, "Shutdown", "the bus shut down before this delivery could be retried: " + reason);
+            end(*owner);
+        }
     }
 
     void dead_letter_now(delivery& d, dead_letter_reason reason, const char* code, std::string message) noexcept {

@@ -36,13 +36,26 @@ public:
         cancel_all();  // a callback that ran during the join may have scheduled another
     }
 
-    void schedule(clock::time_point due, callback cb) {
+    // Queues `cb`; returns false (and drops nothing: `cb` was not taken) once close() ran.
+    [[nodiscard]] bool schedule(clock::time_point due, callback&& cb) {
         std::lock_guard lock(mutex_);
+        if (closed_) return false;
         // Start the thread before queueing: if that throws, nothing is left queued with no
         // thread to run it (the caller still holds the callback's work).
         if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
         heap_.push(entry{due, next_sequence_++, std::move(cb)});
         wake_.notify_one();
+        return true;
+    }
+
+    // Cancels everything pending (see cancel_all) and refuses later schedules: checked under the
+    // same lock, so no callback can slip in between the cancel and the refusal.
+    void close() {
+        {
+            std::lock_guard lock(mutex_);
+            closed_ = true;
+        }
+        cancel_all();
     }
 
     std::size_t pending() const {
@@ -98,6 +111,7 @@ private:
     std::priority_queue<entry, std::vector<entry>, std::greater<>> heap_;
     std::uint64_t next_sequence_ = 0;
     bool stopping_ = false;
+    bool closed_ = false;
     std::thread thread_;
 };
 
