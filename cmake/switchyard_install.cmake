@@ -5,11 +5,36 @@ include(GNUInstallDirs)
 
 set(SWITCHYARD_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/switchyard")
 
+# A component's headers are installed only with the component.
+set(_switchyard_header_excludes)
+if(NOT SWITCHYARD_WITH_SQLITE)
+  list(APPEND _switchyard_header_excludes PATTERN "sqlite" EXCLUDE)
+endif()
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/switchyard"
-  DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
-install(TARGETS switchyard_core switchyard_switchyard
+  DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}" ${_switchyard_header_excludes})
+install(TARGETS switchyard_core
   EXPORT switchyard-core-targets)
 install(EXPORT switchyard-core-targets
+  NAMESPACE switchyard::
+  DESTINATION "${SWITCHYARD_CMAKE_DIR}")
+
+# Each compiled component: its targets and the find_dependency calls they need.
+if(SWITCHYARD_WITH_SQLITE)
+  install(TARGETS switchyard_sqlite
+    EXPORT switchyard-sqlite-targets
+    ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}")
+  install(EXPORT switchyard-sqlite-targets
+    NAMESPACE switchyard::
+    DESTINATION "${SWITCHYARD_CMAKE_DIR}")
+  file(WRITE "${PROJECT_BINARY_DIR}/switchyard-sqlite-dependencies.cmake"
+    "include(CMakeFindDependencyMacro)\nfind_dependency(SQLite3)\n")
+  install(FILES "${PROJECT_BINARY_DIR}/switchyard-sqlite-dependencies.cmake" DESTINATION "${SWITCHYARD_CMAKE_DIR}")
+endif()
+
+# The umbrella links every component that was built, so it is exported after them, on its own.
+install(TARGETS switchyard_switchyard
+  EXPORT switchyard-targets)
+install(EXPORT switchyard-targets
   NAMESPACE switchyard::
   DESTINATION "${SWITCHYARD_CMAKE_DIR}")
 
@@ -17,11 +42,15 @@ configure_package_config_file(
   "${PROJECT_SOURCE_DIR}/cmake/switchyardConfig.cmake.in"
   "${PROJECT_BINARY_DIR}/switchyardConfig.cmake"
   INSTALL_DESTINATION "${SWITCHYARD_CMAKE_DIR}")
-# A header-only core: the package works for any architecture.
+# A header-only core works for any architecture; a compiled component does not.
+set(_switchyard_arch_independent ARCH_INDEPENDENT)
+if(SWITCHYARD_WITH_SQLITE)
+  set(_switchyard_arch_independent)
+endif()
 write_basic_package_version_file(
   "${PROJECT_BINARY_DIR}/switchyardConfigVersion.cmake"
   COMPATIBILITY SameMinorVersion
-  ARCH_INDEPENDENT)
+  ${_switchyard_arch_independent})
 install(FILES
   "${PROJECT_BINARY_DIR}/switchyardConfig.cmake"
   "${PROJECT_BINARY_DIR}/switchyardConfigVersion.cmake"

@@ -1,0 +1,276 @@
+// EventBridge's archive and replay, on any archive_store: an archive subscribes to a bus and keeps
+// every event matching its pattern; a replay publishes the archived events of a time window back
+// into the bus with `replay-name` set, in their original order, optionally to named rules only.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "switchyard/bus.hpp"
+#include "switchyard/detail/time.hpp"
+#include "switchyard/durability/archive_store.hpp"
+#include "switchyard/error.hpp"
+
+namespace switchyard {
+
+struct archive_spec {
+    std::string name;
+    // An EventBridge event pattern; only matching events are archived. Empty: every event.
+    std::string pattern{};
+    // How long archived events are kept, by their `time`; purge_expired() removes older ones.
+    // Zero: forever.
+    std::chrono::system_clock::duration retention{0};
+    std::shared_ptr<archive_store> store{};
+};
+
+struct replay_options {
+    std::string name;  // becomes the replayed events' `replay-name`
+    // The window on the events' `time`: [from, to).
+    std::chrono::system_clock::time_point from{};
+    std::chrono::system_clock::time_point to{};
+    // Deliver only to the rules of these names; empty: to every rule that matches.
+    std::vector<std::string> rules{};
+};
+
+enum class replay_state { running, completed, cancelled, failed };
+
+constexpr const char* to_string(replay_state s) noexcept {
+    switch (s) {
+        case replay_state::running: return "running";
+        case replay_state::completed: return "completed";
+        case replay_state::cancelled: return "cancelled";
+        case replay_state::failed: return "failed";
+    }
+    return "unknown";
+}
+
+struct replay_progress {
+    std::size_t replayed = 0;  // events published so far
+    std::size_t total = 0;     // events in the window when the replay started
+};
+
+// A running (or finished) replay. It owns the thread that publishes; destroying the handle
+// cancels a replay still running and joins the thread. The bus must outlive the handle.
+class replay_handle {
+public:
+    replay_handle(replay_handle&&) noexcept = default;
+    replay_handle& operator=(replay_handle&& other) noexcept {
+        if (this != &other) {
+            stop();
+            state_ = std::move(other.state_);
+            thread_ = std::move(other.thread_);
+        }
+        return *this;
+    }
+    replay_handle(const replay_handle&) = delete;
+    replay_handle& operator=(const replay_handle&) = delete;
+    ~replay_handle() { stop(); }
+
+    const std::string& name() const noexcept { return state_->name; }
+
+    replay_progress progress() const noexcept { return {state_->replayed.load(), state_->total.load()}; }
+
+    replay_state state() const {
+        std::lock_guard lock(state_->mutex);
+        return state_->state;
+    }
+    // Why the replay failed (or was cancelled); empty while running or when it completed.
+    std::string message() const {
+        std::lock_guard lock(state_->mutex);
+        return state_->message;
+    }
+
+    // Asks the replay to stop before its next event; wait() then reports `cancelled` (or
+    // `completed`, when it had already published everything).
+    void cancel() noexcept { state_->cancel.store(true); }
+
+    // Waits until the replay has finished. Returns false when `timeout` passed first.
+    bool wait(std::chrono::nanoseconds timeout) {
+        std::unique_lock lock(state_->mutex);
+        return state_->finished.wait_for(lock, timeout, [&] { return state_->state != replay_state::running; });
+    }
+    void wait() {
+        std::unique_lock lock(state_->mutex);
+        state_->finished.wait(lock, [&] { return state_->state != replay_state::running; });
+    }
+
+private:
+    friend class archive;
+    struct shared {
+        std::string name;
+        std::atomic<std::size_t> replayed{0};
+        std::atomic<std::size_t> total{0};
+        std::atomic<bool> cancel{false};
+        mutable std::mutex mutex;
+        std::condition_variable finished;
+        replay_state state = replay_state::running;
+        std::string message;
+
+        void finish(replay_state s, std::string why) {
+            {
+                std::lock_guard lock(mutex);
+                state = s;
+                message = std::move(why);
+            }
+            finished.notify_all();
+        }
+    };
+    replay_handle(std::shared_ptr<shared> state, std::thread thread) : state_(std::move(state)), thread_(std::move(thread)) {}
+
+    void stop() noexcept {
+        if (state_) state_->cancel.store(true);
+        if (thread_.joinable()) thread_.join();
+    }
+
+    std::shared_ptr<shared> state_;
+    std::thread thread_;
+};
+
+namespace detail {
+// The archive's pattern AND "not a replayed event", as one EventBridge pattern.
+inline std::string archive_pattern(std::string_view archive, const std::string& pattern) {
+    nlohmann::json merged = nlohmann::json::object();
+    if (!pattern.empty()) {
+        merged = nlohmann::json::parse(pattern, nullptr, false);
+        if (merged.is_discarded() || !merged.is_object())
+            throw pattern_error(fmt::format("archive \"{}\": the event pattern is not a JSON object; write one such as "
+                                            "{{\"source\": [\"com.example\"]}}, or leave it empty to archive every event",
+                                            archive));
+        if (merged.contains("replay-name"))
+            throw pattern_error(fmt::format("archive \"{}\": the pattern must not test \"replay-name\": an archive never keeps "
+                                            "replayed events, and adds that condition itself",
+                                            archive),
+                                "$.replay-name");
+    }
+    merged["replay-name"] = nlohmann::json::array({{{"exists", false}}});
+    return merged.dump();
+}
+}  // namespace detail
+
+class archive {
+public:
+    // Starts archiving: every event published into `b` from now on that matches the pattern
+    // (replayed events excepted) is appended to the store, in the publishing thread, before
+    // publish returns. Throws switchyard::error (pattern_error for the pattern) naming the
+    // problem. The bus must outlive the archive.
+    archive(bus& b, archive_spec spec) : bus_(&b), spec_(std::move(spec)) {
+        if (spec_.name.empty()) throw error("an archive needs a name (archive_spec::name)");
+        if (!spec_.store)
+            throw error(fmt::format("archive \"{}\" has no store: give archive_spec::store a memory_archive_store or a "
+                                    "sqlite_archive_store",
+                                    spec_.name));
+        if (spec_.retention < std::chrono::system_clock::duration::zero())
+            throw error(fmt::format("archive \"{}\": the retention is negative; use zero to keep events forever", spec_.name));
+        auto store = spec_.store;
+        subscription_ = b.subscribe(detail::archive_pattern(spec_.name, spec_.pattern),
+                                    target{"archive-" + spec_.name, [store](const any_event& e, const delivery_info&) -> outcome {
+                                               const auto time = detail::parse_rfc3339(e.meta().time);
+                                               store->append(e.json(), time ? *time : e.ingestion_time());
+                                               return outcome::success();
+                                           }});
+    }
+
+    const std::string& name() const noexcept { return spec_.name; }
+    const std::shared_ptr<archive_store>& store() const noexcept { return spec_.store; }
+
+    // Stops archiving (also done by the destructor).
+    void close() { subscription_.unsubscribe(); }
+
+    // Removes events older than the retention (by their `time`); returns how many. Nothing
+    // with a retention of zero.
+    std::size_t purge_expired(std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
+        if (spec_.retention == std::chrono::system_clock::duration::zero()) return 0;
+        return spec_.store->purge_before(now - spec_.retention);
+    }
+
+    // Starts replaying the window on its own thread; see replay_handle.
+    [[nodiscard]] replay_handle replay(replay_options options) {
+        if (options.name.empty()) throw error(fmt::format("archive \"{}\": a replay needs a name (replay_options::name)", spec_.name));
+        if (options.to < options.from)
+            throw error(fmt::format("archive \"{}\": replay \"{}\" ends before it starts (replay_options::to < from)", spec_.name,
+                                    options.name));
+        auto state = std::make_shared<replay_handle::shared>();
+        state->name = options.name;
+        state->total = spec_.store->count(options.from, options.to);
+        std::thread thread([state, store = spec_.store, b = bus_, options = std::move(options)] {
+            run_replay(*state, *store, *b, options);
+        });
+        return replay_handle(std::move(state), std::move(thread));
+    }
+
+private:
+    template <class Bus>
+    static publish_result publish_to(Bus& b, const event_ptr& e, std::span<const std::string> rules) {
+        // TEMPORARY until bus::publish(event_ptr, only_rules) is merged from branch dev.
+        if constexpr (requires { b.publish(e, rules); }) {
+            return b.publish(e, rules);
+        } else {
+            if (!rules.empty()) throw error("this bus cannot limit a replay to named rules yet");
+            return b.publish(e);
+        }
+    }
+
+    static void run_replay(replay_handle::shared& state, archive_store& store, bus& b, const replay_options& options) {
+        const std::size_t total = state.total.load();
+        std::string failure;
+        bool cancelled = false;
+        try {
+            store.scan(options.from, options.to, [&](const archived_event& row) {
+                if (state.replayed.load() >= total) return false;  // events archived after the replay began
+                if (state.cancel.load()) {
+                    cancelled = true;
+                    return false;
+                }
+                auto json = nlohmann::ordered_json::parse(row.event_json, nullptr, false);
+                if (json.is_discarded() || !json.is_object()) {
+                    failure = fmt::format("archived event {} is not JSON; the archive's store holds something else", row.sequence);
+                    return false;
+                }
+                json["replay-name"] = options.name;
+                event_ptr e;
+                try {
+                    e = parse_event(json.dump());
+                } catch (const std::exception& ex) {
+                    failure = fmt::format("archived event {} is not an event: {}", row.sequence, ex.what());
+                    return false;
+                }
+                const auto result = publish_to(b, e, options.rules);
+                if (!result.ok()) {
+                    failure = fmt::format("the bus refused archived event {} ({}): {}: {}", row.sequence, e->meta().id,
+                                          result.error_code, result.error_message);
+                    return false;
+                }
+                state.replayed.fetch_add(1);
+                return true;
+            });
+        } catch (const std::exception& ex) {
+            failure = fmt::format("reading the archive failed: {}", ex.what());
+        }
+        if (!failure.empty())
+            state.finish(replay_state::failed, fmt::format("replay \"{}\" failed after {} of {} events: {}", options.name,
+                                                           state.replayed.load(), total, failure));
+        else if (cancelled)
+            state.finish(replay_state::cancelled,
+                         fmt::format("replay \"{}\" was cancelled after {} of {} events", options.name, state.replayed.load(), total));
+        else
+            state.finish(replay_state::completed, {});
+    }
+
+    bus* bus_;
+    archive_spec spec_;
+    subscription subscription_;
+};
+
+}  // namespace switchyard

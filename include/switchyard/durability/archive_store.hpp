@@ -1,0 +1,117 @@
+// Where an archive keeps the events it archived: each accepted event's JSON with its event time
+// and a sequence number that orders the archive. `memory_archive_store` keeps them in memory
+// (tests, short-lived archives); switchyard::sqlite's `sqlite_archive_store` keeps them on disk.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "switchyard/error.hpp"
+
+namespace switchyard {
+
+// One archived event, as a store hands it to a scan.
+struct archived_event {
+    std::uint64_t sequence = 0;                       // the store's order of appending (ascending)
+    std::chrono::system_clock::time_point time{};     // the event's `time`
+    std::string_view event_json;                      // valid during the visit only
+};
+
+class archive_store {
+public:
+    using time_point = std::chrono::system_clock::time_point;
+    // Returns false to stop the scan.
+    using visitor = std::function<bool(const archived_event&)>;
+
+    virtual ~archive_store() = default;
+
+    // Appends one event (its whole EventBridge JSON, which must be a JSON object) with its event
+    // time. Returns the event's sequence, greater than every sequence appended before. Throws
+    // switchyard::error on non-JSON input or when the store cannot write. Thread-safe.
+    virtual std::uint64_t append(std::string_view event_json, time_point event_time) = 0;
+
+    // Visits every event whose time is in [from, to), in sequence (original) order, until
+    // `visit` returns false. Returns how many events were visited.
+    virtual std::size_t scan(time_point from, time_point to, const visitor& visit) = 0;
+
+    // Removes every event whose time is before `cutoff`; returns how many.
+    virtual std::size_t purge_before(time_point cutoff) = 0;
+
+    // How many events the store holds, in all or with time in [from, to).
+    virtual std::size_t count() = 0;
+    virtual std::size_t count(time_point from, time_point to) = 0;
+};
+
+namespace detail {
+// Refuses a row that is not a JSON object, naming the store and the fix.
+inline void check_archive_json(std::string_view store, std::string_view event_json) {
+    const auto parsed = nlohmann::json::parse(event_json, nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_object())
+        throw error(std::string(store) + "::append: the event is not a JSON object (got \"" +
+                    std::string(event_json.substr(0, 40)) + (event_json.size() > 40 ? "...\"" : "\"") +
+                    "); archive the whole event as any_event::json() gives it");
+}
+}  // namespace detail
+
+// The archive_store contract in memory: kept as long as the object lives.
+class memory_archive_store final : public archive_store {
+public:
+    std::uint64_t append(std::string_view event_json, time_point event_time) override {
+        detail::check_archive_json("memory_archive_store", event_json);
+        std::lock_guard lock(mutex_);
+        rows_.push_back(row{++last_, event_time, std::string(event_json)});
+        return last_;
+    }
+
+    std::size_t scan(time_point from, time_point to, const visitor& visit) override {
+        // Copies the window first so a visitor may publish (and so append) without deadlocking.
+        std::vector<row> window;
+        {
+            std::lock_guard lock(mutex_);
+            for (const auto& r : rows_)
+                if (r.time >= from && r.time < to) window.push_back(r);
+        }
+        std::size_t visited = 0;
+        for (const auto& r : window) {
+            ++visited;
+            if (!visit(archived_event{r.sequence, r.time, r.json})) break;
+        }
+        return visited;
+    }
+
+    std::size_t purge_before(time_point cutoff) override {
+        std::lock_guard lock(mutex_);
+        return std::erase_if(rows_, [&](const row& r) { return r.time < cutoff; });
+    }
+
+    std::size_t count() override {
+        std::lock_guard lock(mutex_);
+        return rows_.size();
+    }
+    std::size_t count(time_point from, time_point to) override {
+        std::lock_guard lock(mutex_);
+        std::size_t n = 0;
+        for (const auto& r : rows_) n += (r.time >= from && r.time < to) ? 1 : 0;
+        return n;
+    }
+
+private:
+    struct row {
+        std::uint64_t sequence;
+        time_point time;
+        std::string json;
+    };
+    std::mutex mutex_;
+    std::uint64_t last_ = 0;
+    std::vector<row> rows_;  // ascending sequence
+};
+
+}  // namespace switchyard

@@ -1,0 +1,247 @@
+// sqlite_journal: accepted events and their open deliveries in two tables; an ended delivery's
+// row is deleted, and an event's row with its last open delivery. Only one thread at a time (the
+// leader) touches the connection; everyone else hands it work under the mutex.
+#include "switchyard/sqlite/sqlite_journal.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "sqlite_db.hpp"
+
+namespace switchyard {
+
+namespace {
+constexpr std::int32_t journal_application_id = 0x53594a4e;  // "SYJN"
+constexpr std::int32_t journal_schema_version = 1;
+}  // namespace
+
+struct sqlite_journal::impl {
+    struct accepted {
+        std::uint64_t sequence;
+        std::string json;
+        std::vector<journal_delivery> deliveries;
+    };
+    struct ended {
+        std::uint64_t sequence;
+        std::string rule, target;
+    };
+    // Events waiting for one commit; every publisher whose event is in it waits for `done`.
+    struct batch {
+        std::vector<accepted> events;
+        bool done = false;
+        std::exception_ptr error;
+    };
+
+    sqlite_journal_options options;
+    sqlite_detail::database db;
+    sqlite_detail::statement begin, commit_tx, rollback, insert_event, insert_delivery, delete_delivery, delete_event_if_done,
+        save_sequence, read_unfinished;
+
+    mutable std::mutex mutex;
+    std::condition_variable changed;  // a batch finished, or leadership was released
+    std::condition_variable wake_flusher;
+    std::shared_ptr<batch> collecting = std::make_shared<batch>();
+    std::vector<ended> ends;
+    bool leading = false;
+    bool stopping = false;
+    std::uint64_t last_sequence = 0;
+    statistics counts;
+    std::thread flusher;  // declared last: started once everything above exists
+
+    impl(std::string file, sqlite_journal_options opts)
+        : options(opts), db(std::move(file), "journal", journal_application_id, journal_schema_version, static_cast<int>(opts.busy_timeout.count())) {
+        db.exec("PRAGMA journal_mode = WAL");
+        db.exec(fmt::format("PRAGMA synchronous = {}", to_string(options.synchronous)));
+        db.exec("CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, json TEXT NOT NULL)");
+        db.exec("CREATE TABLE IF NOT EXISTS deliveries (seq INTEGER NOT NULL, ord INTEGER NOT NULL, rule TEXT NOT NULL, "
+                "target TEXT NOT NULL, PRIMARY KEY (seq, ord)) WITHOUT ROWID");
+        db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+        db.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('last_sequence', 0)");
+        begin = db.prepare("BEGIN IMMEDIATE");
+        commit_tx = db.prepare("COMMIT");
+        rollback = db.prepare("ROLLBACK");
+        insert_event = db.prepare("INSERT INTO events (seq, json) VALUES (?1, ?2)");
+        insert_delivery = db.prepare("INSERT INTO deliveries (seq, ord, rule, target) VALUES (?1, ?2, ?3, ?4)");
+        delete_delivery = db.prepare(
+            "DELETE FROM deliveries WHERE seq = ?1 AND ord = (SELECT min(ord) FROM deliveries WHERE seq = ?1 AND rule = ?2 AND target = ?3)");
+        delete_event_if_done = db.prepare("DELETE FROM events WHERE seq = ?1 AND NOT EXISTS (SELECT 1 FROM deliveries WHERE seq = ?1)");
+        save_sequence = db.prepare("UPDATE meta SET value = max(value, ?1) WHERE key = 'last_sequence'");
+        read_unfinished = db.prepare(
+            "SELECT e.seq, e.json, d.rule, d.target FROM events e JOIN deliveries d ON d.seq = e.seq ORDER BY e.seq, d.ord");
+        last_sequence = static_cast<std::uint64_t>(std::max(db.scalar("SELECT value FROM meta WHERE key = 'last_sequence'"),
+                                                            db.scalar("SELECT coalesce(max(seq), 0) FROM events")));
+        flusher = std::thread([this] { flush_loop(); });
+    }
+
+    ~impl() {
+        {
+            std::lock_guard lock(mutex);
+            stopping = true;
+        }
+        wake_flusher.notify_all();
+        flusher.join();
+        try {
+            std::unique_lock lock(mutex);
+            changed.wait(lock, [&] { return !leading; });
+            if (!ends.empty()) lead(lock);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "switchyard: sqlite_journal could not write buffered delivery ends on close: %s\n", e.what());
+        }
+    }
+
+    // Writes one batch in one transaction. Called by the leader only, without the mutex.
+    void write(const std::vector<accepted>& events, const std::vector<ended>& done) {
+        begin.run();
+        try {
+            std::uint64_t highest = 0;
+            for (const auto& e : events) {
+                insert_event.bind(1, static_cast<std::int64_t>(e.sequence)).bind(2, e.json).run();
+                std::int64_t ord = 0;
+                for (const auto& d : e.deliveries)
+                    insert_delivery.bind(1, static_cast<std::int64_t>(e.sequence)).bind(2, ord++).bind(3, d.rule).bind(4, d.target).run();
+                highest = std::max(highest, e.sequence);
+            }
+            for (const auto& d : done) {
+                delete_delivery.bind(1, static_cast<std::int64_t>(d.sequence)).bind(2, d.rule).bind(3, d.target).run();
+                delete_event_if_done.bind(1, static_cast<std::int64_t>(d.sequence)).run();
+            }
+            if (highest) save_sequence.bind(1, static_cast<std::int64_t>(highest)).run();
+            commit_tx.run();
+        } catch (...) {
+            insert_event.reset();
+            insert_delivery.reset();
+            delete_delivery.reset();
+            delete_event_if_done.reset();
+            save_sequence.reset();
+            try {
+                rollback.run();
+            } catch (...) {  // the first error is the one to report
+            }
+            throw;
+        }
+    }
+
+    // Commits everything queued (events and ends) as the leader. Precondition: the mutex is held
+    // and nobody leads. Returns the batch's error, if any; failed ends are queued again.
+    std::exception_ptr lead(std::unique_lock<std::mutex>& lock) {
+        leading = true;
+        auto b = std::exchange(collecting, std::make_shared<batch>());
+        auto done = std::move(ends);
+        ends.clear();
+        lock.unlock();
+        std::exception_ptr failure;
+        try {
+            write(b->events, done);
+        } catch (const std::exception& e) {
+            failure = std::make_exception_ptr(error(fmt::format("sqlite_journal could not commit {} event(s): {}", b->events.size(), e.what())));
+        }
+        lock.lock();
+        leading = false;
+        if (failure) {
+            ends.insert(ends.begin(), std::make_move_iterator(done.begin()), std::make_move_iterator(done.end()));
+        } else {
+            ++counts.transactions;
+            counts.events += b->events.size();
+            counts.ends += done.size();
+        }
+        b->done = true;
+        b->error = failure;
+        changed.notify_all();
+        return failure;
+    }
+
+    void flush_loop() {
+        std::unique_lock lock(mutex);
+        while (!stopping) {
+            wake_flusher.wait_for(lock, options.end_flush_interval, [&] { return stopping; });
+            if (stopping || ends.empty() || leading) continue;
+            lead(lock);  // an error leaves the ends queued for the next try
+        }
+    }
+};
+
+sqlite_journal::sqlite_journal(std::string file, sqlite_journal_options options)
+    : impl_(std::make_unique<impl>(std::move(file), options)) {}
+
+sqlite_journal::~sqlite_journal() = default;
+
+const std::string& sqlite_journal::file() const noexcept { return impl_->db.file(); }
+
+std::uint64_t sqlite_journal::record_accepted(std::string_view event_json, std::span<const journal_delivery> deliveries) {
+    auto& s = *impl_;
+    std::unique_lock lock(s.mutex);
+    const auto sequence = ++s.last_sequence;
+    // An event with no deliveries can never be unfinished: nothing to make durable.
+    if (deliveries.empty()) return sequence;
+    auto b = s.collecting;
+    b->events.push_back(impl::accepted{sequence, std::string(event_json), {deliveries.begin(), deliveries.end()}});
+    for (;;) {
+        if (b->done) {
+            if (b->error) std::rethrow_exception(b->error);
+            return sequence;
+        }
+        if (!s.leading)
+            s.lead(lock);
+        else
+            s.changed.wait(lock);
+    }
+}
+
+void sqlite_journal::record_ended(std::uint64_t sequence, std::string_view rule, std::string_view target) noexcept {
+    try {
+        std::lock_guard lock(impl_->mutex);
+        impl_->ends.push_back(impl::ended{sequence, std::string(rule), std::string(target)});
+    } catch (...) {
+        // Out of memory: the end is lost, so the delivery runs again after a crash (allowed).
+    }
+}
+
+void sqlite_journal::flush() {
+    auto& s = *impl_;
+    std::unique_lock lock(s.mutex);
+    s.changed.wait(lock, [&] { return !s.leading; });
+    if (const auto failure = s.lead(lock)) std::rethrow_exception(failure);
+}
+
+std::vector<journaled_event> sqlite_journal::unfinished() {
+    flush();
+    auto& s = *impl_;
+    std::unique_lock lock(s.mutex);
+    s.changed.wait(lock, [&] { return !s.leading; });
+    s.leading = true;
+    lock.unlock();
+    std::vector<journaled_event> out;
+    std::exception_ptr failure;
+    try {
+        auto& q = s.read_unfinished;
+        try {
+            while (q.step()) {
+                const auto sequence = static_cast<std::uint64_t>(q.int64(0));
+                if (out.empty() || out.back().sequence != sequence) out.push_back(journaled_event{sequence, std::string(q.text(1)), {}});
+                out.back().open.push_back(journal_delivery{std::string(q.text(2)), std::string(q.text(3))});
+            }
+        } catch (...) {
+            q.reset();
+            throw;
+        }
+        q.reset();
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    lock.lock();
+    s.leading = false;
+    s.changed.notify_all();
+    if (failure) std::rethrow_exception(failure);
+    return out;
+}
+
+sqlite_journal::statistics sqlite_journal::stats() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->counts;
+}
+
+}  // namespace switchyard
