@@ -38,10 +38,11 @@ fi
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
-# configure <dir> <extra cmake args...>
+# configure <dir> <extra cmake args...>: every build includes the SQLite component, so CI
+# builds, tests and installs switchyard::sqlite in each configuration.
 configure() {
   local dir=$1; shift
-  cmake -S "$root" -B "$dir" -G Ninja "${launcher[@]}" "$@" >/dev/null
+  cmake -S "$root" -B "$dir" -G Ninja "${launcher[@]}" -DSWITCHYARD_WITH_SQLITE=ON "$@" >/dev/null
 }
 
 if [ "$mode" = example ]; then

@@ -6,6 +6,14 @@
 #include <cstdio>
 #include <string>
 
+#if SWITCHYARD_CONSUMER_SQLITE
+#include <filesystem>
+#include <memory>
+
+#include <switchyard/archive.hpp>
+#include <switchyard/sqlite/sqlite_archive_store.hpp>
+#endif
+
 struct Ping {
     std::string id;
     int n = 0;
@@ -14,8 +22,17 @@ SWITCHYARD_EVENT(Ping, "PING", id, n)
 
 int main() {
     int got = 0;
+#if SWITCHYARD_CONSUMER_SQLITE
+    // The sqlite component: the event is also archived to a SQLite file.
+    const auto file = std::filesystem::temp_directory_path() / "switchyard-consumer-archive.db";
+    std::filesystem::remove(file);
+    auto store = std::make_shared<switchyard::sqlite_archive_store>(file.string());
+#endif
     {
         switchyard::bus bus{"consumer"};
+#if SWITCHYARD_CONSUMER_SQLITE
+        switchyard::archive archive(bus, {.name = "pings", .store = store});
+#endif
         bus.add_rule({.name = "all-pings",
                       .pattern = R"({"detail-type": ["PING"]})",
                       .targets = {switchyard::handler<Ping>("count", [&](const switchyard::event<Ping>& e) { got += e.detail.n; })}});
@@ -26,6 +43,16 @@ int main() {
         std::fprintf(stderr, "consumer: expected the PING event to deliver n=2, got %d\n", got);
         return 1;
     }
+#if SWITCHYARD_CONSUMER_SQLITE
+    const auto archived = store->count();
+    store.reset();
+    std::filesystem::remove(file);
+    if (archived != 1) {
+        std::fprintf(stderr, "consumer: expected the PING event in the SQLite archive, found %zu events\n", archived);
+        return 1;
+    }
+    std::puts("consumer: PING archived with switchyard::sqlite");
+#endif
     std::puts("consumer: PING delivered");
     return 0;
 }

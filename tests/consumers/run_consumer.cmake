@@ -9,7 +9,9 @@
 # MODE=install     cmake --install BUILD_DIR into PREFIX (emptied first).
 # MODE=vcpkg_port  configure switchyard with exactly the options ports/switchyard/portfile.cmake
 #                  gives vcpkg_cmake_configure, install it into a prefix and build the
-#                  find_package consumer against it; also checks the manifests agree.
+#                  find_package consumer against it; also checks the manifests agree, and that
+#                  asking that default install for the sqlite component fails with the message
+#                  that says how to get it.
 #
 # Common: SWITCHYARD_SOURCE_DIR, WORK_DIR, GENERATOR, MAKE_PROGRAM, CXX_COMPILER,
 # CXX_COMPILER_LAUNCHER, BUILD_TYPE, CXX_FLAGS, EXE_LINKER_FLAGS, CONFIG ($<CONFIG>).
@@ -281,6 +283,15 @@ elseif(MODE STREQUAL "vcpkg_port")
   find_package_args(extra "${prefix}")
   set(PREFIX "${prefix}")
   build_and_run_consumer(find_package "${WORK_DIR}/consumer-build" ${extra})
+
+  # The default install has no compiled component: asking for one must fail with the message
+  # that says how to get it (cmake/switchyardConfig.cmake.in).
+  set(COMPONENTS sqlite)
+  find_package_args(extra "${prefix}")
+  set(EXPECT_CONFIGURE_ERROR
+    "switchyard component 'sqlite' is not installed: rebuild switchyard with SWITCHYARD_WITH_SQLITE=ON")
+  build_and_run_consumer(find_package "${WORK_DIR}/missing-sqlite-build" ${extra})
+  unset(EXPECT_CONFIGURE_ERROR)
 
 else()
   message(FATAL_ERROR "run_consumer.cmake: unknown MODE '${MODE}' (consumer, install or vcpkg_port)")
