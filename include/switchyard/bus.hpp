@@ -4,6 +4,7 @@
 // discarded — so `drain` knows when everything accepted is done and `stats` always adds up.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -36,6 +37,7 @@
 #include "switchyard/delivery/timer_service.hpp"
 #include "switchyard/detail/json_depth.hpp"
 #include "switchyard/detail/snapshot.hpp"
+#include "switchyard/durability/journal.hpp"
 #include "switchyard/error.hpp"
 #include "switchyard/event.hpp"
 #include "switchyard/flatten.hpp"
@@ -68,6 +70,11 @@ struct bus_options {
     // Where the bus logs (dead letters without a sink, failing sinks and handlers); null: a
     // stderr_sink at warn.
     std::shared_ptr<log_sink> log{};
+    // Durable delivery (off unless set): publish returns success only once the journal has
+    // recorded the event and the deliveries it starts; bus::recover() re-delivers those that had
+    // not ended when the process died. Deliveries to subscriptions are not journaled (a
+    // subscription lives as long as its handle, so there is nothing to re-deliver it to).
+    std::shared_ptr<switchyard::journal> journal{};
 };
 
 // One entry of `bus::put_events`, shaped like EventBridge's PutEventsRequestEntry.
@@ -96,6 +103,14 @@ struct publish_result {
 struct put_events_result {
     std::size_t failed_entry_count = 0;
     std::vector<publish_result> entries;  // one per entry, in order
+};
+
+// What bus::recover() found in the journal.
+struct recovery_result {
+    std::size_t events = 0;      // events with deliveries that had not ended
+    std::size_t deliveries = 0;  // deliveries started again
+    std::size_t orphaned = 0;    // deliveries whose rule or target no longer exists (reported, ended)
+    std::size_t unreadable = 0;  // journaled events that could not be parsed (reported, ended)
 };
 
 // What the bus's error handler receives: a dead letter that had no sink (or whose sink threw).
@@ -139,6 +154,8 @@ struct delivery {
     std::shared_ptr<target_state> target;
     unsigned attempts = 0;
     std::optional<std::string> group;  // FIFO group when the target is ordered
+    std::uint64_t journal_sequence = 0;  // non-zero when the journal recorded this delivery
+    bool redelivered = false;            // started again by bus::recover()
 };
 using delivery_owner = std::unique_ptr<delivery>;
 
@@ -480,7 +497,8 @@ public:
     // Routes an accepted event to every target of every enabled rule it matches. Admission is
     // all or nothing: if a target with the reject (or timed-out block) policy has no room, no
     // target receives the event and the result says ThrottlingException.
-    publish_result dispatch(const event_ptr& e, std::string_view dedup_id = {}) {
+    // `only_rules`, when not empty, limits delivery to the rules of those names (a replay's).
+    publish_result dispatch(const event_ptr& e, std::string_view dedup_id = {}, std::span<const std::string> only_rules = {}) {
         publish_result result{e->meta().id, {}, {}, false};
         // A dispatch in progress counts as pending, so a closing bus cannot finish draining (and
         // be destroyed, or report a completed shutdown) between this check and the deliveries
@@ -518,6 +536,7 @@ public:
         for (const auto id : scratch->ids) {
             const auto& entry = table->by_id[id];
             if (!entry || entry->state != rule_state::enabled) continue;
+            if (!only_rules.empty() && std::find(only_rules.begin(), only_rules.end(), entry->name) == only_rules.end()) continue;
             matched = true;
             if (options_.metrics) entry->metrics->triggered_rules.add();
             for (const auto& t : entry->targets) plan.push_back({&t, false});
@@ -553,9 +572,34 @@ public:
                 return result;
             }
         }
-        if (dedup_ && !dedup_->first_seen(dedup_key)) {
+        // The journal before the dedup window: a publish the journal refuses must not be
+        // remembered as seen, or the producer's retry would be swallowed as a duplicate.
+        std::uint64_t sequence = 0;
+        if (journal_) {
+            auto& journaled = scratch->journaled;
+            journaled.clear();
             for (const auto& step : plan)
-                if (step.reserved) (*step.target)->release();
+                if (step.reserved && !(*step.target)->closable) journaled.push_back({(*step.target)->rule, (*step.target)->spec.id});
+            if (!journaled.empty()) {
+                try {
+                    sequence = journal_->record_accepted(e->json(), journaled);
+                } catch (const std::exception& ex) {
+                    for (const auto& step : plan)
+                        if (step.reserved) (*step.target)->release();
+                    result.error_code = "JournalFailed";
+                    result.error_message = fmt::format("the journal could not record the event, so it was not accepted: {} "
+                                                       "(nothing of it is delivered; publish again once the journal works)", ex.what());
+                    return result;
+                }
+            }
+        }
+        if (dedup_ && !dedup_->first_seen(dedup_key)) {
+            for (const auto& step : plan) {
+                if (!step.reserved) continue;
+                (*step.target)->release();
+                if (sequence != 0 && !(*step.target)->closable)
+                    journal_->record_ended(sequence, (*step.target)->rule, (*step.target)->spec.id);
+            }
             result.deduplicated = true;
             if (options_.metrics) metrics_.deduplicated_events.add();
             return result;
@@ -563,14 +607,14 @@ public:
         for (const auto& step : plan) {
             const std::shared_ptr<target_state>& shared = *step.target;  // `table` keeps it alive
             if (step.reserved) {
-                start(e, shared);
+                start(e, shared, shared->closable ? 0 : sequence);
             } else {
                 // Full, and the policy is dead_letter: accepted, and dead-lettered at once.
                 shared->accepted.fetch_add(1, std::memory_order_relaxed);
                 if (options_.metrics) shared->metrics.throttled_rules.add();
                 pending_.fetch_add(1, std::memory_order_acq_rel);
                 shared->in_flight.fetch_add(1, std::memory_order_acq_rel);  // released by end()
-                delivery d{e, shared, 0, std::nullopt};
+                delivery d{e, shared, 0, std::nullopt, 0, false};
                 dead_letter_now(d, dead_letter_reason::queue_full, "ThrottlingException",
                                 fmt::format("the target's queue was full ({} deliveries pending)", shared->spec.queue.capacity));
                 end(d);
@@ -633,6 +677,53 @@ public:
         return meta;
     }
 
+    // ---- recovery -----------------------------------------------------------------------------
+
+    // Starts again every journaled delivery that had not ended, on the rule and target of the
+    // same names in the current rule table. A delivery whose rule or target is gone, or whose
+    // event cannot be read, is reported (error handler and log) and ended in the journal.
+    recovery_result recover() {
+        if (!journal_) throw error(fmt::format("bus \"{}\" has no journal to recover from (set bus_options::journal)", name_));
+        recovery_result out;
+        for (const auto& entry : journal_->unfinished()) {
+            event_ptr e;
+            try {
+                e = parse_event(entry.event_json);
+            } catch (const std::exception& ex) {
+                ++out.unreadable;
+                for (const auto& d : entry.open) {
+                    report_unrecoverable(nullptr, d, fmt::format("journal entry {} cannot be read: {}", entry.sequence, ex.what()));
+                    journal_->record_ended(entry.sequence, d.rule, d.target);
+                }
+                continue;
+            }
+            ++out.events;
+            const auto table = table_.load();
+            for (const auto& d : entry.open) {
+                const std::shared_ptr<target_state>* found = nullptr;
+                const auto rule = table->by_name.find(d.rule);
+                if (rule != table->by_name.end())
+                    for (const auto& t : table->by_id[rule->second]->targets)
+                        if (t->spec.id == d.target && !t->closable) found = &t;
+                if (!found) {
+                    ++out.orphaned;
+                    const auto missing = rule == table->by_name.end() ? fmt::format("there is no rule \"{}\"", d.rule)
+                                                                      : fmt::format("rule \"{}\" has no target \"{}\"", d.rule, d.target);
+                    report_unrecoverable(e, d, fmt::format("{}, so the delivery journaled before the crash cannot run "
+                                                           "(add the rule and its targets before recover())", missing));
+                    journal_->record_ended(entry.sequence, d.rule, d.target);
+                    continue;
+                }
+                // Recovered deliveries were accepted before the crash: they take a slot even
+                // when the queue is full, rather than be refused a second time.
+                (*found)->in_flight.fetch_add(1, std::memory_order_seq_cst);
+                ++out.deliveries;
+                start(e, *found, entry.sequence, true);
+            }
+        }
+        return out;
+    }
+
     // ---- completion ---------------------------------------------------------------------------
 
     bool drain(std::optional<std::chrono::nanoseconds> timeout) {
@@ -681,6 +772,7 @@ private:
         pattern::flat_event fields;
         std::vector<pattern::rule_id> ids;
         std::vector<planned> plan;
+        std::vector<journal_delivery> journaled;
     };
 
     // A handler on an inline executor may publish again from inside dispatch, so scratch space
@@ -720,17 +812,18 @@ private:
 
     // A delivery with a reserved slot enters its target: straight to the executor, or behind
     // the deliveries of its FIFO group.
-    void start(const event_ptr& e, const std::shared_ptr<target_state>& target) {
+    void start(const event_ptr& e, const std::shared_ptr<target_state>& target, std::uint64_t journal_sequence = 0,
+               bool redelivered = false) {
         auto& t = *target;
         t.accepted.fetch_add(1, std::memory_order_relaxed);
         pending_.fetch_add(1, std::memory_order_acq_rel);
         if (t.key.empty() && t.spec.executor.is_inline()) {
             // The synchronous path: no heap delivery, no task object.
-            delivery d{e, target, 0, std::nullopt};
+            delivery d{e, target, 0, std::nullopt, journal_sequence, redelivered};
             attempt(d, nullptr);
             return;
         }
-        auto d = std::make_unique<delivery>(delivery{e, target, 0, std::nullopt});
+        auto d = std::make_unique<delivery>(delivery{e, target, 0, std::nullopt, journal_sequence, redelivered});
         if (!t.key.empty()) {
             try {
                 d->group = t.key.group_of(*d->event);
@@ -818,6 +911,7 @@ private:
         outcome result = outcome::success();
         try {
             delivery_info info{t.rule, t.spec.id, d.attempts};
+            info.redelivered = d.redelivered;
             std::string payload;
             if (!t.input.is_whole_event()) {
                 payload = t.input.render(*d.event, t.rule);  // rendered per attempt: cheap next to a retry
@@ -936,6 +1030,15 @@ private:
         }
     }
 
+    void report_unrecoverable(event_ptr e, const journal_delivery& d, std::string message) noexcept {
+        try {
+            if (!e) e = std::make_shared<const detail::json_text_event>(make_envelope("switchyard.journal", "Unreadable"), "{}");
+            report(dead_letter{std::move(e), d.rule, d.target, "RecoveryFailed", std::move(message), 0, dead_letter_reason::permanent_failure});
+        } catch (...) {
+            // Out of memory while reporting: nothing better is left to do.
+        }
+    }
+
     void report(const dead_letter& letter) noexcept {
         std::shared_ptr<const error_handler> handler;
         {
@@ -968,6 +1071,7 @@ private:
     // group move on, and count it out.
     void end(delivery& d) noexcept {
         auto& t = *d.target;
+        if (d.journal_sequence != 0) journal_->record_ended(d.journal_sequence, t.rule, t.spec.id);
         delivery_owner next;
         if (d.group) {
             std::lock_guard lock(t.groups_mutex);
@@ -1035,6 +1139,7 @@ private:
     std::atomic<bool> shutting_down_{false};
     std::unique_ptr<dedup_window> dedup_ = options_.dedup ? std::make_unique<dedup_window>(*options_.dedup) : nullptr;
     std::shared_ptr<log_sink> log_ = options_.log ? options_.log : std::make_shared<stderr_sink>();
+    std::shared_ptr<journal> journal_ = options_.journal;
     bus_metrics metrics_;
 
     // Declared last: destroyed first, joining its thread while everything it calls still exists.
@@ -1136,6 +1241,19 @@ public:
         if (!e) throw error("bus::publish: the event pointer is null");
         return core_->dispatch(e);
     }
+
+    // Publishes an already-built event to the rules named in `only_rules` alone (all rules when
+    // it is empty), as a replay does.
+    publish_result publish(event_ptr e, std::span<const std::string> only_rules) {
+        if (!e) throw error("bus::publish: the event pointer is null");
+        return core_->dispatch(e, {}, only_rules);
+    }
+
+    // With a journal (bus_options::journal): starts again every delivery accepted before a crash
+    // that had not ended, on the rules and targets of the same names — so add them first. Each
+    // such delivery reaches its handler with delivery_info::redelivered set (at least once: a
+    // handler may see an event twice). Throws switchyard::error when the bus has no journal.
+    recovery_result recover() { return core_->recover(); }
 
     // EventBridge's PutEvents: each entry is validated and published alone; a bad entry fails with
     // an error code and message while the others go on. Throws switchyard::error when the batch

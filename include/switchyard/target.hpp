@@ -31,6 +31,9 @@ struct delivery_info {
     // What the target's input specification made of the event; empty for the whole event.
     std::optional<std::string_view> payload{};
     bool payload_is_json = true;  // false for a plain-text template's output
+    // Started again by bus::recover() after a crash: the handler may have seen this event
+    // before (journaled deliveries are at least once; the event's id is stable across them).
+    bool redelivered = false;
 };
 
 // What happens when a target already holds `capacity` deliveries that have not ended.

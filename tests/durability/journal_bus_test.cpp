@@ -1,0 +1,161 @@
+// The journal's contract with the bus, on memory_journal: what publish records, what delivery
+// ends, what recover() starts again, and what happens when the journal fails.
+#include <doctest/doctest.h>
+
+#include <stdexcept>
+
+#include "test_support.hpp"
+
+using namespace switchyard;
+using namespace test_types;
+
+namespace {
+constexpr const char* all_transactions = R"({"detail-type": ["CREDIT_CARD_TRANSACTION"]})";
+
+struct failing_journal final : journal {
+    bool fail = true;
+    memory_journal inner;
+    std::uint64_t record_accepted(std::string_view json, std::span<const journal_delivery> deliveries) override {
+        if (fail) throw std::runtime_error("disk I/O error");
+        return inner.record_accepted(json, deliveries);
+    }
+    void record_ended(std::uint64_t sequence, std::string_view rule, std::string_view target) noexcept override {
+        inner.record_ended(sequence, rule, target);
+    }
+    std::vector<journaled_event> unfinished() override { return inner.unfinished(); }
+};
+}  // namespace
+
+TEST_CASE("a journaled publish is recorded with its deliveries before it returns, and each delivery's end is recorded") {
+    auto j = std::make_shared<memory_journal>();
+    manual_executor later;
+    bus b{"payments", {.journal = j}};
+    tally seen;
+    b.add_rule({.name = "all",
+                .pattern = all_transactions,
+                .targets = {handler<CreditCardTransaction>("audit", [&](const auto&) { seen.add(); }, later),
+                            handler<CreditCardTransaction>("fraud", [&](const auto&) { seen.add(); }, later)}});
+    const auto r = b.producer<CreditCardTransaction>("com.example.tx").publish({"t1", "c1", 12.5, {}, {}});
+    REQUIRE(r.ok());
+
+    auto open = j->unfinished();
+    REQUIRE(open.size() == 1);
+    CHECK(open[0].open == std::vector<journal_delivery>{{"all", "audit"}, {"all", "fraud"}});
+    const auto recorded = parse_event(open[0].event_json);
+    CHECK(recorded->meta().id == r.event_id);
+    CHECK(event_cast<CreditCardTransaction>(*recorded).detail.transactionId == "t1");
+
+    later.run_one();  // one delivery ends: the other is still open
+    open = j->unfinished();
+    REQUIRE(open.size() == 1);
+    CHECK(open[0].open.size() == 1);
+    later.run_all();
+    b.drain();
+    CHECK(seen.value() == 2);
+    CHECK(j->unfinished().empty());
+}
+
+TEST_CASE("recover() re-delivers what a previous process accepted and never finished, flagged as redelivered") {
+    auto j = std::make_shared<memory_journal>();
+    // What a process that died mid-delivery left behind: one event, one open delivery.
+    std::string id;
+    {
+        bus before{"payments"};
+        auto e = make_event(event<CreditCardTransaction>{before.make_envelope("com.example.tx", "CREDIT_CARD_TRANSACTION"),
+                                                         {"t9", "c9", 99.0, {}, {}}});
+        id = e->meta().id;
+        j->record_accepted(e->json(), std::vector<journal_delivery>{{"all", "audit"}});
+    }
+    bus b{"payments", {.journal = j}};
+    std::vector<std::string> got;
+    bool redelivered = false;
+    b.add_rule({.name = "all",
+                .pattern = all_transactions,
+                .targets = {handler<CreditCardTransaction>("audit", [&](const event<CreditCardTransaction>& e, const delivery_info& info) {
+                    got.push_back(e.id + ":" + e.detail.transactionId);
+                    redelivered = info.redelivered;
+                })}});
+    const auto result = b.recover();
+    b.drain();
+    CHECK(result.events == 1);
+    CHECK(result.deliveries == 1);
+    CHECK(result.orphaned == 0);
+    CHECK(got == std::vector<std::string>{id + ":t9"});
+    CHECK(redelivered);
+    CHECK(j->unfinished().empty());
+    CHECK(b.stats().at(0).delivered == 1);
+}
+
+TEST_CASE("recover() reports deliveries whose target is gone and journal entries it cannot read, and ends them") {
+    auto j = std::make_shared<memory_journal>();
+    j->record_accepted(R"({"not": "an event")", std::vector<journal_delivery>{{"all", "audit"}});
+    {
+        bus before{"payments"};
+        auto e = make_event(event<CreditCardTransaction>{before.make_envelope("com.example.tx", "CREDIT_CARD_TRANSACTION"), {}});
+        j->record_accepted(e->json(), std::vector<journal_delivery>{{"all", "removed-target"}, {"gone-rule", "x"}});
+    }
+    bus b{"payments", {.journal = j}};
+    std::vector<delivery_failure> failures;
+    b.set_error_handler([&](const delivery_failure& f) { failures.push_back(f); });
+    b.add_rule({.name = "all", .pattern = all_transactions, .targets = {handler<CreditCardTransaction>("audit", [](const auto&) {})}});
+    const auto result = b.recover();
+    b.drain();
+    CHECK(result.unreadable == 1);
+    CHECK(result.orphaned == 2);
+    CHECK(result.deliveries == 0);
+    REQUIRE(failures.size() == 3);
+    for (const auto& f : failures) CHECK(f.error_code == "RecoveryFailed");
+    CHECK(failures[1].error_message.find("rule \"all\" has no target \"removed-target\"") != std::string::npos);
+    CHECK(failures[2].error_message.find("there is no rule \"gone-rule\"") != std::string::npos);
+    CHECK(j->unfinished().empty());
+}
+
+TEST_CASE("a journal that cannot record refuses the publish: nothing is delivered and the retry is not a duplicate") {
+    auto j = std::make_shared<failing_journal>();
+    bus b{"payments", {.dedup = dedup_options{}, .journal = j}};
+    tally seen;
+    b.add_rule({.name = "all", .pattern = all_transactions, .targets = {handler<CreditCardTransaction>("audit", [&](const auto&) { seen.add(); })}});
+    auto producer = b.producer<CreditCardTransaction>("com.example.tx");
+    const auto refused = producer.publish({"t1", "c1", 1.0, {}, {}}, {.dedup_id = "t1"});
+    CHECK(refused.error_code == "JournalFailed");
+    CHECK(refused.error_message.find("disk I/O error") != std::string::npos);
+    CHECK(b.pending() == 0);
+    CHECK(b.stats().at(0).accepted == 0);
+    CHECK(seen.value() == 0);
+
+    j->fail = false;
+    const auto accepted = producer.publish({"t1", "c1", 1.0, {}, {}}, {.dedup_id = "t1"});
+    CHECK(accepted.ok());
+    CHECK_FALSE(accepted.deduplicated);
+    b.drain();
+    CHECK(seen.value() == 1);
+    CHECK(j->unfinished().empty());
+}
+
+TEST_CASE("subscriptions are not journaled, and recover() without a journal is an error") {
+    auto j = std::make_shared<memory_journal>();
+    manual_executor later;
+    bus b{"payments", {.journal = j}};
+    auto sub = b.subscribe(all_transactions, handler<CreditCardTransaction>("s", [](const auto&) {}, later));
+    REQUIRE(b.producer<CreditCardTransaction>("com.example.tx").publish({}).ok());
+    CHECK(j->unfinished().empty());
+    later.run_all();
+    b.drain();
+
+    bus plain{"plain"};
+    CHECK_THROWS_WITH_AS(plain.recover(), doctest::Contains("bus_options::journal"), error);
+}
+
+TEST_CASE("publish to named rules only delivers to those rules") {
+    bus b{"payments"};
+    tally a, c;
+    b.add_rule({.name = "a", .pattern = all_transactions, .targets = {handler<CreditCardTransaction>("t", [&](const auto&) { a.add(); })}});
+    b.add_rule({.name = "c", .pattern = all_transactions, .targets = {handler<CreditCardTransaction>("t", [&](const auto&) { c.add(); })}});
+    auto e = make_event(event<CreditCardTransaction>{b.make_envelope("com.example.tx", "CREDIT_CARD_TRANSACTION"), {}});
+    const std::vector<std::string> only{"c"};
+    CHECK(b.publish(e, only).ok());
+    CHECK(b.publish(e, std::span<const std::string>{}).ok());  // empty: every rule
+    b.drain();
+    CHECK(a.value() == 1);
+    CHECK(c.value() == 2);
+}
