@@ -211,17 +211,6 @@ public:
     }
 
 private:
-    template <class Bus>
-    static publish_result publish_to(Bus& b, const event_ptr& e, std::span<const std::string> rules) {
-        // TEMPORARY until bus::publish(event_ptr, only_rules) is merged from branch dev.
-        if constexpr (requires { b.publish(e, rules); }) {
-            return b.publish(e, rules);
-        } else {
-            if (!rules.empty()) throw error("this bus cannot limit a replay to named rules yet");
-            return b.publish(e);
-        }
-    }
-
     static void run_replay(replay_handle::shared& state, archive_store& store, bus& b, const replay_options& options) {
         const std::size_t total = state.total.load();
         std::string failure;
@@ -246,7 +235,7 @@ private:
                     failure = fmt::format("archived event {} is not an event: {}", row.sequence, ex.what());
                     return false;
                 }
-                const auto result = publish_to(b, e, options.rules);
+                const auto result = b.publish(e, options.rules);
                 if (!result.ok()) {
                     failure = fmt::format("the bus refused archived event {} ({}): {}: {}", row.sequence, e->meta().id,
                                           result.error_code, result.error_message);

@@ -82,6 +82,26 @@ TEST_CASE("archive: keeps matching events, replays a window in order with replay
     CHECK(store->count() == 4);      // replayed events are not archived again
 }
 
+TEST_CASE("archive: a replay limited to named rules reaches only those rules") {
+    switchyard::bus bus{"shop"};
+    auto store = std::make_shared<switchyard::memory_archive_store>();
+    switchyard::archive archive(bus, {.name = "orders", .store = store});
+    REQUIRE(bus.put_events({entry_at("2026-03-01T10:00:00Z", 1), entry_at("2026-03-01T10:05:00Z", 2)}).failed_entry_count == 0);
+
+    tally a, b;
+    bus.add_rule({.name = "new-rule", .pattern = R"({"detail-type": ["ORDER"]})",
+                  .targets = {switchyard::json_handler("t", [&](std::string_view) { a.add(); })}});
+    bus.add_rule({.name = "old-rule", .pattern = R"({"detail-type": ["ORDER"]})",
+                  .targets = {switchyard::json_handler("t", [&](std::string_view) { b.add(); })}});
+    auto replay = archive.replay(
+        {.name = "backfill", .from = t("2026-03-01T00:00:00Z"), .to = t("2026-03-02T00:00:00Z"), .rules = {"new-rule"}});
+    REQUIRE(replay.wait(10s));
+    REQUIRE(replay.state() == switchyard::replay_state::completed);
+    bus.drain();
+    CHECK(a.value() == 2);
+    CHECK(b.value() == 0);
+}
+
 TEST_CASE("archive: typed events come back as the same typed events") {
     switchyard::bus bus{"payments"};
     auto store = std::make_shared<switchyard::memory_archive_store>();
