@@ -135,6 +135,10 @@ private:
             version = scalar("PRAGMA user_version");
             tables = scalar("SELECT count(*) FROM sqlite_master");
         } catch (const error& e) {
+            if ((sqlite3_errcode(db_) & 0xff) == SQLITE_BUSY || (sqlite3_errcode(db_) & 0xff) == SQLITE_LOCKED)
+                throw error(fmt::format("the {} file '{}' is in use by another process or object (SQLite: database is locked); "
+                                        "one {} can be open at a time: close the other, or use another file",
+                                        kind_, file_, kind_));
             throw error(fmt::format("'{}' cannot be read as a switchyard {} ({}); it is left untouched: point the {} at a new file",
                                     file_, kind_, e.what(), kind_));
         }

@@ -1,5 +1,5 @@
-// sqlite_journal: accepted events and their open deliveries in two tables; an ended delivery's
-// row is deleted, and an event's row with its last open delivery. Only one thread at a time (the
+// sqlite_journal: one row per accepted event with its open deliveries; an ended delivery leaves
+// the row's list, and the row goes with its last open delivery. Only one thread at a time (the
 // leader) touches the connection; everyone else hands it work under the mutex.
 #include "switchyard/sqlite/sqlite_journal.hpp"
 
@@ -9,6 +9,8 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "sqlite_db.hpp"
 
@@ -38,8 +40,9 @@ struct sqlite_journal::impl {
 
     sqlite_journal_options options;
     sqlite_detail::database db;
-    sqlite_detail::statement begin, commit_tx, rollback, insert_event, insert_delivery, delete_delivery, delete_event_if_done,
-        save_sequence, read_unfinished;
+    sqlite_detail::statement begin, commit_tx, rollback, insert_event, read_open, update_open, delete_event, save_floor, read_unfinished;
+    static constexpr std::uint64_t floor_block = 65536;
+    std::uint64_t floor = 0;  // sequence_floor as committed; the leader's alone
 
     mutable std::mutex mutex;
     std::condition_variable changed;  // a batch finished, or leadership was released
@@ -53,27 +56,34 @@ struct sqlite_journal::impl {
     std::thread flusher;  // declared last: started once everything above exists
 
     impl(std::string file, sqlite_journal_options opts)
-        : options(opts), db(std::move(file), "journal", journal_application_id, journal_schema_version, static_cast<int>(opts.busy_timeout.count())) {
+        : options(opts),
+          db(std::move(file), "journal", journal_application_id, journal_schema_version, static_cast<int>(opts.busy_timeout.count())) {
+        // Exclusive: one process owns a journal (two recovering the same events would deliver
+        // them twice each), and a transaction then takes no file locks of its own.
+        db.exec("PRAGMA locking_mode = EXCLUSIVE");
         db.exec("PRAGMA journal_mode = WAL");
         db.exec(fmt::format("PRAGMA synchronous = {}", to_string(options.synchronous)));
-        db.exec("CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, json TEXT NOT NULL)");
-        db.exec("CREATE TABLE IF NOT EXISTS deliveries (seq INTEGER NOT NULL, ord INTEGER NOT NULL, rule TEXT NOT NULL, "
-                "target TEXT NOT NULL, PRIMARY KEY (seq, ord)) WITHOUT ROWID");
+        if (options.max_size_bytes) {
+            const auto page = db.scalar("PRAGMA page_size");
+            db.exec(fmt::format("PRAGMA max_page_count = {}", std::max<std::uint64_t>(1, options.max_size_bytes / static_cast<std::uint64_t>(page))));
+        }
+        // One row per unfinished event, its open deliveries beside it (a JSON array of [rule,
+        // target] pairs): a commit then touches the table's last pages only, the fewest a
+        // transaction can write.
+        db.exec("CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, json TEXT NOT NULL, open TEXT NOT NULL)");
         db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
-        db.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('last_sequence', 0)");
+        db.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('sequence_floor', 0)");
         begin = db.prepare("BEGIN IMMEDIATE");
         commit_tx = db.prepare("COMMIT");
         rollback = db.prepare("ROLLBACK");
-        insert_event = db.prepare("INSERT INTO events (seq, json) VALUES (?1, ?2)");
-        insert_delivery = db.prepare("INSERT INTO deliveries (seq, ord, rule, target) VALUES (?1, ?2, ?3, ?4)");
-        delete_delivery = db.prepare(
-            "DELETE FROM deliveries WHERE seq = ?1 AND ord = (SELECT min(ord) FROM deliveries WHERE seq = ?1 AND rule = ?2 AND target = ?3)");
-        delete_event_if_done = db.prepare("DELETE FROM events WHERE seq = ?1 AND NOT EXISTS (SELECT 1 FROM deliveries WHERE seq = ?1)");
-        save_sequence = db.prepare("UPDATE meta SET value = max(value, ?1) WHERE key = 'last_sequence'");
-        read_unfinished = db.prepare(
-            "SELECT e.seq, e.json, d.rule, d.target FROM events e JOIN deliveries d ON d.seq = e.seq ORDER BY e.seq, d.ord");
-        last_sequence = static_cast<std::uint64_t>(std::max(db.scalar("SELECT value FROM meta WHERE key = 'last_sequence'"),
-                                                            db.scalar("SELECT coalesce(max(seq), 0) FROM events")));
+        insert_event = db.prepare("INSERT INTO events (seq, json, open) VALUES (?1, ?2, ?3)");
+        read_open = db.prepare("SELECT open FROM events WHERE seq = ?1");
+        update_open = db.prepare("UPDATE events SET open = ?2 WHERE seq = ?1");
+        delete_event = db.prepare("DELETE FROM events WHERE seq = ?1");
+        save_floor = db.prepare("UPDATE meta SET value = ?1 WHERE key = 'sequence_floor'");
+        read_unfinished = db.prepare("SELECT seq, json, open FROM events ORDER BY seq");
+        floor = static_cast<std::uint64_t>(db.scalar("SELECT value FROM meta WHERE key = 'sequence_floor'"));
+        last_sequence = std::max(floor, static_cast<std::uint64_t>(db.scalar("SELECT coalesce(max(seq), 0) FROM events")));
         flusher = std::thread([this] { flush_loop(); });
     }
 
@@ -93,30 +103,65 @@ struct sqlite_journal::impl {
         }
     }
 
+    static std::string encode(const std::vector<journal_delivery>& open) {
+        auto pairs = nlohmann::json::array();
+        for (const auto& d : open) pairs.push_back({d.rule, d.target});
+        return pairs.dump();
+    }
+    static std::vector<journal_delivery> decode(std::string_view text) {
+        std::vector<journal_delivery> out;
+        const auto pairs = nlohmann::json::parse(text);
+        for (const auto& p : pairs) out.push_back({p.at(0).get<std::string>(), p.at(1).get<std::string>()});
+        return out;
+    }
+
     // Writes one batch in one transaction. Called by the leader only, without the mutex.
+    // The sequence survives reopening as max(largest seq in events, sequence_floor): the floor is
+    // raised (by a block, so rarely) before a transaction deletes an event above it.
     void write(const std::vector<accepted>& events, const std::vector<ended>& done) {
         begin.run();
         try {
             std::uint64_t highest = 0;
             for (const auto& e : events) {
-                insert_event.bind(1, static_cast<std::int64_t>(e.sequence)).bind(2, e.json).run();
-                std::int64_t ord = 0;
-                for (const auto& d : e.deliveries)
-                    insert_delivery.bind(1, static_cast<std::int64_t>(e.sequence)).bind(2, ord++).bind(3, d.rule).bind(4, d.target).run();
+                insert_event.bind(1, static_cast<std::int64_t>(e.sequence)).bind(2, e.json).bind(3, encode(e.deliveries)).run();
                 highest = std::max(highest, e.sequence);
             }
+            std::uint64_t deleted = 0;
             for (const auto& d : done) {
-                delete_delivery.bind(1, static_cast<std::int64_t>(d.sequence)).bind(2, d.rule).bind(3, d.target).run();
-                delete_event_if_done.bind(1, static_cast<std::int64_t>(d.sequence)).run();
+                auto& q = read_open;
+                q.bind(1, static_cast<std::int64_t>(d.sequence));
+                std::vector<journal_delivery> open;
+                bool found = false;
+                try {
+                    if (q.step()) {
+                        found = true;
+                        open = decode(q.text(0));
+                    }
+                } catch (...) {
+                    q.reset();
+                    throw;
+                }
+                q.reset();
+                if (!found) continue;
+                const auto it = std::find_if(open.begin(), open.end(), [&](const journal_delivery& o) { return o.rule == d.rule && o.target == d.target; });
+                if (it == open.end()) continue;
+                open.erase(it);
+                if (open.empty()) {
+                    delete_event.bind(1, static_cast<std::int64_t>(d.sequence)).run();
+                    deleted = std::max(deleted, d.sequence);
+                } else {
+                    update_open.bind(1, static_cast<std::int64_t>(d.sequence)).bind(2, encode(open)).run();
+                }
             }
-            if (highest) save_sequence.bind(1, static_cast<std::int64_t>(highest)).run();
+            std::uint64_t new_floor = floor;
+            if (deleted > floor) {
+                new_floor = std::max(deleted, highest) + floor_block;
+                save_floor.bind(1, static_cast<std::int64_t>(new_floor)).run();
+            }
             commit_tx.run();
+            floor = new_floor;
         } catch (...) {
-            insert_event.reset();
-            insert_delivery.reset();
-            delete_delivery.reset();
-            delete_event_if_done.reset();
-            save_sequence.reset();
+            for (auto* st : {&insert_event, &read_open, &update_open, &delete_event, &save_floor}) st->reset();
             try {
                 rollback.run();
             } catch (...) {  // the first error is the one to report
@@ -219,11 +264,8 @@ std::vector<journaled_event> sqlite_journal::unfinished() {
     try {
         auto& q = s.read_unfinished;
         try {
-            while (q.step()) {
-                const auto sequence = static_cast<std::uint64_t>(q.int64(0));
-                if (out.empty() || out.back().sequence != sequence) out.push_back(journaled_event{sequence, std::string(q.text(1)), {}});
-                out.back().open.push_back(journal_delivery{std::string(q.text(2)), std::string(q.text(3))});
-            }
+            while (q.step())
+                out.push_back(journaled_event{static_cast<std::uint64_t>(q.int64(0)), std::string(q.text(1)), impl::decode(q.text(2))});
         } catch (...) {
             q.reset();
             throw;

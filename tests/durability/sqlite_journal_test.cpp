@@ -8,10 +8,13 @@
 #include <sstream>
 #include <thread>
 
+#include "test_support.hpp"
+
 #include <sqlite3.h>
 
 #include <switchyard/sqlite/sqlite_archive_store.hpp>
 #include <switchyard/sqlite/sqlite_journal.hpp>
+#include <switchyard/switchyard.hpp>
 
 #include "durability/temp_dir.hpp"
 
@@ -59,10 +62,10 @@ TEST_CASE("sqlite_journal: unfinished events survive reopening, in acceptance or
     CHECK(journal.unfinished().size() == 2);  // s3 and the new one; unfinished() writes ends first
 }
 
-TEST_CASE("sqlite_journal: flush() writes buffered ends where another connection sees them") {
+TEST_CASE("sqlite_journal: flush() writes buffered ends at once") {
     temp_dir dir;
     const auto file = dir.file("journal.db");
-    // A long flush interval: only flush() can have written the ends when the reader looks.
+    // A long flush interval: only flush() can have written the ends.
     switchyard::sqlite_journal journal(file, {.synchronous = switchyard::sync_level::off, .end_flush_interval = std::chrono::hours(1)});
     const auto s = journal.record_accepted("{}", two);
     journal.record_ended(s, "rule-a", "t1");
@@ -70,8 +73,17 @@ TEST_CASE("sqlite_journal: flush() writes buffered ends where another connection
     CHECK(journal.stats().ends == 0);
     journal.flush();
     CHECK(journal.stats().ends == 2);
-    switchyard::sqlite_journal reader(file);
-    CHECK(reader.unfinished().empty());
+    CHECK(journal.unfinished().empty());
+}
+
+TEST_CASE("sqlite_journal: a second journal on a file in use is refused, saying so") {
+    temp_dir dir;
+    const auto file = dir.file("journal.db");
+    switchyard::sqlite_journal first(file, {.busy_timeout = std::chrono::milliseconds(20)});
+    first.record_accepted("{}", two);
+    CHECK_THROWS_WITH_AS(switchyard::sqlite_journal(file, {.busy_timeout = std::chrono::milliseconds(20)}),
+                         doctest::Contains("is in use by another process"), switchyard::error);
+    CHECK(first.unfinished().size() == 1);
 }
 
 TEST_CASE("sqlite_journal: concurrent publishers share commits (group commit) and get distinct sequences") {
@@ -132,23 +144,73 @@ TEST_CASE("sqlite_journal: a file that is not a switchyard journal is refused an
     }
 }
 
-TEST_CASE("sqlite_journal: a commit that fails throws, naming the file and SQLite's reason, and loses nothing accepted") {
+TEST_CASE("sqlite_journal: a full disk fails the publish, naming the file and SQLite's reason, and loses nothing accepted") {
     temp_dir dir;
     const auto file = dir.file("journal.db");
-    switchyard::sqlite_journal journal(file, {.busy_timeout = std::chrono::milliseconds(50)});
-    const auto kept = journal.record_accepted(R"({"kept":true})", two);
+    // max_size_bytes makes the disk "full" at 64 KiB, as a real full disk would.
+    switchyard::sqlite_journal journal(file, {.max_size_bytes = 64 * 1024});
+    const std::string big = R"({"padding":")" + std::string(3000, 'x') + "\"}";
+    std::vector<std::uint64_t> kept;
+    std::string failure;
+    for (int i = 0; i < 100 && failure.empty(); ++i) {
+        try {
+            kept.push_back(journal.record_accepted(big, two));
+        } catch (const switchyard::error& e) {
+            failure = e.what();
+        }
+    }
+    REQUIRE_MESSAGE(!failure.empty(), "100 events of 3 KB fit in a 64 KiB journal");
+    CHECK(failure.find(file) != std::string::npos);
+    CHECK(failure.find("full") != std::string::npos);
+    CHECK(kept.size() > 5);
 
-    // Another connection holds the write lock, as a stuck process or a full disk would refuse writes.
-    sqlite3* other = nullptr;
-    REQUIRE(sqlite3_open(file.c_str(), &other) == SQLITE_OK);
-    REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
-    CHECK_THROWS_WITH_AS(journal.record_accepted(R"({"refused":true})", two), doctest::Contains(file.c_str()), switchyard::error);
-    CHECK_THROWS_WITH_AS(journal.record_accepted(R"({"refused":true})", two), doctest::Contains("locked"), switchyard::error);
-    REQUIRE(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr) == SQLITE_OK);
-    sqlite3_close(other);
+    auto open = journal.unfinished();
+    REQUIRE(open.size() == kept.size());
+    for (std::size_t i = 0; i < kept.size(); ++i) CHECK(open[i].sequence == kept[i]);
 
-    const auto open = journal.unfinished();
-    REQUIRE(open.size() == 1);
-    CHECK(open[0].sequence == kept);
-    CHECK(open[0].event_json == R"({"kept":true})");
+    // Ending deliveries frees room: publishing works again.
+    for (const auto s : kept) {
+        journal.record_ended(s, "rule-a", "t1");
+        journal.record_ended(s, "rule-b", "t2");
+    }
+    journal.flush();
+    CHECK(journal.unfinished().empty());
+    CHECK_NOTHROW(journal.record_accepted(big, two));
+}
+
+TEST_CASE("a bus on a full sqlite_journal refuses the publish (JournalFailed) and keeps everything it accepted") {
+    temp_dir dir;
+    const auto file = dir.file("journal.db");
+    const std::string padding(3000, 'x');
+    std::set<std::string> accepted;
+    auto journal = std::make_shared<switchyard::sqlite_journal>(file, switchyard::sqlite_journal_options{.max_size_bytes = 64 * 1024});
+    switchyard::manual_executor later;  // deliveries stay open until the test runs them
+    switchyard::bus bus{"payments", {.journal = journal}};
+    tally delivered;
+    bus.add_rule({.name = "all", .pattern = R"({"source": ["com.example"]})",
+                  .targets = {switchyard::json_handler("t", [&](std::string_view) { delivered.add(); }, later)}});
+    switchyard::publish_result refused;
+    for (int i = 0; i < 100; ++i) {
+        auto r = bus.put_events({{.source = "com.example", .detail_type = "BIG", .detail = nlohmann::json{{"p", padding}}.dump()}});
+        if (!r.entries[0].ok()) {
+            refused = r.entries[0];
+            break;
+        }
+        accepted.insert(r.entries[0].event_id);
+    }
+    REQUIRE(!refused.ok());
+    CHECK(refused.error_code == "JournalFailed");
+    CHECK(refused.error_message.find(file) != std::string::npos);
+    CHECK(refused.error_message.find("full") != std::string::npos);
+
+    // What a crash now would recover: every accepted event, and not the refused one.
+    std::set<std::string> journaled;
+    for (const auto& e : journal->unfinished()) journaled.insert(nlohmann::json::parse(e.event_json).at("id").get<std::string>());
+    CHECK(journaled == accepted);
+    CHECK(later.size() == accepted.size());  // the refused event started no delivery
+
+    later.run_all();
+    bus.drain();
+    CHECK(delivered.value() == static_cast<int>(accepted.size()));
+    CHECK(journal->unfinished().empty());
 }

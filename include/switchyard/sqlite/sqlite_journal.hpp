@@ -13,6 +13,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -27,14 +28,19 @@ struct sqlite_journal_options {
     sync_level synchronous = sync_level::full;
     // How long buffered delivery ends may wait for a transaction to carry them.
     std::chrono::milliseconds end_flush_interval{50};
-    // How long a commit waits for another connection's lock on the file before it fails.
+    // How long opening waits for another connection's lock on the file before it fails.
     std::chrono::milliseconds busy_timeout{5000};
+    // A cap on the file's size in bytes (0: none). A publish that would grow the journal past it
+    // fails like one on a full disk (SQLite's "database or disk is full"); ended deliveries free
+    // room again.
+    std::uint64_t max_size_bytes = 0;
 };
 
 class sqlite_journal final : public journal {
 public:
     // Opens (or creates) the journal at `file`; an existing journal continues its sequence and
-    // keeps its unfinished events. Throws switchyard::error naming the file and SQLite's message
+    // keeps its unfinished events. The file stays locked while the journal is open: one process
+    // (one object) owns a journal, and a second is refused with a message saying so. Throws switchyard::error naming the file and SQLite's message
     // when it cannot be opened, is not SQLite, or is a database that is not a switchyard journal
     // (which is then left untouched).
     explicit sqlite_journal(std::string file, sqlite_journal_options options = {});
