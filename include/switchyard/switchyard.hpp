@@ -1,12 +1,15 @@
 // The umbrella header: everything in switchyard's header-only core.
 #pragma once
 
+#include "switchyard/archive.hpp"
 #include "switchyard/bus.hpp"
 #include "switchyard/delivery/dead_letter.hpp"
 #include "switchyard/delivery/outcome.hpp"
 #include "switchyard/delivery/retry_policy.hpp"
 #include "switchyard/delivery/timer_service.hpp"
 #include "switchyard/error.hpp"
+#include "switchyard/durability/archive_store.hpp"
+#include "switchyard/durability/journal.hpp"
 #include "switchyard/event.hpp"
 #include "switchyard/executor/executor.hpp"
 #include "switchyard/executor/elastic_pool.hpp"
