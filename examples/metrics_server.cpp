@@ -10,6 +10,7 @@
 
 #include <httplib.h>
 
+#include <switchyard/observe/pool_metrics.hpp>
 #include <switchyard/observe/prometheus.hpp>
 #include <switchyard/switchyard.hpp>
 
@@ -43,7 +44,9 @@ int main(int argc, char** argv) {
 
     httplib::Server server;
     server.Get("/metrics", [&](const httplib::Request&, httplib::Response& response) {
-        response.set_content(switchyard::render_prometheus(bus.metrics()), std::string(switchyard::prometheus_content_type));
+        auto snapshot = bus.metrics();
+        switchyard::collect_pool_metrics(snapshot, "workers", workers);  // PoolWorkers, PoolQueuedTasks
+        response.set_content(switchyard::render_prometheus(snapshot), std::string(switchyard::prometheus_content_type));
     });
 
     if (argc > 1) {

@@ -21,6 +21,7 @@
 #include "switchyard/detail/time.hpp"
 #include "switchyard/detail/uuid.hpp"
 #include "switchyard/fields.hpp"
+#include "switchyard/trace_context.hpp"
 #include "switchyard/value_sink.hpp"
 
 namespace switchyard {
@@ -36,6 +37,10 @@ struct envelope {
     std::string region;
     std::vector<std::string> resources;
     std::optional<std::string> replay_name;
+    // W3C trace context: the span that published the event (set by the bus when tracing is on
+    // or the publisher passed a context). Not an EventBridge field: in JSON it is written as
+    // "traceparent" and "tracestate", and only when present.
+    std::optional<trace_context> trace;
 
     friend bool operator==(const envelope&, const envelope&) = default;
 };
@@ -60,6 +65,10 @@ template <class Json> void write_envelope(Json& out, const envelope& e) {
     out["region"] = e.region;
     out["resources"] = e.resources;
     if (e.replay_name) out["replay-name"] = *e.replay_name;
+    if (e.trace) {
+        out["traceparent"] = e.trace->traceparent();
+        if (!e.trace->tracestate.empty()) out["tracestate"] = e.trace->tracestate;
+    }
 }
 }  // namespace detail
 
@@ -116,6 +125,14 @@ inline void from_json(const nlohmann::json& in, envelope& e) {
     if (const auto it = in.find("replay-name"); it != in.end()) {
         if (!it->is_string()) throw error("event field \"replay-name\" must be a string");
         e.replay_name = it->get<std::string>();
+    }
+    // An invalid traceparent is dropped rather than failing the event: the W3C spec asks a
+    // receiver to start a new trace in that case, which the bus does when it publishes.
+    e.trace.reset();
+    if (const auto it = in.find("traceparent"); it != in.end() && it->is_string()) {
+        const auto state = in.find("tracestate");
+        e.trace = trace_context::parse(it->get<std::string>(),
+                                       state != in.end() && state->is_string() ? state->get<std::string>() : std::string());
     }
 }
 

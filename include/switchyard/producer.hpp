@@ -3,6 +3,7 @@
 // region) and routes the event. A producer must not outlive its bus.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,10 @@ namespace switchyard {
 struct publish_options {
     std::vector<std::string> resources{};
     std::string dedup_id{};  // with deduplication on: the idempotency key (default: a content hash)
+    // The caller's W3C trace context: the event's publish span becomes its child. Without one,
+    // a publish from inside a handler joins the handler's trace, and otherwise a tracer on the
+    // bus starts a new trace.
+    std::optional<trace_context> trace{};
 };
 
 template <event_type T> class producer {
@@ -23,14 +28,17 @@ public:
     const std::string& source() const noexcept { return source_; }
 
     publish_result publish(T detail, publish_options options = {}) const {
-        const auto began = std::chrono::steady_clock::now();
+        const auto timed = core_->latency_weight();
+        const auto began = timed != 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
         const auto now = std::chrono::system_clock::now();  // one clock read for time and ingestion
         event<T> e;
         static_cast<envelope&>(e) = core_->make_envelope(source_, std::string(detail_type_of<T>()), now);
         e.resources = std::move(options.resources);
         e.detail = std::move(detail);
-        auto result = core_->dispatch(make_event(std::move(e), now), options.dedup_id);
-        core_->record_put(result, began);
+        const auto trace = core_->trace_for_new(options.trace);
+        e.trace = trace.span;
+        auto result = core_->dispatch(make_event(std::move(e), now), options.dedup_id, {}, &trace);
+        core_->record_put(result, began, timed);
         return result;
     }
 

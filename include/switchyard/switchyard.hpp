@@ -7,6 +7,8 @@
 #include "switchyard/delivery/outcome.hpp"
 #include "switchyard/delivery/retry_policy.hpp"
 #include "switchyard/delivery/timer_service.hpp"
+#include "switchyard/durability/idempotency.hpp"
+#include "switchyard/durability/journal.hpp"
 #include "switchyard/error.hpp"
 #include "switchyard/durability/archive_store.hpp"
 #include "switchyard/durability/journal.hpp"
@@ -23,3 +25,4 @@
 #include "switchyard/producer.hpp"
 #include "switchyard/rule.hpp"
 #include "switchyard/target.hpp"
+#include "switchyard/trace_context.hpp"

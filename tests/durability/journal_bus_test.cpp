@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include <switchyard/durability/idempotency.hpp>
+
 #include "test_support.hpp"
 
 using namespace switchyard;
@@ -158,4 +160,60 @@ TEST_CASE("publish to named rules only delivers to those rules") {
     b.drain();
     CHECK(a.value() == 1);
     CHECK(c.value() == 2);
+}
+
+TEST_CASE("once_per_event: a redelivered event that already succeeded is not handled again; failures are retried") {
+    auto j = std::make_shared<memory_journal>();
+    auto processed = std::make_shared<memory_processed_store>();
+    std::vector<std::string> handled;
+    int failures_left = 1;
+    auto make_target = [&] {
+        return once_per_event(handler<CreditCardTransaction>("audit",
+                                                             [&](const event<CreditCardTransaction>& e) {
+                                                                 if (e.detail.transactionId == "flaky" && failures_left-- > 0)
+                                                                     throw std::runtime_error("try again");
+                                                                 handled.push_back(e.detail.transactionId);
+                                                             })
+                                  .retry(retry_policy{.max_retry_attempts = 2, .base_delay = std::chrono::milliseconds(1),
+                                                      .max_delay = std::chrono::milliseconds(1)}),
+                              processed);
+    };
+    bus b{"payments", {.journal = j}};
+    b.add_rule({.name = "all", .pattern = all_transactions, .targets = {make_target()}});
+    auto producer = b.producer<CreditCardTransaction>("com.example.tx");
+    const auto first = producer.publish({"t1", "c1", 1.0, {}, {}});
+    REQUIRE(producer.publish({"flaky", "c1", 1.0, {}, {}}).ok());
+    REQUIRE(b.drain(std::chrono::seconds(10)));
+    CHECK(handled == std::vector<std::string>{"t1", "flaky"});  // the failure was not remembered: its retry ran
+    CHECK(processed->size() == 2);
+
+    // The same event delivered again (as recover() would after a crash that lost the end record).
+    auto again = std::make_shared<memory_journal>();
+    {
+        bus before{"payments"};
+        auto e = make_event(event<CreditCardTransaction>{before.make_envelope("com.example.tx", "CREDIT_CARD_TRANSACTION"),
+                                                         {"t1", "c1", 1.0, {}, {}}});
+        auto text = nlohmann::json::parse(e->json());
+        text["id"] = first.event_id;
+        again->record_accepted(text.dump(), std::vector<journal_delivery>{{"all", "audit"}});
+    }
+    bus restarted{"payments", {.journal = again}};
+    restarted.add_rule({.name = "all", .pattern = all_transactions, .targets = {make_target()}});
+    CHECK(restarted.recover().deliveries == 1);
+    REQUIRE(restarted.drain(std::chrono::seconds(10)));
+    CHECK(handled.size() == 2);  // acknowledged without calling the handler
+    CHECK(restarted.stats().at(0).delivered == 1);
+}
+
+TEST_CASE("memory_processed_store forgets the oldest keys beyond its capacity") {
+    memory_processed_store store{2};
+    store.insert("a");
+    store.insert("b");
+    store.insert("a");  // already there: no change in order
+    store.insert("c");
+    CHECK_FALSE(store.contains("a"));
+    CHECK(store.contains("b"));
+    CHECK(store.contains("c"));
+    CHECK(store.size() == 2);
+    CHECK_THROWS_WITH_AS(memory_processed_store{0}, doctest::Contains("capacity"), error);
 }

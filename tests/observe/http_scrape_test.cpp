@@ -15,7 +15,7 @@ using namespace switchyard;
 using test_types::Refund;
 
 TEST_CASE("GET /metrics over HTTP returns valid exposition text with the bus's counts") {
-    bus b{"payments"};
+    bus b{"payments", bus_options{.latency_sample_every = 1}};  // time every event: exact histogram counts
     b.set_error_handler([](const delivery_failure&) {});
     b.add_rule({.name = "refunds",
                 .pattern = R"({"detail-type": ["REFUND"]})",
@@ -68,4 +68,29 @@ TEST_CASE("with metrics off every metric reads zero") {
     const auto text = render_prometheus(b.metrics());
     CHECK(text.find(R"(switchyard_invocations_total{bus="quiet",rule="r",target="t"} 0)") != std::string::npos);
     CHECK(b.stats()[0].delivered == 1);  // the accounting itself is always on
+}
+
+TEST_CASE("sampled latency histograms are weighted estimates; counters stay exact") {
+    bus b{"payments", bus_options{.latency_sample_every = 4}};
+    b.add_rule({.name = "refunds", .pattern = R"({"detail-type": ["REFUND"]})", .targets = {handler<Refund>("ok", [](const auto&) {})}});
+    auto p = b.producer<Refund>("s");
+    constexpr int events = 4000;
+    for (int i = 0; i < events; ++i) REQUIRE(p.publish({"t", 1}).ok());
+    REQUIRE(b.drain(std::chrono::seconds(30)));
+    std::uint64_t put_count = 0, start_count = 0;
+    for (const auto& s : b.metrics().samples) {
+        if (s.name == "PutEventsEntries") CHECK(s.value == events);
+        if (s.name == "Invocations") CHECK(s.value == events);
+        if (s.name == "InvocationAttempts") CHECK(s.value == events);
+        if (s.name == "PutEventsLatency") put_count = s.histogram.count;
+        if (s.name == "IngestionToInvocationStartLatency") start_count = s.histogram.count;
+    }
+    // Each timed event stands for 4: the count is a multiple of 4 near the number of events
+    // (a binomial with mean 4000 and standard deviation about 110; these bounds are 9 sigma).
+    for (const auto count : {put_count, start_count}) {
+        CAPTURE(count);
+        CHECK(count % 4 == 0);
+        CHECK(count > 3000);
+        CHECK(count < 5000);
+    }
 }

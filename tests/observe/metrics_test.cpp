@@ -137,12 +137,13 @@ TEST_CASE("bundles: every metric of a bus, rule and target appears, zeros includ
     switchyard::rule_metrics rule;
     switchyard::target_metrics target;
     bus.put_events_entries.add(3);
-    target.invocations.add();
+    target.failed_invocations.add();
+    target.failed_attempts.add(2);
     target.ingestion_to_invocation_start_latency.record(5us);
     switchyard::metrics_snapshot s;
     bus.collect(s, {{"bus", "b"}});
     rule.collect(s, {{"bus", "b"}, {"rule", "r"}});
-    target.collect(s, {{"bus", "b"}, {"rule", "r"}, {"target", "t"}});
+    target.collect(s, {{"bus", "b"}, {"rule", "r"}, {"target", "t"}}, /*delivered=*/4);
 
     std::set<std::string> reported;
     for (const auto& smp : s.samples) {
@@ -152,7 +153,9 @@ TEST_CASE("bundles: every metric of a bus, rule and target appears, zeros includ
         CHECK(info->type == smp.type);
         CHECK(smp.help == info->help);
         if (smp.name == names::put_events_entries) CHECK(smp.value == 3);
-        else if (smp.name == names::invocations) CHECK(smp.value == 1);
+        else if (smp.name == names::invocations) CHECK(smp.value == 5);  // 4 delivered + 1 failed for good
+        else if (smp.name == names::failed_invocations) CHECK(smp.value == 1);
+        else if (smp.name == names::invocation_attempts) CHECK(smp.value == 6);  // 4 successful + 2 failed attempts
         else if (smp.name == names::ingestion_to_invocation_start_latency) CHECK(smp.histogram.count == 1);
         else if (smp.type == metric_type::histogram) CHECK(smp.histogram.count == 0);
         else CHECK(smp.value == 0);

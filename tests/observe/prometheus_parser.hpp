@@ -54,21 +54,21 @@ struct exposition {
     }
 };
 
-[[noreturn]] void fail(std::size_t line, const std::string& why) {
+[[noreturn]] inline void fail(std::size_t line, const std::string& why) {
     throw std::runtime_error(fmt::format("line {}: {}", line, why));
 }
 
-bool valid_metric_name(std::string_view n) {
+inline bool valid_metric_name(std::string_view n) {
     static const std::regex re("[a-zA-Z_:][a-zA-Z0-9_:]*");
     return std::regex_match(n.begin(), n.end(), re);
 }
-bool valid_label_name(std::string_view n) {
+inline bool valid_label_name(std::string_view n) {
     static const std::regex re("[a-zA-Z_][a-zA-Z0-9_]*");
     return std::regex_match(n.begin(), n.end(), re);
 }
 
 // Go's strconv.ParseFloat as Prometheus uses it, minus hex floats (never emitted).
-double parse_value(std::string_view text, std::size_t line) {
+inline double parse_value(std::string_view text, std::size_t line) {
     if (text == "+Inf" || text == "Inf") return std::numeric_limits<double>::infinity();
     if (text == "-Inf") return -std::numeric_limits<double>::infinity();
     if (text == "NaN") return std::numeric_limits<double>::quiet_NaN();
@@ -78,7 +78,7 @@ double parse_value(std::string_view text, std::size_t line) {
 }
 
 // Unescapes a HELP docstring: only \\ and \n are escapes there.
-std::string unescape_help(std::string_view text, std::size_t line) {
+inline std::string unescape_help(std::string_view text, std::size_t line) {
     std::string out;
     for (std::size_t i = 0; i < text.size(); ++i) {
         if (text[i] != '\\') {
@@ -94,7 +94,7 @@ std::string unescape_help(std::string_view text, std::size_t line) {
 }
 
 // `{name="value",...}` starting at text[pos] == '{'; returns the position after '}'.
-std::size_t parse_labels(std::string_view text, std::size_t pos, label_set& out, std::size_t line) {
+inline std::size_t parse_labels(std::string_view text, std::size_t pos, label_set& out, std::size_t line) {
     ++pos;  // '{'
     std::set<std::string> seen;
     while (true) {
@@ -132,7 +132,7 @@ std::size_t parse_labels(std::string_view text, std::size_t pos, label_set& out,
 }
 
 // The family a sample name belongs to, given the families TYPEd so far.
-std::string family_of(const std::string& sample, const std::map<std::string, parsed_family>& families) {
+inline std::string family_of(const std::string& sample, const std::map<std::string, parsed_family>& families) {
     for (const std::string_view suffix : {"_bucket", "_sum", "_count"}) {
         if (sample.size() <= suffix.size() || sample.compare(sample.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
         const auto base = sample.substr(0, sample.size() - suffix.size());
@@ -142,7 +142,7 @@ std::string family_of(const std::string& sample, const std::map<std::string, par
     return sample;
 }
 
-void check_histogram(const std::string& name, const parsed_family& f) {
+inline void check_histogram(const std::string& name, const parsed_family& f) {
     // Per label set (without le): buckets in increasing le, non-decreasing counts, +Inf last and
     // equal to _count, and exactly one _sum and _count.
     struct series {
@@ -185,7 +185,7 @@ void check_histogram(const std::string& name, const parsed_family& f) {
     }
 }
 
-exposition parse_exposition(std::string_view text) {
+inline exposition parse_exposition(std::string_view text) {
     exposition out;
     std::set<std::pair<std::string, label_set>> series_seen;
     std::string current;  // the family whose samples are being read

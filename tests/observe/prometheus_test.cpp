@@ -209,12 +209,11 @@ TEST_CASE("the bundles of two buses render as one family per metric") {
     switchyard::target_metrics t1, t2;
     bus_a.put_events_latency.record(20us);
     t2.ingestion_to_invocation_success_latency.record(2s);
-    t2.invocations.add(2);
     metrics_snapshot s;
     bus_a.collect(s, {{"bus", "a"}});
     rule.collect(s, {{"bus", "a"}, {"rule", "r"}});
-    t1.collect(s, {{"bus", "a"}, {"rule", "r"}, {"target", "t1"}});
-    t2.collect(s, {{"bus", "a"}, {"rule", "r"}, {"target", "t2"}});
+    t1.collect(s, {{"bus", "a"}, {"rule", "r"}, {"target", "t1"}}, 0);
+    t2.collect(s, {{"bus", "a"}, {"rule", "r"}, {"target", "t2"}}, 2);
     bus_b.collect(s, {{"bus", "b"}});
     const auto parsed = parse_exposition(render_prometheus(s));
     CHECK(parsed.order.size() == switchyard::metric_catalog.size() - 4);  // all but the four gauges

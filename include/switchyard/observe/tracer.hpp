@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "switchyard/observe/trace_context.hpp"
+#include "switchyard/trace_context.hpp"
 
 namespace switchyard {
 

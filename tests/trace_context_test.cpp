@@ -6,7 +6,7 @@
 #include <set>
 #include <string>
 
-#include <switchyard/observe/trace_context.hpp>
+#include <switchyard/trace_context.hpp>
 
 namespace {
 

@@ -1,5 +1,6 @@
 // W3C Trace Context (https://www.w3.org/TR/trace-context/): the `traceparent` and `tracestate`
-// an event carries so its deliveries join the caller's trace. Parsing follows the spec's rules
+// an event carries so its deliveries join the caller's trace. A vocabulary type of the envelope,
+// so it lives beside event.hpp rather than in observe/ (which builds on it). Parsing follows the spec's rules
 // (lower-case hex, version ff invalid, all-zero ids invalid, later versions parsed as version 00
 // where possible); an invalid tracestate is dropped while the traceparent is kept, as the spec asks.
 #pragma once
@@ -210,6 +211,31 @@ struct trace_context {
 // parent's `span` is the child's parent id.
 inline trace_context child_of(const trace_context& parent) {
     return {parent.trace, detail::trace::random_id<8>(), parent.flags, parent.tracestate};
+}
+
+namespace detail::trace {
+// The span of the delivery attempt running on this thread (set by the bus around each handler
+// call), so an event published from inside a handler joins the handler's trace.
+inline thread_local const trace_context* current = nullptr;
+
+class current_scope {
+public:
+    explicit current_scope(const trace_context* span) noexcept : outer_(current) { current = span; }
+    ~current_scope() { current = outer_; }
+    current_scope(const current_scope&) = delete;
+    current_scope& operator=(const current_scope&) = delete;
+
+private:
+    const trace_context* outer_;
+};
+}  // namespace detail::trace
+
+// Inside a handler: the span of the delivery attempt that called it (hand it to your own
+// tracing, or to an outgoing request's headers). Elsewhere, or when the event carries no trace:
+// nothing.
+inline std::optional<trace_context> current_trace() {
+    if (const auto* span = detail::trace::current) return *span;
+    return std::nullopt;
 }
 
 inline std::string to_hex(const span_id& id) {

@@ -1,0 +1,93 @@
+// Idempotent handling: journaled delivery is at least once, so after a crash a handler may see an
+// event it already handled. `once_per_event(target, store)` wraps any target so that an event
+// (by id) that already succeeded on that rule and target is acknowledged without calling the
+// handler again. The store decides how long and how durably that is remembered:
+// `memory_processed_store` remembers the last N in memory (duplicates within one process, e.g.
+// a retry after a handler's side effect succeeded but its reply failed); a durable store (a
+// table in the handler's own database, written in the same transaction as its effect) closes
+// the crash window too.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+
+#include "switchyard/error.hpp"
+#include "switchyard/target.hpp"
+
+namespace switchyard {
+
+class processed_store {
+public:
+    virtual ~processed_store() = default;
+    // Whether `key` (rule, target and event id) completed before.
+    virtual bool contains(std::string_view key) = 0;
+    // Records that `key` completed. Called after the handler succeeded.
+    virtual void insert(std::string_view key) = 0;
+};
+
+// The last `capacity` keys, forgotten oldest first. Thread-safe.
+class memory_processed_store final : public processed_store {
+public:
+    explicit memory_processed_store(std::size_t capacity = 100'000) : capacity_(capacity) {
+        if (capacity_ == 0) throw error("memory_processed_store: capacity must be at least 1");
+    }
+
+    bool contains(std::string_view key) override {
+        std::lock_guard lock(mutex_);
+        return keys_.count(std::string(key)) != 0;
+    }
+
+    void insert(std::string_view key) override {
+        std::lock_guard lock(mutex_);
+        if (!keys_.emplace(key).second) return;
+        order_.emplace_back(key);
+        if (order_.size() > capacity_) {
+            keys_.erase(order_.front());
+            order_.pop_front();
+        }
+    }
+
+    std::size_t size() const {
+        std::lock_guard lock(mutex_);
+        return keys_.size();
+    }
+
+private:
+    std::size_t capacity_;
+    mutable std::mutex mutex_;
+    std::unordered_set<std::string> keys_;
+    std::deque<std::string> order_;
+};
+
+// The key once_per_event uses: rule, target and event id, separated by NUL (no name contains it).
+inline std::string processed_key(std::string_view rule, std::string_view target, std::string_view event_id) {
+    std::string key;
+    key.reserve(rule.size() + target.size() + event_id.size() + 2);
+    key.append(rule).push_back('\0');
+    key.append(target).push_back('\0');
+    key.append(event_id);
+    return key;
+}
+
+// `t`, except that an event that already succeeded on this rule and target (as far as `store`
+// remembers) succeeds again at once without calling the handler. Failures are not remembered,
+// so retries still run.
+inline target once_per_event(target t, std::shared_ptr<processed_store> store) {
+    if (!store) throw error("once_per_event: the processed_store is null");
+    t.invoke = [inner = std::move(t.invoke), store = std::move(store)](const any_event& e, const delivery_info& info) -> outcome {
+        const auto key = processed_key(info.rule, info.target, e.meta().id);
+        if (store->contains(key)) return outcome::success();
+        auto result = inner(e, info);
+        if (result.status() == outcome::kind::success) store->insert(key);
+        return result;
+    };
+    return t;
+}
+
+}  // namespace switchyard
