@@ -56,7 +56,7 @@ std::unordered_set<std::int64_t> read_ids(const std::string& file) {
     std::stringstream text;
     text << in.rdbuf();
     std::unordered_set<std::int64_t> ids;
-    std::string s = text.str(), line;
+    const std::string s = text.str();
     std::size_t start = 0;
     for (std::size_t end; (end = s.find('\n', start)) != std::string::npos; start = end + 1)
         ids.insert(std::stoll(s.substr(start, end - start)));
