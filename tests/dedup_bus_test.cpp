@@ -72,3 +72,23 @@ TEST_CASE("without deduplication every publish is delivered") {
     CHECK(delivered.value() == 2);
     CHECK_FALSE(b.dedup_statistics());
 }
+
+TEST_CASE("a replayed event is delivered even inside the dedup window of its original") {
+    // Regression: a replay republishes archived events with their original ids and details, so
+    // the content key matched the original's and every replay inside the window was swallowed.
+    tally delivered;
+    bus b{"payments", bus_options{.dedup = dedup_options{}}};
+    b.add_rule({.name = "r", .pattern = R"({"source": ["s"]})", .targets = {json_handler("t", [&](std::string_view) { delivered.add(); })}});
+    auto original = make_json_event(b.make_envelope("s", "X"), R"({"n": 1})");
+    REQUIRE(b.publish(original).ok());
+    CHECK(b.publish(original).deduplicated);  // a plain duplicate is still caught
+
+    auto replayed = parse_event(original->json());
+    auto meta = replayed->meta();
+    meta.replay_name = "yesterday";
+    const auto result = b.publish(make_json_event(meta, R"({"n": 1})"));
+    CHECK(result.ok());
+    CHECK_FALSE(result.deduplicated);
+    REQUIRE(b.drain(30s));
+    CHECK(delivered.value() == 2);
+}

@@ -58,7 +58,8 @@ struct bus_options {
     std::size_t max_event_size = 1024 * 1024;  // bytes, measured as EventBridge measures an entry
     std::size_t max_batch_entries = 10;        // put_events entries per call, EventBridge's limit
     // Publish-time deduplication (off unless set): a duplicate inside the window is accepted but
-    // not delivered, and its result says `deduplicated`. See dedup.hpp for the bounds.
+    // not delivered, and its result says `deduplicated`. See dedup.hpp for the bounds. Replayed
+    // events (with a replay-name) are never deduplicated: a replay repeats events on purpose.
     std::optional<dedup_options> dedup{};
     // How deeply an entry's detail may nest objects and arrays (deeper ones fail alone with
     // InvalidArgument: recursive JSON code would otherwise risk the stack).
@@ -542,8 +543,11 @@ public:
         }
         // The dedup key first: producing it can fail (a typed detail that cannot be serialised),
         // and nothing may be reserved yet when it does.
+        // A replay re-delivers archived events on purpose (with their original ids and details):
+        // the dedup window, which guards against producers' retries, does not apply to it.
+        dedup_window* const dedup = e->meta().replay_name ? nullptr : dedup_.get();
         std::string dedup_key;
-        if (dedup_) {
+        if (dedup) {
             try {
                 dedup_key = dedup_id.empty()
                                 ? dedup_window::content_key(e->meta().source, e->meta().detail_type, e->detail_json())
@@ -581,7 +585,7 @@ public:
         }
         if (matched && options_.metrics) metrics_.matched_events.add();
         if (plan.empty()) {
-            if (dedup_) result.deduplicated = !dedup_->first_seen(dedup_key);
+            if (dedup) result.deduplicated = !dedup->first_seen(dedup_key);
             if (result.deduplicated && options_.metrics) metrics_.deduplicated_events.add();
             return result;
         }
@@ -631,7 +635,7 @@ public:
                 }
             }
         }
-        if (dedup_ && !dedup_->first_seen(dedup_key)) {
+        if (dedup && !dedup->first_seen(dedup_key)) {
             for (const auto& step : plan) {
                 if (!step.reserved) continue;
                 (*step.target)->release();
