@@ -3,6 +3,8 @@
 //   journaled_publish/<sync>/<publisher threads>       bus::publish with a sqlite_journal (group
 //                                                      commit) and one inline handler, so each
 //                                                      event is recorded accepted and ended
+//   journaled_put_events_batch/<sync>                  one publisher, put_events of 10 entries:
+//                                                      one journal transaction per batch
 //   archive_publish, replay                            archive + replay on sqlite_archive_store
 // Sync levels: 0 off, 1 normal, 2 full. Files go to $SWITCHYARD_BENCH_DIR (default: the current
 // directory), so they land on a real disk rather than a tmpfs where fsync is free.
@@ -123,6 +125,33 @@ void journaled_publish(benchmark::State& state) {
     remove_file(file);
 }
 BENCHMARK(journaled_publish)->ArgNames({"sync", "threads"})->ArgsProduct({{0, 1, 2}, {1, 4}})->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// One publisher batching: put_events of 10 entries (EventBridge's batch limit), each batch one
+// journal transaction.
+void journaled_put_events_batch(benchmark::State& state) {
+    const auto file = bench_file("journal-batch");
+    {
+        auto journal = std::make_shared<switchyard::sqlite_journal>(file, switchyard::sqlite_journal_options{.synchronous = level(state.range(0))});
+        switchyard::bus bus{"payments", {.journal = journal}};
+        std::atomic<long> handled{0};
+        bus.add_rule({.name = "all",
+                      .pattern = R"({"detail-type": ["CREDIT_CARD_TRANSACTION"]})",
+                      .targets = {switchyard::json_handler("count", [&](std::string_view) { handled.fetch_add(1, std::memory_order_relaxed); })}});
+        std::vector<switchyard::put_events_entry> batch(10, switchyard::put_events_entry{
+                                                               .source = "com.example.transaction",
+                                                               .detail_type = "CREDIT_CARD_TRANSACTION",
+                                                               .detail = R"({"transactionId":"tx-0000012345","customerId":"customer-67890","total":2500.0})"});
+        for (auto _ : state)
+            for (int i = 0; i < events_per_iteration; i += 10)
+                if (bus.put_events(batch).failed_entry_count != 0) std::abort();
+        bus.drain();
+        const auto stats = journal->stats();
+        state.counters["events_per_commit"] = stats.transactions ? static_cast<double>(stats.events) / static_cast<double>(stats.transactions) : 0;
+    }
+    state.SetItemsProcessed(state.iterations() * events_per_iteration);
+    remove_file(file);
+}
+BENCHMARK(journaled_put_events_batch)->ArgNames({"sync"})->Arg(0)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // The same publish path with the journal in memory: what the bus costs without SQLite.
 void memory_journaled_publish(benchmark::State& state) {

@@ -528,149 +528,113 @@ public:
     publish_result dispatch(const event_ptr& e, std::string_view dedup_id = {}, std::span<const std::string> only_rules = {},
                             const publish_trace* built_trace = nullptr) {
         publish_result result{e->meta().id, {}, {}, false};
-        // A dispatch in progress counts as pending, so a closing bus cannot finish draining (and
-        // be destroyed, or report a completed shutdown) between this check and the deliveries
-        // it starts. seq_cst pairs with close(): one of the two always sees the other.
-        pending_.fetch_add(1, std::memory_order_seq_cst);
-        struct dispatch_token {
-            bus_core* core;
-            ~dispatch_token() { core->finish(); }
-        } token{this};
-        if (closed_.load(std::memory_order_seq_cst)) {
-            result.error_code = "BusShutDown";
-            result.error_message = fmt::format("bus \"{}\" has been shut down and accepts no more events", name_);
-            return result;
-        }
-        // The dedup key first: producing it can fail (a typed detail that cannot be serialised),
-        // and nothing may be reserved yet when it does.
-        // A replay re-delivers archived events on purpose (with their original ids and details):
-        // the dedup window, which guards against producers' retries, does not apply to it.
-        dedup_window* const dedup = e->meta().replay_name ? nullptr : dedup_.get();
-        std::string dedup_key;
-        if (dedup) {
-            try {
-                dedup_key = dedup_id.empty()
-                                ? dedup_window::content_key(e->meta().source, e->meta().detail_type, e->detail_json())
-                                : dedup_window::id_key(dedup_id);
-            } catch (const std::exception& ex) {
-                result.error_code = "InvalidArgument";
-                result.error_message = fmt::format("the event's detail cannot be serialised to compute its dedup key: {} "
-                                                   "(give the event a dedup_id)", ex.what());
-                return result;
-            }
-        }
-        publish_trace own_trace;
-        if (!built_trace) own_trace = trace_of_built(*e);
-        const publish_trace& trace = built_trace ? *built_trace : own_trace;
-        trace_publish(*e, trace);
-        const auto table = table_.load();
-        scratch_guard scratch;
-        match(table->matcher, *e, scratch->fields, scratch->ids);
-        auto& plan = scratch->plan;
-        bool matched = false;
-        for (const auto id : scratch->ids) {
-            const auto& entry = table->by_id[id];
-            if (!entry || entry->state != rule_state::enabled) continue;
-            if (!only_rules.empty() && std::find(only_rules.begin(), only_rules.end(), entry->name) == only_rules.end()) continue;
-            matched = true;
-            if (options_.metrics) entry->metrics->triggered_rules.add();
-            if (trace.span && tracer_) {
-                try {
-                    tracer_->on_match(*trace.span, {name_, e->meta().id, entry->name, trace_clock::now()});
-                } catch (...) {
-                    // A tracer's failure must not change what is delivered.
-                }
-            }
-            for (const auto& t : entry->targets) plan.push_back({&t, false});
-        }
-        if (matched && options_.metrics) metrics_.matched_events.add();
-        if (plan.empty()) {
-            if (dedup) result.deduplicated = !dedup->first_seen(dedup_key);
-            if (result.deduplicated && options_.metrics) metrics_.deduplicated_events.add();
-            return result;
-        }
-
-        // Reserve a queue slot on every target first (a throttled event must not be remembered
-        // as seen, or the producer's retry would be swallowed as a duplicate).
-        std::optional<std::chrono::steady_clock::time_point> deadline;
-        for (std::size_t i = 0; i < plan.size(); ++i) {
-            auto& t = **plan[i].target;
-            bool reserved = t.try_reserve();
-            if (!reserved && t.spec.queue.on_full == overflow_policy::block) {
-                if (!deadline) deadline = std::chrono::steady_clock::now() + t.spec.queue.block_timeout;
-                reserved = t.reserve_blocking(std::min(*deadline, std::chrono::steady_clock::now() + t.spec.queue.block_timeout));
-            }
-            if (reserved) {
-                plan[i].reserved = true;
-            } else if (t.spec.queue.on_full != overflow_policy::dead_letter) {
-                for (std::size_t j = 0; j < i; ++j)
-                    if (plan[j].reserved) (*plan[j].target)->release();
-                t.throttled.fetch_add(1, std::memory_order_relaxed);
-                if (options_.metrics) t.metrics.throttled_rules.add();
-                result.error_code = "ThrottlingException";
-                result.error_message = fmt::format("target \"{}\" of rule \"{}\" has {} deliveries pending, its queue capacity; "
-                                                   "the event was not delivered anywhere (retry later, or raise queue_options::capacity)",
-                                                   t.spec.id, t.rule, t.spec.queue.capacity);
-                return result;
-            }
-        }
-        // The journal before the dedup window: a publish the journal refuses must not be
-        // remembered as seen, or the producer's retry would be swallowed as a duplicate.
-        std::uint64_t sequence = 0;
+        const dispatch_token token(this);
+        if (refuse_if_closed(result)) return result;
+        scratch_guard scratch;  // held until the deliveries have started: an inline one may publish
+        admission a;
+        a.event = e;
+        if (admit(a, result, *scratch, dedup_id, only_rules, built_trace, true) != admitted::ready) return result;
         if (journal_) {
             auto& journaled = scratch->journaled;
-            journaled.clear();
-            for (const auto& step : plan)
-                if (step.reserved && !(*step.target)->closable) journaled.push_back({(*step.target)->rule, (*step.target)->spec.id});
+            journaled_deliveries(a, journaled);
             if (!journaled.empty()) {
                 try {
-                    sequence = journal_->record_accepted(e->json(), journaled);
+                    a.sequence = journal_->record_accepted(e->json(), journaled);
                 } catch (const std::exception& ex) {
-                    for (const auto& step : plan)
-                        if (step.reserved) (*step.target)->release();
-                    result.error_code = "JournalFailed";
-                    result.error_message = fmt::format("the journal could not record the event, so it was not accepted: {} "
-                                                       "(nothing of it is delivered; publish again once the journal works)", ex.what());
+                    refuse_unjournaled(a, result, ex);
                     return result;
                 }
             }
         }
-        if (dedup && !dedup->first_seen(dedup_key)) {
-            for (const auto& step : plan) {
-                if (!step.reserved) continue;
-                (*step.target)->release();
-                if (sequence != 0 && !(*step.target)->closable)
-                    journal_->record_ended(sequence, (*step.target)->rule, (*step.target)->spec.id);
-            }
-            result.deduplicated = true;
-            if (options_.metrics) metrics_.deduplicated_events.add();
-            return result;
-        }
-        for (const auto& step : plan) {
-            const std::shared_ptr<target_state>& shared = *step.target;  // `table` keeps it alive
-            if (step.reserved) {
-                start(e, shared, trace, shared->closable ? 0 : sequence);
-            } else {
-                // Full, and the policy is dead_letter: accepted, and dead-lettered at once.
-                shared->accepted.fetch_add(1, std::memory_order_relaxed);
-                if (options_.metrics) shared->metrics.throttled_rules.add();
-                pending_.fetch_add(1, std::memory_order_acq_rel);
-                shared->in_flight.fetch_add(1, std::memory_order_acq_rel);  // released by end()
-                delivery d{e, shared, 0, std::nullopt, 0, false, trace.span, {}};
-                dead_letter_now(d, dead_letter_reason::queue_full, "ThrottlingException",
-                                fmt::format("the target's queue was full ({} deliveries pending)", shared->spec.queue.capacity));
-                end(d);
-            }
-        }
+        commit(a, result);
         return result;
     }
 
+    // put_events on a journaled bus: the entries are admitted one by one, then recorded with one
+    // journal call (one transaction for sqlite_journal, so a single publisher batches), then each
+    // starts. An entry that would block for a queue slot first commits those admitted before it,
+    // whose deliveries may be what frees the slot.
+    void put_journaled(std::span<const put_events_entry> entries, std::vector<publish_result>& results) {
+        results.assign(entries.size(), publish_result{});
+        const dispatch_token token(this);
+        std::vector<admission> waiting;
+        std::vector<std::size_t> result_of;  // waiting[k]'s entry
+        waiting.reserve(entries.size());     // no reallocation: each admission points into itself
+        auto commit_waiting = [&] {
+            std::vector<journal_record> records;
+            std::vector<std::size_t> recorded;
+            for (std::size_t k = 0; k < waiting.size(); ++k)
+                if (!waiting[k].journaled.empty()) {
+                    records.push_back({waiting[k].event->json(), waiting[k].journaled});
+                    recorded.push_back(k);
+                }
+            try {
+                if (!records.empty()) {
+                    const auto sequences = journal_->record_accepted_batch(records);
+                    for (std::size_t r = 0; r < recorded.size(); ++r) waiting[recorded[r]].sequence = sequences.at(r);
+                }
+            } catch (const std::exception& ex) {
+                for (std::size_t k = 0; k < waiting.size(); ++k) refuse_unjournaled(waiting[k], results[result_of[k]], ex);
+                waiting.clear();
+                result_of.clear();
+                return;
+            }
+            for (std::size_t k = 0; k < waiting.size(); ++k) commit(waiting[k], results[result_of[k]]);
+            waiting.clear();
+            result_of.clear();
+        };
+        for (std::size_t i = 0; i < entries.size(); ++i) {
+            auto& result = results[i];
+            if (refuse_if_closed(result)) continue;
+            auto built = build_entry(entries[i], result);
+            if (!built) continue;
+            result.event_id = built->event->meta().id;
+            auto& a = waiting.emplace_back();
+            a.event = built->event;
+            auto outcome = admitted::done;
+            {
+                scratch_guard scratch;
+                outcome = admit(a, result, *scratch, entries[i].dedup_id, {}, &built->trace, waiting.size() == 1);
+                if (outcome == admitted::would_block) {
+                    waiting.pop_back();
+                    commit_waiting();
+                    auto& again = waiting.emplace_back();
+                    again.event = built->event;
+                    outcome = admit(again, result, *scratch, entries[i].dedup_id, {}, &built->trace, true);
+                }
+                if (outcome == admitted::ready) {
+                    auto& ready = waiting.back();
+                    ready.own_plan = *ready.plan;  // the scratch is reused by the next entry
+                    ready.plan = &ready.own_plan;
+                    journaled_deliveries(ready, ready.journaled);
+                    result_of.push_back(i);
+                }
+            }
+            if (outcome != admitted::ready) waiting.pop_back();
+        }
+        commit_waiting();
+    }
+
+    // A validated put_events entry as an event, with its publish span.
+    struct built_entry {
+        event_ptr event;
+        publish_trace trace;
+    };
+
     publish_result put(const put_events_entry& entry) {
         publish_result result;
-        auto fail = [&](const char* code, std::string message) {
+        auto built = build_entry(entry, result);
+        if (!built) return result;
+        return dispatch(built->event, entry.dedup_id, {}, &built->trace);
+    }
+
+    // Validates an entry (size, depth, JSON object detail, time, resources) and builds its event;
+    // nothing, with `result` saying why, when it is refused.
+    std::optional<built_entry> build_entry(const put_events_entry& entry, publish_result& result) const {
+        auto fail = [&](const char* code, std::string message) -> std::optional<built_entry> {
             result.error_code = code;
             result.error_message = std::move(message);
-            return result;
+            return std::nullopt;
         };
         if (entry.source.empty())
             return fail("InvalidArgument", "Source is empty: every entry needs a source such as \"com.example.orders\"");
@@ -701,9 +665,10 @@ public:
         meta.resources = entry.resources;
         std::optional<trace_context> caller;
         if (!entry.traceparent.empty()) caller = trace_context::parse(entry.traceparent, entry.tracestate);
-        const auto trace = trace_for_new(caller);
+        auto trace = trace_for_new(caller);
         meta.trace = trace.span;
-        return dispatch(std::make_shared<const json_text_event>(std::move(meta), entry.detail), entry.dedup_id, {}, &trace);
+        event_ptr e = std::make_shared<const json_text_event>(std::move(meta), entry.detail);
+        return built_entry{std::move(e), std::move(trace)};
     }
 
     // ---- tracing ------------------------------------------------------------------------------
@@ -864,6 +829,7 @@ private:
         std::vector<pattern::rule_id> ids;
         std::vector<planned> plan;
         std::vector<journal_delivery> journaled;
+        std::vector<const rule_entry*> rules;  // the enabled rules an event matched
     };
 
     // A handler on an inline executor may publish again from inside dispatch, so scratch space
@@ -881,6 +847,7 @@ private:
         scratch_guard(const scratch_guard&) = delete;
         scratch_guard& operator=(const scratch_guard&) = delete;
         match_scratch* operator->() const noexcept { return current_; }
+        match_scratch& operator*() const noexcept { return *current_; }
 
     private:
         static std::vector<std::unique_ptr<match_scratch>>& pool() {
@@ -893,6 +860,185 @@ private:
         }
         match_scratch* current_;
     };
+
+    // A publish in progress counts as pending, so a closing bus cannot finish draining (and be
+    // destroyed, or report a completed shutdown) between the closed check and the deliveries
+    // it starts. seq_cst pairs with close(): one of the two always sees the other.
+    struct dispatch_token {
+        explicit dispatch_token(bus_core* c) : core(c) { core->pending_.fetch_add(1, std::memory_order_seq_cst); }
+        ~dispatch_token() { core->finish(); }
+        dispatch_token(const dispatch_token&) = delete;
+        dispatch_token& operator=(const dispatch_token&) = delete;
+        bus_core* core;
+    };
+
+    bool refuse_if_closed(publish_result& result) const {
+        if (!closed_.load(std::memory_order_seq_cst)) return false;
+        result.error_code = "BusShutDown";
+        result.error_message = fmt::format("bus \"{}\" has been shut down and accepts no more events", name_);
+        return true;
+    }
+
+    // One event on its way in: matched, with a slot reserved on each of its targets, not yet
+    // journaled or started.
+    struct admission {
+        event_ptr event;
+        std::shared_ptr<const rule_table> table;  // keeps the planned targets alive
+        std::vector<planned>* plan = nullptr;     // the thread's scratch, or own_plan in a batch
+        std::vector<planned> own_plan;
+        publish_trace trace;
+        dedup_window* dedup = nullptr;
+        std::string dedup_key;
+        std::vector<journal_delivery> journaled;  // in a batch
+        std::uint64_t sequence = 0;               // the journal's, once recorded
+    };
+    enum class admitted {
+        done,         // the publish ended here: refused, throttled, or nothing to deliver
+        ready,        // reserved: journal it, then commit
+        would_block,  // (only when blocking is not allowed) a target is full; nothing is reserved
+    };
+
+    // The dedup key, the trace, the match, and a slot on every target.
+    admitted admit(admission& a, publish_result& result, match_scratch& scratch, std::string_view dedup_id,
+                   std::span<const std::string> only_rules, const publish_trace* built_trace, bool may_block) {
+        const auto& e = a.event;
+        // The dedup key first: producing it can fail (a typed detail that cannot be serialised),
+        // and nothing may be reserved yet when it does. A replay re-delivers archived events on
+        // purpose (original ids and details): the window, which guards against producers'
+        // retries, does not apply to it.
+        a.dedup = e->meta().replay_name ? nullptr : dedup_.get();
+        if (a.dedup) {
+            try {
+                a.dedup_key = dedup_id.empty() ? dedup_window::content_key(e->meta().source, e->meta().detail_type, e->detail_json())
+                                               : dedup_window::id_key(dedup_id);
+            } catch (const std::exception& ex) {
+                result.error_code = "InvalidArgument";
+                result.error_message = fmt::format("the event's detail cannot be serialised to compute its dedup key: {} "
+                                                   "(give the event a dedup_id)", ex.what());
+                return admitted::done;
+            }
+        }
+        a.trace = built_trace ? *built_trace : trace_of_built(*e);
+        a.table = table_.load();
+        const auto& table = a.table;
+        scratch.ids.clear();
+        scratch.plan.clear();
+        scratch.rules.clear();
+        match(table->matcher, *e, scratch.fields, scratch.ids);
+        auto& plan = scratch.plan;
+        a.plan = &plan;
+        for (const auto id : scratch.ids) {
+            const auto& entry = table->by_id[id];
+            if (!entry || entry->state != rule_state::enabled) continue;
+            if (!only_rules.empty() && std::find(only_rules.begin(), only_rules.end(), entry->name) == only_rules.end()) continue;
+            scratch.rules.push_back(entry.get());
+            for (const auto& t : entry->targets) plan.push_back({&t, false});
+        }
+        // Metrics and trace hooks once the publish is decided (not for an admission that must
+        // start over after a batch commits): the rules matched whether or not it was throttled.
+        auto account = [&] {
+            trace_publish(*e, a.trace);
+            for (const auto* rule : scratch.rules) {
+                if (options_.metrics) rule->metrics->triggered_rules.add();
+                if (a.trace.span && tracer_) {
+                    try {
+                        tracer_->on_match(*a.trace.span, {name_, e->meta().id, rule->name, trace_clock::now()});
+                    } catch (...) {
+                        // A tracer's failure must not change what is delivered.
+                    }
+                }
+            }
+            if (!scratch.rules.empty() && options_.metrics) metrics_.matched_events.add();
+        };
+        if (plan.empty()) {
+            account();
+            if (a.dedup) result.deduplicated = !a.dedup->first_seen(a.dedup_key);
+            if (result.deduplicated && options_.metrics) metrics_.deduplicated_events.add();
+            return admitted::done;
+        }
+
+        // Reserve a queue slot on every target first (a throttled event must not be remembered
+        // as seen, or the producer's retry would be swallowed as a duplicate).
+        std::optional<std::chrono::steady_clock::time_point> deadline;
+        for (std::size_t i = 0; i < plan.size(); ++i) {
+            auto& t = **plan[i].target;
+            bool reserved = t.try_reserve();
+            if (!reserved && t.spec.queue.on_full == overflow_policy::block) {
+                if (!may_block) {
+                    for (std::size_t j = 0; j < i; ++j)
+                        if (plan[j].reserved) (*plan[j].target)->release();
+                    return admitted::would_block;  // no hook called, nothing counted
+                }
+                if (!deadline) deadline = std::chrono::steady_clock::now() + t.spec.queue.block_timeout;
+                reserved = t.reserve_blocking(std::min(*deadline, std::chrono::steady_clock::now() + t.spec.queue.block_timeout));
+            }
+            if (reserved) {
+                plan[i].reserved = true;
+            } else if (t.spec.queue.on_full != overflow_policy::dead_letter) {
+                for (std::size_t j = 0; j < i; ++j)
+                    if (plan[j].reserved) (*plan[j].target)->release();
+                t.throttled.fetch_add(1, std::memory_order_relaxed);
+                if (options_.metrics) t.metrics.throttled_rules.add();
+                result.error_code = "ThrottlingException";
+                result.error_message = fmt::format("target \"{}\" of rule \"{}\" has {} deliveries pending, its queue capacity; "
+                                                   "the event was not delivered anywhere (retry later, or raise queue_options::capacity)",
+                                                   t.spec.id, t.rule, t.spec.queue.capacity);
+                account();
+                return admitted::done;
+            }
+        }
+        account();
+        return admitted::ready;
+    }
+
+    // The deliveries of an admission the journal records (subscriptions' are not journaled).
+    static void journaled_deliveries(const admission& a, std::vector<journal_delivery>& out) {
+        out.clear();
+        for (const auto& step : *a.plan)
+            if (step.reserved && !(*step.target)->closable) out.push_back({(*step.target)->rule, (*step.target)->spec.id});
+    }
+
+    // The journal refused: nothing of the event is delivered, and it is not remembered as seen.
+    static void refuse_unjournaled(admission& a, publish_result& result, const std::exception& ex) {
+        for (const auto& step : *a.plan)
+            if (step.reserved) (*step.target)->release();
+        result.error_code = "JournalFailed";
+        result.error_message = fmt::format("the journal could not record the event, so it was not accepted: {} "
+                                           "(nothing of it is delivered; publish again once the journal works)", ex.what());
+    }
+
+    // The last steps, once journaled: the dedup window (after the journal, so a publish the
+    // journal refused is not remembered as seen), then the deliveries start.
+    void commit(admission& a, publish_result& result) {
+        const auto& plan = *a.plan;
+        if (a.dedup && !a.dedup->first_seen(a.dedup_key)) {
+            for (const auto& step : plan) {
+                if (!step.reserved) continue;
+                (*step.target)->release();
+                if (a.sequence != 0 && !(*step.target)->closable)
+                    journal_->record_ended(a.sequence, (*step.target)->rule, (*step.target)->spec.id);
+            }
+            result.deduplicated = true;
+            if (options_.metrics) metrics_.deduplicated_events.add();
+            return;
+        }
+        for (const auto& step : plan) {
+            const std::shared_ptr<target_state>& shared = *step.target;  // `a.table` keeps it alive
+            if (step.reserved) {
+                start(a.event, shared, a.trace, shared->closable ? 0 : a.sequence);
+            } else {
+                // Full, and the policy is dead_letter: accepted, and dead-lettered at once.
+                shared->accepted.fetch_add(1, std::memory_order_relaxed);
+                if (options_.metrics) shared->metrics.throttled_rules.add();
+                pending_.fetch_add(1, std::memory_order_acq_rel);
+                shared->in_flight.fetch_add(1, std::memory_order_acq_rel);  // released by end()
+                delivery d{a.event, shared, 0, std::nullopt, 0, false, a.trace.span, {}};
+                dead_letter_now(d, dead_letter_reason::queue_full, "ThrottlingException",
+                                fmt::format("the target's queue was full ({} deliveries pending)", shared->spec.queue.capacity));
+                end(d);
+            }
+        }
+    }
 
     static std::size_t entry_size(const put_events_entry& entry) {
         std::size_t size = entry.source.size() + entry.detail_type.size() + entry.detail.size();
@@ -1391,6 +1537,18 @@ public:
             throw error(fmt::format("put_events got {} entries; at most {} are allowed per call (bus_options::max_batch_entries)",
                                     entries.size(), core_->options().max_batch_entries));
         put_events_result result;
+        if (core_->journal_) {
+            // Journaled: the batch is recorded with one journal call, so each entry's latency is
+            // the batch's.
+            const auto timed = core_->latency_weight();
+            const auto began = timed != 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+            core_->put_journaled(entries, result.entries);
+            for (const auto& entry : result.entries) {
+                core_->record_put(entry, began, timed);
+                if (!entry.ok()) ++result.failed_entry_count;
+            }
+            return result;
+        }
         result.entries.reserve(entries.size());
         for (const auto& entry : entries) {
             const auto timed = core_->latency_weight();

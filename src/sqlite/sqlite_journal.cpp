@@ -236,6 +236,34 @@ std::uint64_t sqlite_journal::record_accepted(std::string_view event_json, std::
     }
 }
 
+std::vector<std::uint64_t> sqlite_journal::record_accepted_batch(std::span<const journal_record> records) {
+    auto& s = *impl_;
+    std::unique_lock lock(s.mutex);
+    std::vector<std::uint64_t> sequences;
+    sequences.reserve(records.size());
+    // All of them join the same collecting batch, so one transaction commits them all or none.
+    auto b = s.collecting;
+    bool added = false;
+    for (const auto& r : records) {
+        const auto sequence = ++s.last_sequence;
+        sequences.push_back(sequence);
+        if (r.deliveries.empty()) continue;  // nothing to make durable, as in record_accepted
+        b->events.push_back(impl::accepted{sequence, std::string(r.event_json), {r.deliveries.begin(), r.deliveries.end()}});
+        added = true;
+    }
+    if (!added) return sequences;
+    for (;;) {
+        if (b->done) {
+            if (b->error) std::rethrow_exception(b->error);
+            return sequences;
+        }
+        if (!s.leading)
+            s.lead(lock);
+        else
+            s.changed.wait(lock);
+    }
+}
+
 void sqlite_journal::record_ended(std::uint64_t sequence, std::string_view rule, std::string_view target) noexcept {
     try {
         std::lock_guard lock(impl_->mutex);

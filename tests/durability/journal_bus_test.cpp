@@ -217,3 +217,73 @@ TEST_CASE("memory_processed_store forgets the oldest keys beyond its capacity") 
     CHECK(store.size() == 2);
     CHECK_THROWS_WITH_AS(memory_processed_store{0}, doctest::Contains("capacity"), error);
 }
+
+namespace {
+put_events_entry tx_entry(const std::string& id) {
+    return {.source = "com.example.tx",
+            .detail_type = "CREDIT_CARD_TRANSACTION",
+            .detail = R"({"transactionId":")" + id + R"(","customerId":"c","total":1,"card":{"brand":"v","last4":"1"},"tags":[]})",
+            .dedup_id = id};
+}
+}  // namespace
+
+TEST_CASE("put_events on a journaled bus records the whole batch with one journal call; a bad entry still fails alone") {
+    auto j = std::make_shared<memory_journal>();
+    bus b{"payments", {.journal = j}};
+    std::vector<std::string> got;
+    b.add_rule({.name = "all",
+                .pattern = all_transactions,
+                .targets = {handler<CreditCardTransaction>("audit", [&](const auto& e) { got.push_back(e.detail.transactionId); })}});
+    std::vector<put_events_entry> batch;
+    for (int i = 0; i < 10; ++i) batch.push_back(tx_entry("t" + std::to_string(i)));
+    batch[4].detail = "not json";
+    const auto result = b.put_events(batch);
+    b.drain();
+    CHECK(result.failed_entry_count == 1);
+    CHECK(result.entries[4].error_code == "MalformedDetail");
+    CHECK(j->batches() == 1);
+    CHECK(got == std::vector<std::string>{"t0", "t1", "t2", "t3", "t5", "t6", "t7", "t8", "t9"});  // in order
+    CHECK(j->unfinished().empty());
+}
+
+TEST_CASE("a journal that refuses a batch refuses every entry of it, and a duplicate inside a batch is ended in the journal") {
+    auto j = std::make_shared<failing_journal>();
+    bus b{"payments", {.dedup = dedup_options{}, .journal = j}};
+    tally seen;
+    b.add_rule({.name = "all", .pattern = all_transactions, .targets = {handler<CreditCardTransaction>("audit", [&](const auto&) { seen.add(); })}});
+    const auto refused = b.put_events({tx_entry("a"), tx_entry("b")});
+    CHECK(refused.failed_entry_count == 2);
+    for (const auto& r : refused.entries) CHECK(r.error_code == "JournalFailed");
+    CHECK(b.stats().at(0).accepted == 0);
+
+    j->fail = false;  // the default record_accepted_batch: one by one
+    const auto accepted = b.put_events({tx_entry("a"), tx_entry("a"), tx_entry("b")});
+    CHECK(accepted.failed_entry_count == 0);
+    CHECK_FALSE(accepted.entries[0].deduplicated);
+    CHECK(accepted.entries[1].deduplicated);
+    CHECK_FALSE(accepted.entries[2].deduplicated);
+    b.drain();
+    CHECK(seen.value() == 2);
+    CHECK(j->unfinished().empty());  // the duplicate's journaled delivery was ended, not left open
+}
+
+TEST_CASE("a journaled batch larger than a blocking target's queue commits early instead of waiting on itself") {
+    // The first entries hold slots until the batch is journaled; an entry that finds the queue
+    // full must not block on slots only the batch's own commit can free.
+    auto j = std::make_shared<memory_journal>();
+    thread_pool workers{1};
+    bus b{"payments", {.journal = j}};
+    tally seen;
+    b.add_rule({.name = "all",
+                .pattern = all_transactions,
+                .targets = {handler<CreditCardTransaction>("audit", [&](const auto&) { seen.add(); }, workers)
+                                .bounded({.capacity = 2, .on_full = overflow_policy::block, .block_timeout = std::chrono::seconds(3)})}});
+    std::vector<put_events_entry> batch;
+    for (int i = 0; i < 10; ++i) batch.push_back(tx_entry("t" + std::to_string(i)));
+    const auto result = b.put_events(batch);
+    CHECK(result.failed_entry_count == 0);  // waiting on itself would have throttled after block_timeout
+    REQUIRE(seen.wait_for(10));
+    b.drain();
+    CHECK(j->batches() >= 5);  // at most 2 entries fit before each early commit
+    CHECK(j->unfinished().empty());
+}

@@ -214,3 +214,50 @@ TEST_CASE("a bus on a full sqlite_journal refuses the publish (JournalFailed) an
     CHECK(delivered.value() == static_cast<int>(accepted.size()));
     CHECK(journal->unfinished().empty());
 }
+
+TEST_CASE("sqlite_journal: a put_events batch is one transaction, and survives reopening in order") {
+    temp_dir dir;
+    const auto file = dir.file("journal.db");
+    std::vector<std::uint64_t> sequences;
+    {
+        switchyard::sqlite_journal journal(file, {.synchronous = switchyard::sync_level::normal});
+        const std::vector<std::string> texts{R"({"n":1})", R"({"n":2})", R"({"n":3})"};
+        const std::vector<switchyard::journal_record> records{
+            {texts[0], two}, {texts[1], {}}, {texts[2], two}};  // the second starts no delivery
+        const auto before = journal.stats();
+        sequences = journal.record_accepted_batch(records);
+        const auto after = journal.stats();
+        REQUIRE(sequences.size() == 3);
+        CHECK(sequences[0] < sequences[1]);
+        CHECK(sequences[1] < sequences[2]);
+        CHECK(after.transactions - before.transactions == 1);
+        CHECK(after.events - before.events == 2);
+    }
+    switchyard::sqlite_journal journal(file);
+    const auto open = journal.unfinished();
+    REQUIRE(open.size() == 2);
+    CHECK(open[0].sequence == sequences[0]);
+    CHECK(open[1].sequence == sequences[2]);
+    CHECK(open[1].event_json == R"({"n":3})");
+}
+
+TEST_CASE("a journaled bus with sqlite_journal records a put_events batch at once") {
+    temp_dir dir;
+    auto journal = std::make_shared<switchyard::sqlite_journal>(dir.file("journal.db"),
+                                                                 switchyard::sqlite_journal_options{.synchronous = switchyard::sync_level::normal});
+    switchyard::bus b{"payments", {.journal = journal}};
+    tally seen;
+    b.add_rule({.name = "all", .pattern = R"({"source": ["s"]})", .targets = {switchyard::json_handler("t", [&](std::string_view) { seen.add(); })}});
+    std::vector<switchyard::put_events_entry> batch;
+    for (int i = 0; i < 10; ++i) batch.push_back({.source = "s", .detail_type = "X", .detail = R"({"i":)" + std::to_string(i) + "}"});
+    const auto before = journal->stats();
+    const auto result = b.put_events(batch);
+    const auto after = journal->stats();
+    CHECK(result.failed_entry_count == 0);
+    CHECK(after.events - before.events == 10);
+    // One transaction for the ten events; the background flusher may add one for delivery ends.
+    CHECK(after.transactions - before.transactions <= 2);
+    b.drain();
+    CHECK(seen.value() == 10);
+    CHECK(journal->unfinished().empty());
+}

@@ -52,6 +52,8 @@ public:
     // Throws switchyard::error naming the file and SQLite's message when the batch could not be
     // committed (a full disk, a file made read-only): nothing of that batch was recorded.
     std::uint64_t record_accepted(std::string_view event_json, std::span<const journal_delivery> deliveries) override;
+    // A put_events batch in one transaction (shared, like any record, with concurrent publishers').
+    std::vector<std::uint64_t> record_accepted_batch(std::span<const journal_record> records) override;
     void record_ended(std::uint64_t sequence, std::string_view rule, std::string_view target) noexcept override;
     std::vector<journaled_event> unfinished() override;
 
