@@ -568,21 +568,45 @@ public:
                     records.push_back({waiting[k].event->json(), waiting[k].journaled});
                     recorded.push_back(k);
                 }
+            std::exception_ptr failure;
             try {
                 if (!records.empty()) {
                     const auto sequences = journal_->record_accepted_batch(records);
-                    for (std::size_t r = 0; r < recorded.size(); ++r) waiting[recorded[r]].sequence = sequences.at(r);
+                    if (sequences.size() != records.size()) {
+                        // A journal breaking its contract: end what it recorded, refuse the batch.
+                        for (std::size_t r = 0; r < sequences.size() && r < records.size(); ++r)
+                            for (const auto& d : records[r].deliveries) journal_->record_ended(sequences[r], d.rule, d.target);
+                        throw error(fmt::format("the journal returned {} sequence numbers for {} events", sequences.size(), records.size()));
+                    }
+                    for (std::size_t r = 0; r < recorded.size(); ++r) waiting[recorded[r]].sequence = sequences[r];
                 }
-            } catch (const std::exception& ex) {
-                for (std::size_t k = 0; k < waiting.size(); ++k) refuse_unjournaled(waiting[k], results[result_of[k]], ex);
+            } catch (...) {
+                failure = std::current_exception();
+            }
+            if (failure) {
+                const std::runtime_error reason(describe(failure));
+                for (std::size_t k = 0; k < waiting.size(); ++k) refuse_unjournaled(waiting[k], results[result_of[k]], reason);
                 waiting.clear();
                 result_of.clear();
                 return;
             }
-            for (std::size_t k = 0; k < waiting.size(); ++k) commit(waiting[k], results[result_of[k]]);
+            for (std::size_t k = 0; k < waiting.size(); ++k) {
+                commit(waiting[k], results[result_of[k]]);
+                waiting[k].plan = nullptr;  // its slots belong to its deliveries now
+            }
             waiting.clear();
             result_of.clear();
         };
+        // Whatever escapes (memory running out) must not leave slots reserved by waiting entries.
+        struct release_waiting {
+            std::vector<admission>& waiting;
+            ~release_waiting() {
+                for (auto& a : waiting)
+                    if (a.plan)
+                        for (const auto& step : *a.plan)
+                            if (step.reserved) (*step.target)->release();
+            }
+        } guard{waiting};
         for (std::size_t i = 0; i < entries.size(); ++i) {
             auto& result = results[i];
             if (refuse_if_closed(result)) continue;
@@ -677,7 +701,7 @@ public:
     // context, else of the delivery running on this thread (a handler publishing), else the root
     // of a new trace when a tracer is set. Without any of those, no trace at all.
     publish_trace trace_for_new(const std::optional<trace_context>& caller) const {
-        return publish_trace_under(caller ? &*caller : detail::trace::current);
+        return publish_trace_under(caller && caller->valid() ? &*caller : detail::trace::current);
     }
 
     // The same for an event built elsewhere (forwarded by another bus, replayed, recovered):
@@ -738,6 +762,14 @@ public:
     // event cannot be read, is reported (error handler and log) and ended in the journal.
     recovery_result recover() {
         if (!journal_) throw error(fmt::format("bus \"{}\" has no journal to recover from (set bus_options::journal)", name_));
+        if (recovered_.exchange(true))
+            throw error(fmt::format("bus \"{}\" has already recovered: a second recover() would start deliveries that are "
+                                    "still running again (call it once, after adding the rules and before publishing)",
+                                    name_));
+        const dispatch_token token(this);  // a concurrent drain or shutdown waits for the recovery
+        if (closed_.load(std::memory_order_seq_cst))
+            throw error(fmt::format("bus \"{}\" has been shut down: recover() would dead-letter what it recovers "
+                                    "(recover before shutting down)", name_));
         recovery_result out;
         for (const auto& entry : journal_->unfinished()) {
             event_ptr e;
@@ -935,7 +967,8 @@ private:
             for (const auto& t : entry->targets) plan.push_back({&t, false});
         }
         // Metrics and trace hooks once the publish is decided (not for an admission that must
-        // start over after a batch commits): the rules matched whether or not it was throttled.
+        // start over after a batch commits): the rules matched whether the publish was then
+        // throttled or refused by the journal, as EventBridge counts TriggeredRules.
         auto account = [&] {
             trace_publish(*e, a.trace);
             for (const auto* rule : scratch.rules) {
@@ -963,12 +996,14 @@ private:
         for (std::size_t i = 0; i < plan.size(); ++i) {
             auto& t = **plan[i].target;
             bool reserved = t.try_reserve();
+            if (!reserved && !may_block) {
+                // In a batch, earlier entries may hold this target's slots until they commit:
+                // whatever the policy, commit them first and try again (no hook called yet).
+                for (std::size_t j = 0; j < i; ++j)
+                    if (plan[j].reserved) (*plan[j].target)->release();
+                return admitted::would_block;
+            }
             if (!reserved && t.spec.queue.on_full == overflow_policy::block) {
-                if (!may_block) {
-                    for (std::size_t j = 0; j < i; ++j)
-                        if (plan[j].reserved) (*plan[j].target)->release();
-                    return admitted::would_block;  // no hook called, nothing counted
-                }
                 if (!deadline) deadline = std::chrono::steady_clock::now() + t.spec.queue.block_timeout;
                 reserved = t.reserve_blocking(std::min(*deadline, std::chrono::steady_clock::now() + t.spec.queue.block_timeout));
             }
@@ -1409,6 +1444,7 @@ private:
     std::condition_variable drained_;
     std::atomic<bool> closed_{false};
     std::atomic<bool> shutting_down_{false};
+    std::atomic<bool> recovered_{false};
     std::unique_ptr<dedup_window> dedup_ = options_.dedup ? std::make_unique<dedup_window>(*options_.dedup) : nullptr;
     std::shared_ptr<log_sink> log_ = options_.log ? options_.log : std::make_shared<stderr_sink>();
     std::shared_ptr<journal> journal_ = options_.journal;

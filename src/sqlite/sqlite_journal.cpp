@@ -179,15 +179,31 @@ struct sqlite_journal::impl {
         ends.clear();
         lock.unlock();
         std::exception_ptr failure;
+        std::size_t ends_alone = 0;  // ends committed on their own after the batch failed
         try {
             write(b->events, done);
         } catch (const std::exception& e) {
             failure = std::make_exception_ptr(error(fmt::format("sqlite_journal could not commit {} event(s): {}", b->events.size(), e.what())));
+            // The ends free room (their rows are deleted): on a full disk they must not wait for
+            // a transaction that also inserts, or the journal would stay full for good.
+            if (!done.empty() && !b->events.empty()) {
+                try {
+                    write({}, done);
+                    ends_alone = done.size();
+                    done.clear();
+                } catch (const std::exception&) {
+                    // Still failing: the ends are queued again below.
+                }
+            }
         }
         lock.lock();
         leading = false;
         if (failure) {
             ends.insert(ends.begin(), std::make_move_iterator(done.begin()), std::make_move_iterator(done.end()));
+            if (ends_alone != 0) {
+                ++counts.transactions;
+                counts.ends += ends_alone;
+            }
         } else {
             ++counts.transactions;
             counts.events += b->events.size();

@@ -287,3 +287,51 @@ TEST_CASE("a journaled batch larger than a blocking target's queue commits early
     CHECK(j->batches() >= 5);  // at most 2 entries fit before each early commit
     CHECK(j->unfinished().empty());
 }
+
+TEST_CASE("a journaled batch larger than a rejecting target's queue is not throttled by its own entries") {
+    // Regression: entries admitted earlier in the batch held the slots until the batch was
+    // journaled, so a reject (or dead_letter) target smaller than the batch throttled the rest,
+    // which the same batch without a journal would not.
+    auto j = std::make_shared<memory_journal>();
+    bus b{"payments", {.journal = j}};
+    tally seen;
+    b.add_rule({.name = "all",
+                .pattern = all_transactions,
+                .targets = {handler<CreditCardTransaction>("audit", [&](const auto&) { seen.add(); })
+                                .bounded({.capacity = 3, .on_full = overflow_policy::reject})}});
+    std::vector<put_events_entry> batch;
+    for (int i = 0; i < 10; ++i) batch.push_back(tx_entry("t" + std::to_string(i)));
+    const auto result = b.put_events(batch);
+    CHECK(result.failed_entry_count == 0);
+    b.drain();
+    CHECK(seen.value() == 10);
+    CHECK(b.stats().at(0).dead_lettered == 0);
+}
+
+TEST_CASE("recover() runs once, and not on a bus that has shut down") {
+    auto j = std::make_shared<memory_journal>();
+    bus b{"payments", {.journal = j}};
+    CHECK(b.recover().events == 0);
+    CHECK_THROWS_WITH_AS(b.recover(), doctest::Contains("already recovered"), error);
+    bus closed{"closed", {.journal = j}};
+    REQUIRE(closed.shutdown(std::chrono::seconds(1)));
+    CHECK_THROWS_WITH_AS(closed.recover(), doctest::Contains("shut down"), error);
+}
+
+TEST_CASE("once_per_event handles each replay of an event once, apart from its original delivery") {
+    auto processed = std::make_shared<memory_processed_store>();
+    bus b{"payments"};
+    int calls = 0;
+    b.add_rule({.name = "all",
+                .pattern = all_transactions,
+                .targets = {once_per_event(handler<CreditCardTransaction>("audit", [&](const auto&) { ++calls; }), processed)}});
+    auto original = make_event(event<CreditCardTransaction>{b.make_envelope("com.example.tx", "CREDIT_CARD_TRANSACTION"), {}});
+    REQUIRE(b.publish(original).ok());
+    REQUIRE(b.publish(original).ok());  // a redelivery: skipped
+    auto replayed = nlohmann::json::parse(original->json());
+    replayed["replay-name"] = "fix-2026-11-29";
+    REQUIRE(b.publish(parse_event(replayed.dump())).ok());  // a replay: handled
+    REQUIRE(b.publish(parse_event(replayed.dump())).ok());  // the same replay again: skipped
+    b.drain();
+    CHECK(calls == 2);
+}

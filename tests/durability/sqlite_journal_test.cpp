@@ -261,3 +261,36 @@ TEST_CASE("a journaled bus with sqlite_journal records a put_events batch at onc
     CHECK(seen.value() == 10);
     CHECK(journal->unfinished().empty());
 }
+
+TEST_CASE("sqlite_journal: on a full journal, delivery ends are committed on their own, so publishing recovers") {
+    // Regression: ends rode only in transactions that also inserted, which kept failing while
+    // the journal was full, so the room they free was never freed.
+    temp_dir dir;
+    switchyard::sqlite_journal journal(dir.file("journal.db"),
+                                       {.end_flush_interval = std::chrono::hours(1), .max_size_bytes = 64 * 1024});  // no background flush
+    const std::string big = R"({"padding":")" + std::string(3000, 'x') + "\"}";
+    std::vector<std::uint64_t> kept;
+    bool full = false;
+    for (int i = 0; i < 100 && !full; ++i) {
+        try {
+            kept.push_back(journal.record_accepted(big, two));
+        } catch (const switchyard::error&) {
+            full = true;
+        }
+    }
+    REQUIRE(full);
+    for (const auto s : kept) {
+        journal.record_ended(s, "rule-a", "t1");
+        journal.record_ended(s, "rule-b", "t2");
+    }
+    // The insert still fails with the ends in its transaction, but the ends are committed alone...
+    bool refused = false;
+    try {
+        journal.record_accepted(big, two);
+    } catch (const switchyard::error&) {
+        refused = true;
+    }
+    // ...so the next publish finds room (had the first one found room already, fine too).
+    CHECK_NOTHROW(journal.record_accepted(big, two));
+    CHECK(journal.unfinished().size() == (refused ? 1u : 2u));
+}

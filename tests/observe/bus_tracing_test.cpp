@@ -212,3 +212,14 @@ TEST_CASE("without a tracer nothing is traced unless the caller passes a context
     CHECK(envelopes[2]->trace_id_hex() == "4bf92f3577b34da6a3ce929d0e0e4736");
     CHECK_FALSE(envelopes[3]);
 }
+
+TEST_CASE("an invalid caller context (all-zero ids) is ignored: the publish starts a valid trace") {
+    auto spans = std::make_shared<recording_tracer>();
+    bus b{"payments", {.tracer = spans}};
+    b.add_rule({.name = "all", .pattern = all_transactions, .targets = {handler<CreditCardTransaction>("t", [](const auto&) {})}});
+    REQUIRE(b.producer<CreditCardTransaction>("com.example.tx").publish({}, {.trace = trace_context{}}).ok());
+    const auto roots = spans->roots();
+    REQUIRE(roots.size() == 1);
+    CHECK(roots[0].context.valid());
+    CHECK(trace_context::parse(roots[0].context.traceparent()));
+}

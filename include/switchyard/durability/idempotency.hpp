@@ -81,7 +81,9 @@ inline std::string processed_key(std::string_view rule, std::string_view target,
 inline target once_per_event(target t, std::shared_ptr<processed_store> store) {
     if (!store) throw error("once_per_event: the processed_store is null");
     t.invoke = [inner = std::move(t.invoke), store = std::move(store)](const any_event& e, const delivery_info& info) -> outcome {
-        const auto key = processed_key(info.rule, info.target, e.meta().id);
+        // A replay repeats events on purpose (same ids): each replay is handled once on its own.
+        auto key = processed_key(info.rule, info.target, e.meta().id);
+        if (e.meta().replay_name) key.append(1, '\0').append(*e.meta().replay_name);
         if (store->contains(key)) return outcome::success();
         auto result = inner(e, info);
         if (result.status() == outcome::kind::success) store->insert(key);
