@@ -43,7 +43,10 @@ TEST_CASE("events with the same key are delivered one at a time, in publish orde
     REQUIRE(b.drain(60s));
     CHECK_FALSE(overlapped);
     REQUIRE(seen.size() == 7);
-    for (const auto& [customer, totals] : seen) {
+    for (const auto& group : seen) {
+        // Not a structured binding: Clang 14 cannot capture one in CAPTURE's lambda.
+        const auto& customer = group.first;
+        const auto& totals = group.second;
         CAPTURE(customer);
         CHECK(totals.size() > 400);
         CHECK(std::is_sorted(totals.begin(), totals.end()));
