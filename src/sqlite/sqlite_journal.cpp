@@ -215,6 +215,18 @@ struct sqlite_journal::impl {
         return failure;
     }
 
+    // Waits until `b` is committed, leading a commit whenever nobody else does; rethrows the
+    // batch's error. Precondition: the mutex is held (through `lock`).
+    void wait_committed(const batch& b, std::unique_lock<std::mutex>& lock) {
+        while (!b.done) {
+            if (!leading)
+                lead(lock);
+            else
+                changed.wait(lock);
+        }
+        if (b.error) std::rethrow_exception(b.error);
+    }
+
     void flush_loop() {
         std::unique_lock lock(mutex);
         while (!stopping) {
@@ -240,16 +252,8 @@ std::uint64_t sqlite_journal::record_accepted(std::string_view event_json, std::
     if (deliveries.empty()) return sequence;
     auto b = s.collecting;
     b->events.push_back(impl::accepted{sequence, std::string(event_json), {deliveries.begin(), deliveries.end()}});
-    for (;;) {
-        if (b->done) {
-            if (b->error) std::rethrow_exception(b->error);
-            return sequence;
-        }
-        if (!s.leading)
-            s.lead(lock);
-        else
-            s.changed.wait(lock);
-    }
+    s.wait_committed(*b, lock);
+    return sequence;
 }
 
 std::vector<std::uint64_t> sqlite_journal::record_accepted_batch(std::span<const journal_record> records) {
@@ -268,16 +272,8 @@ std::vector<std::uint64_t> sqlite_journal::record_accepted_batch(std::span<const
         added = true;
     }
     if (!added) return sequences;
-    for (;;) {
-        if (b->done) {
-            if (b->error) std::rethrow_exception(b->error);
-            return sequences;
-        }
-        if (!s.leading)
-            s.lead(lock);
-        else
-            s.changed.wait(lock);
-    }
+    s.wait_committed(*b, lock);
+    return sequences;
 }
 
 void sqlite_journal::record_ended(std::uint64_t sequence, std::string_view rule, std::string_view target) noexcept {
