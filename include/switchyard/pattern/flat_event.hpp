@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace switchyard::pattern {
@@ -18,6 +19,16 @@ struct trie_node;
 }
 
 enum class value_kind : std::uint8_t { string, number, boolean, null };
+
+// Arrays and objects nested deeper than this in an event are refused by the JSON scanner.
+inline constexpr int max_event_nesting = 512;
+
+// Why the JSON scanner refused an event (flat_event::error after match_json returned false).
+enum class scan_error : std::uint8_t {
+    none,
+    malformed,  // not valid JSON where the scanner read it
+    too_deep,   // valid or not, nested deeper than max_event_nesting
+};
 
 // An object inside an array: which array (numbered in document order within one event) and
 // which element of it.
@@ -46,12 +57,22 @@ struct branch_slot {
     std::uint64_t mask = 0;       // conditions hit
     std::uint64_t free_mask = 0;  // conditions hit by a field outside any array of objects
     std::uint8_t info = 0;        // the posting's info byte
+    std::uint32_t ordinal = 0;    // this slot's position in match_state::touched
 };
 
+// A hit by a field inside an array of objects, kept for the consistency check. Hits are pushed
+// in field order, which is document order: that is what lets the check walk them as a tree.
 struct branch_hit {
-    std::uint64_t key;
+    std::uint32_t ordinal;  // the slot's position in match_state::touched
     std::uint32_t field;
     std::uint8_t bit;
+};
+
+// One array's run of hits while the consistency check looks at one node of the element tree.
+struct array_run {
+    std::uint32_t begin, end;
+    std::uint64_t bits;
+    std::uint32_t component;
 };
 
 // One open object or array while a value_sink stream is flattened.
@@ -63,15 +84,29 @@ struct sink_frame {
     bool pushed_step;
 };
 
+// A member of the object being scanned that some rule reads, and the fields it gave.
+struct member_mark {
+    const trie_node* node;
+    std::uint32_t begin, end;
+};
+
 struct match_state {
     std::vector<branch_slot> table = std::vector<branch_slot>(64);
     std::vector<std::uint32_t> touched;
     std::vector<branch_hit> hits;
     std::string folded;
-    std::vector<std::uint32_t> chosen;  // consistency search
+    std::vector<branch_hit> grouped;    // consistency check: hits grouped by slot, in field order
+    std::vector<std::uint32_t> group_start;
+    std::vector<std::uint32_t> touched_cursor;
+    std::vector<array_run> runs;
+    // Hits the consistency check has looked at during the last match (a test hook: the check is
+    // linear, so this stays within a small multiple of hits times array depth).
+    std::uint64_t consistency_steps = 0;
     std::vector<array_step> trail;      // the scanner's current array path
     std::string key_buffer;
     std::vector<sink_frame> frames;  // the flattening sink's stack
+    std::vector<member_mark> members;  // the scanner's open objects' members (duplicate detection)
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> dropped;  // fields replaced by a later duplicate
     std::uint32_t next_array = 0;    // arrays numbered so far in this event
 };
 
@@ -84,12 +119,28 @@ public:
         text.clear();
         trails.clear();
         state.next_array = 0;
+        error = scan_error::none;
+        error_offset = 0;
+    }
+
+    // What went wrong in the last scan, for a message (empty when nothing did).
+    std::string error_message() const {
+        switch (error) {
+            case scan_error::none: return {};
+            case scan_error::malformed: return "the event is not valid JSON (at byte " + std::to_string(error_offset) + ")";
+            case scan_error::too_deep:
+                return "the event nests arrays and objects more than " + std::to_string(max_event_nesting) +
+                       " deep (at byte " + std::to_string(error_offset) + "), the limit of the JSON scanner";
+        }
+        return {};
     }
 
     std::vector<flat_field> fields;
     std::string text;                 // decoded strings that could not be viewed in place
     std::vector<array_step> trails;
     detail::match_state state;
+    scan_error error = scan_error::none;  // why the last JSON scan failed
+    std::size_t error_offset = 0;         // the byte where it gave up
 };
 
 }  // namespace switchyard::pattern

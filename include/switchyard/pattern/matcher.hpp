@@ -54,17 +54,6 @@ inline std::uint64_t mask_of(std::uint8_t info) {
     return n >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1;
 }
 
-// Trails of two fields are consistent when they agree on the element of every array of
-// objects both pass through.
-inline bool compatible(const array_step* a, std::size_t na, const array_step* b, std::size_t nb) {
-    const std::size_t n = std::min(na, nb);
-    for (std::size_t k = 0; k < n; ++k) {
-        if (a[k].array != b[k].array) return true;
-        if (a[k].index != b[k].index) return false;
-    }
-    return true;
-}
-
 }  // namespace detail
 
 class matcher {
@@ -165,11 +154,13 @@ public:
                 else hit(st, p, field, trailed);
             });
         }
+        st.consistency_steps = 0;
+        bool grouped = false;
         for (const std::uint32_t slot_index : st.touched) {
             auto& slot = st.table[slot_index];
             const std::uint64_t full = detail::mask_of(slot.info);
             const std::uint64_t key = slot.key - 1;
-            if (slot.mask == full && (slot.free_mask == full || consistent(event, key, full & ~slot.free_mask)) &&
+            if (slot.mask == full && (slot.free_mask == full || consistent(event, slot.ordinal, full & ~slot.free_mask, grouped)) &&
                 (!(slot.info & 0x80) || absent_ok(event, key))) {
                 out.push_back(static_cast<rule_id>(key >> 16));
             }
@@ -188,12 +179,18 @@ public:
 
     // Matches a plain JSON document (not necessarily an EventBridge envelope: its top-level
     // members are the pattern's top-level fields). Returns false, matching nothing, when the
-    // scanner meets malformed JSON; it does not validate the parts it skips.
+    // scanner meets malformed JSON (scratch.error and error_message() say why, e.g. nesting
+    // beyond max_event_nesting); it does not validate the parts it skips. A member that appears
+    // twice in one object counts once, with its last value (as nlohmann::json reads it).
     bool match_json(std::string_view text, flat_event& scratch, std::vector<rule_id>& out) const {
         scratch.clear();
         detail::json_scanner scanner(scratch);
         if (!scanner.scan(text, root())) {
+            const auto why = scratch.error;
+            const auto where = scratch.error_offset;
             scratch.clear();
+            scratch.error = why;  // kept for error_message()
+            scratch.error_offset = where;
             return false;
         }
         match(scratch, out);
@@ -246,12 +243,13 @@ private:
         if (slot.key == 0) {
             slot.key = key;
             slot.info = p.info;
+            slot.ordinal = static_cast<std::uint32_t>(st.touched.size());
             st.touched.push_back(static_cast<std::uint32_t>(i));
         }
         const std::uint64_t bit = std::uint64_t{1} << p.bit;
         slot.mask |= bit;
         if (!trailed) slot.free_mask |= bit;
-        else st.hits.push_back({key - 1, field, p.bit});
+        else st.hits.push_back({slot.ordinal, field, p.bit});
     }
 
     static void grow(detail::match_state& st) {
@@ -267,42 +265,132 @@ private:
         st.table = std::move(bigger);
     }
 
-    // Can each condition in `needed` be given one hit so that all chosen fields (and every
-    // field outside arrays of objects) come from consistent array elements?
-    static bool consistent(flat_event& event, std::uint64_t key, std::uint64_t needed) {
+    // Groups the hits by slot (a counting sort, stable, so each slot's hits stay in field order:
+    // document order). Done once per event, and only when some branch needs the check.
+    static void group_hits(detail::match_state& st) {
+        auto& start = st.group_start;
+        start.assign(st.touched.size() + 1, 0);
+        for (const auto& h : st.hits) ++start[h.ordinal + 1];
+        for (std::size_t k = 1; k < start.size(); ++k) start[k] += start[k - 1];
+        st.grouped.resize(st.hits.size());
+        std::vector<std::uint32_t>& cursor = st.touched_cursor;
+        cursor.assign(start.begin(), start.end() - 1);
+        for (const auto& h : st.hits) st.grouped[cursor[h.ordinal]++] = h;
+    }
+
+    // Can each condition in `needed` be given one hit so that all chosen fields (and every field
+    // outside arrays of objects) come from consistent array elements? Hits are the leaves of a
+    // tree whose inner nodes are array elements (a field's trail is its path in that tree), and
+    // in document order every element's hits are contiguous. So the question is answered top
+    // down, each node asked once: a node must supply the conditions it is asked for; its own
+    // hits supply some, and each array under it supplies, through ONE of its elements, the rest
+    // of the conditions found in that array. Arrays under one object hold disjoint conditions
+    // (their fields have different paths), so each is asked independently and no choice is ever
+    // revisited: the cost is linear in hits times array depth, whatever the event.
+    static bool consistent(flat_event& event, std::uint32_t ordinal, std::uint64_t needed, bool& grouped) {
         auto& st = event.state;
-        std::vector<std::uint8_t> bits;
-        for (std::uint64_t m = needed; m; m &= m - 1) bits.push_back(static_cast<std::uint8_t>(std::countr_zero(m)));
-        std::vector<std::vector<std::uint32_t>> candidates(bits.size());
-        for (const auto& h : st.hits) {
-            if (h.key != key) continue;
-            for (std::size_t k = 0; k < bits.size(); ++k)
-                if (bits[k] == h.bit) candidates[k].push_back(h.field);
+        if (!grouped) {
+            group_hits(st);
+            grouped = true;
         }
-        st.chosen.assign(bits.size(), 0);
-        std::size_t budget = 100000;
-        auto trail = [&](std::uint32_t field) {
-            const auto& f = event.fields[field];
-            return std::make_pair(event.trails.data() + f.trail_offset, static_cast<std::size_t>(f.trail_size));
+        return covers(event, st.group_start[ordinal], st.group_start[ordinal + 1], 0, needed);
+    }
+
+    // Does the element at trail depth `depth` whose hits are grouped[begin, end) supply `need`?
+    static bool covers(flat_event& event, std::uint32_t begin, std::uint32_t end, std::size_t depth, std::uint64_t need) {
+        auto& st = event.state;
+        const auto& g = st.grouped;
+        auto size_of = [&](std::uint32_t k) -> std::size_t { return event.fields[g[k].field].trail_size; };
+        auto step_of = [&](std::uint32_t k) -> const array_step& {
+            return event.trails[event.fields[g[k].field].trail_offset + depth];
         };
-        // Depth-first search over the candidate lists, in condition order.
-        auto search = [&](auto& self, std::size_t k) -> bool {
-            if (k == bits.size()) return true;
-            for (const std::uint32_t field : candidates[k]) {
-                if (budget-- == 0) return false;
-                const auto [t, n] = trail(field);
-                bool ok = true;
-                for (std::size_t j = 0; j < k && ok; ++j) {
-                    const auto other = trail(st.chosen[j]);
-                    ok = detail::compatible(t, n, other.first, other.second);
-                }
-                if (!ok) continue;
-                st.chosen[k] = field;
-                if (self(self, k + 1)) return true;
+        st.consistency_steps += end - begin;
+        // The element's own fields (their trail ends here) combine with everything below it.
+        std::uint64_t below = 0;
+        for (std::uint32_t k = begin; k < end; ++k) {
+            const std::uint64_t bit = std::uint64_t{1} << g[k].bit;
+            if (size_of(k) == depth) need &= ~bit;
+            else below |= bit;
+        }
+        if (need == 0) return true;
+        if (need & ~below) return false;
+        // The arrays under this element, each a contiguous run (the element's own hits may sit
+        // between runs). Runs are stacked on st.runs above those of the enclosing calls.
+        const std::size_t first_run = st.runs.size();
+        std::uint64_t seen = 0;
+        bool overlap = false;
+        for (std::uint32_t k = begin; k < end;) {
+            if (size_of(k) == depth) {
+                ++k;
+                continue;
             }
-            return false;
-        };
-        return search(search, 0);
+            const std::uint32_t array = step_of(k).array;
+            std::uint32_t stop = k;
+            std::uint64_t bits = 0;
+            while (stop < end && size_of(stop) > depth && step_of(stop).array == array) {
+                bits |= std::uint64_t{1} << g[stop].bit;
+                ++stop;
+            }
+            bits &= need;
+            if (bits) {
+                overlap = overlap || (bits & seen) != 0;
+                seen |= bits;
+                st.runs.push_back({k, stop, bits, static_cast<std::uint32_t>(st.runs.size() - first_run)});
+            }
+            k = stop;
+        }
+        st.consistency_steps += end - begin;
+        // Sibling arrays holding the same condition come only from arrays nested directly in
+        // arrays ([[{...}], [{...}]]) in typed events or from duplicate members: those arrays are
+        // taken as one array (one element must supply all they are asked for), which keeps the
+        // check linear and agrees with EventBridge, where the outer array's element decides.
+        const std::size_t last_run = st.runs.size();
+        if (overlap) {
+            auto root = [&](std::uint32_t c) {
+                while (st.runs[first_run + c].component != c) {
+                    auto& up = st.runs[first_run + c].component;
+                    up = st.runs[first_run + up].component;  // path halving
+                    c = up;
+                }
+                return c;
+            };
+            for (std::size_t b = 0; b < 64; ++b) {
+                std::uint32_t owner = ~0u;
+                for (std::size_t r = first_run; r < last_run; ++r) {
+                    if (!(st.runs[r].bits >> b & 1)) continue;
+                    const std::uint32_t c = root(static_cast<std::uint32_t>(r - first_run));
+                    if (owner == ~0u) owner = c;
+                    else if (c != owner) st.runs[first_run + c].component = owner;
+                }
+            }
+            for (std::size_t r = first_run; r < last_run; ++r) st.runs[r].component = root(static_cast<std::uint32_t>(r - first_run));
+            std::stable_sort(st.runs.begin() + static_cast<std::ptrdiff_t>(first_run), st.runs.end(),
+                             [](const detail::array_run& a, const detail::array_run& b) { return a.component < b.component; });
+        }
+        bool ok = true;
+        for (std::size_t r = first_run; r < last_run && ok;) {
+            // One array, or (after an overlap) the runs of one component, now adjacent.
+            std::size_t group_end = r + 1;
+            std::uint64_t part = st.runs[r].bits;
+            while (group_end < last_run && st.runs[group_end].component == st.runs[r].component)
+                part |= st.runs[group_end++].bits;
+            bool found = false;
+            for (std::size_t q = r; q < group_end && !found; ++q) {
+                const std::uint32_t run_end = st.runs[q].end;
+                for (std::uint32_t k = st.runs[q].begin; k < run_end && !found;) {
+                    // One element of the array: a contiguous run with the same index at this depth.
+                    const std::uint32_t index = step_of(k).index;
+                    std::uint32_t stop = k + 1;
+                    while (stop < run_end && step_of(stop).index == index) ++stop;
+                    found = covers(event, k, stop, depth + 1, part);
+                    k = stop;
+                }
+            }
+            ok = found;
+            r = group_end;
+        }
+        st.runs.resize(first_run);
+        return ok;
     }
 
     bool absent_ok(const flat_event& event, std::uint64_t key) const {

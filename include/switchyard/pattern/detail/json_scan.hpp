@@ -1,7 +1,8 @@
 // The skipping JSON scanner: walks JSON text alongside the field-name automaton and extracts
 // only the leaves some rule reads. Members nobody reads are skipped by bracket counting, 64 bytes
-// at a time with SSE2; once every member a rule reads in an object has been seen, the rest of
-// that object is skipped, and at the top level the rest of the document is not even looked at. It assumes nothing about its input
+// at a time with SSE2. Every member name of an object that some rule reads into is looked at, so
+// that a duplicate member replaces the earlier one (last wins, as nlohmann::json reads it). It
+// assumes nothing about its input
 // beyond memory safety: malformed text makes scan() return false, but text that is only
 // malformed inside skipped parts may go unnoticed (validate elsewhere when that matters).
 #pragma once
@@ -110,17 +111,20 @@ public:
     }
 
     bool run(std::string_view text, const trie_node& root) {
-        p_ = text.data();
+        begin_ = p_ = text.data();
         end_ = text.data() + text.size();
         ok_ = true;
-        stop_ = false;
-        top_ = &root;
+        ev_.state.members.clear();
+        ev_.state.dropped.clear();
+        ev_.error = scan_error::none;
+        ev_.error_offset = 0;
         ws();
         value(&root, 0);
-        if (ok_ && !stop_) {
+        if (ok_) {
             ws();
-            if (p_ != end_) ok_ = false;
+            if (p_ != end_) fail();
         }
+        if (ok_) drop_replaced();
         settle_text(ev_);
         return ok_;
     }
@@ -133,13 +137,17 @@ public:
     }
 
 private:
-    static constexpr int max_nesting = 512;
+    static constexpr int max_nesting = max_event_nesting;
 
     void ws() {
         while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
     }
     char peek() const { return p_ < end_ ? *p_ : '\0'; }
-    void fail() {
+    void fail(scan_error why = scan_error::malformed) {
+        if (ok_) {
+            ev_.error = why;
+            ev_.error_offset = static_cast<std::size_t>(p_ - begin_);
+        }
         ok_ = false;
         p_ = end_;
     }
@@ -303,7 +311,7 @@ private:
     }
 
     void value(const trie_node* node, int depth) {
-        if (depth > max_nesting) return fail();
+        if (depth > max_nesting) return fail(scan_error::too_deep);
         switch (peek()) {
             case '{':
                 if (node->child_count) object(node, depth + 1);
@@ -338,6 +346,12 @@ private:
                 trail_.push_back({id, index});
                 object(node, depth + 1);
                 trail_.pop_back();
+            } else if (peek() == '[' && node->child_count) {
+                // An array in an array: its objects are also elements of this array (as in
+                // EventBridge), so [[{"a": 1}], [{"b": 2}]] does not pair a with b.
+                trail_.push_back({id, index});
+                value(node, depth);
+                trail_.pop_back();
             } else {
                 value(node, depth);
             }
@@ -361,7 +375,11 @@ private:
             ++p_;
             return;
         }
-        std::uint32_t seen = 0;
+        // Members read here, so that a duplicate replaces the earlier one (last wins, as in
+        // nlohmann::json and JavaScript). A 64-bit Bloom filter of the child states seen keeps
+        // the search for an earlier duplicate off the common path.
+        const std::size_t members_base = ev_.state.members.size();
+        std::uint64_t bloom = 0;
         while (ok_) {
             if (peek() != '"') return fail();
             const char* start = p_ + 1;
@@ -381,17 +399,10 @@ private:
             ++p_;
             ws();
             if (const trie_node* child = node->child(key)) {
+                const auto first = static_cast<std::uint32_t>(ev_.fields.size());
                 value(child, depth);
-                if (++seen == node->child_count && ok_) {
-                    if (node == top_ && depth == 1) {
-                        // Nothing later in the document can matter.
-                        stop_ = true;
-                        p_ = end_;
-                        return;
-                    }
-                    // Nothing later in this object can matter: jump to its end.
-                    return skip_until_closed(1);
-                }
+                if (!ok_) return;
+                remember(child, first, members_base, bloom);
             } else {
                 skip_value();
             }
@@ -402,9 +413,44 @@ private:
                 ws();
                 continue;
             }
-            if (c != '}') fail();
+            if (c != '}') return fail();
+            ev_.state.members.resize(members_base);
             return;
         }
+    }
+
+    // Records that `child` was read into fields [first, now); if this object already had that
+    // member, the earlier one's fields are dropped (when the scan ends).
+    void remember(const trie_node* child, std::uint32_t first, std::size_t base, std::uint64_t& bloom) {
+        auto& members = ev_.state.members;
+        const auto now = static_cast<std::uint32_t>(ev_.fields.size());
+        const std::uint64_t bit = std::uint64_t{1}
+                                  << ((reinterpret_cast<std::uintptr_t>(child) >> 4) * 0x9E3779B97F4A7C15ull >> 58);
+        if (bloom & bit) {
+            for (std::size_t k = base; k < members.size(); ++k) {
+                if (members[k].node != child) continue;
+                if (members[k].begin != members[k].end) ev_.state.dropped.push_back({members[k].begin, members[k].end});
+                members[k].begin = first;
+                members[k].end = now;
+                return;
+            }
+        }
+        bloom |= bit;
+        members.push_back({child, first, now});
+    }
+
+    // Takes out the fields of members that a later duplicate replaced.
+    void drop_replaced() {
+        auto& dropped = ev_.state.dropped;
+        if (dropped.empty()) return;
+        auto& fields = ev_.fields;
+        std::vector<char> gone(fields.size(), 0);
+        for (const auto& [from, to] : dropped) std::fill(gone.begin() + from, gone.begin() + to, char{1});
+        std::size_t kept = 0;
+        for (std::size_t k = 0; k < fields.size(); ++k)
+            if (!gone[k]) fields[kept++] = fields[k];
+        fields.resize(kept);
+        dropped.clear();
     }
 
     void leaf_string(const path_index* index) {
@@ -467,9 +513,8 @@ private:
     std::vector<array_step>& trail_;
     const char* p_ = nullptr;
     const char* end_ = nullptr;
-    const trie_node* top_ = nullptr;
+    const char* begin_ = nullptr;
     bool ok_ = true;
-    bool stop_ = false;
 };
 
 }  // namespace switchyard::pattern::detail

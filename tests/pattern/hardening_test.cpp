@@ -1,0 +1,168 @@
+// Hardening: inputs built to make matching slow, and inputs whose meaning was ambiguous. Speed
+// itself is measured in benchmarks/pattern (family "adversarial"); these tests pin the answers
+// and the work counters the engine exposes (flat_event::state.consistency_steps), not time.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "pattern/support.hpp"
+
+namespace sp = switchyard::pattern;
+using pattern_test::error_of;
+using pattern_test::matches;
+
+namespace {
+
+struct outcome {
+    bool ok = false;
+    std::vector<sp::rule_id> ids;
+    std::uint64_t steps = 0;
+    std::size_t fields = 0;
+};
+
+outcome run_one(std::string_view pattern, std::string_view event) {
+    const auto m = sp::matcher{}.with(1, sp::compile(pattern));
+    sp::flat_event scratch;
+    outcome o;
+    o.ok = m.match_json(event, scratch, o.ids);
+    o.steps = scratch.state.consistency_steps;
+    o.fields = scratch.fields.size();
+    return o;
+}
+
+// {"detail": {"items": [...]}} with `n` items that alternate between only a sku and only a qty,
+// then (when `pair_at_end`) one item with both.
+std::string unpaired_items(std::size_t n, bool pair_at_end) {
+    std::string e = R"({"detail": {"items": [)";
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i) e += ',';
+        e += i % 2 ? R"({"qty": 2, "note": "x"})" : R"({"sku": "A", "note": "y"})";
+    }
+    if (pair_at_end) e += R"(, {"sku": "A", "qty": 2})";
+    e += "]}}";
+    return e;
+}
+
+}  // namespace
+
+TEST_CASE("array consistency is linear: items that never pair up") {
+    const char* rule = R"({"detail": {"items": {"sku": ["A"], "qty": [2]}}})";
+    for (const bool pair : {false, true}) {
+        CAPTURE(pair);
+        const auto o = run_one(rule, unpaired_items(20000, pair));
+        REQUIRE(o.ok);
+        CHECK(o.ids == (pair ? std::vector<sp::rule_id>{1} : std::vector<sp::rule_id>{}));
+        // Each hit is looked at a bounded number of times per array level (here one level).
+        CHECK(o.steps <= 4 * (o.fields + 1));
+        CHECK(o.steps > 0);
+    }
+}
+
+TEST_CASE("array consistency is linear: several objects per element, crafted near-misses") {
+    // Fields in several objects inside one array element: the old depth-first search tried every
+    // combination of candidates (its budget counter wrapped past zero, so it was unbounded).
+    const char* rule = R"({"arr": {"p": {"v": [1]}, "q": {"v": [1]}, "r": {"v": [1]}, "s": {"v": [1]}, "t": {"v": [1]}}})";
+    std::string event = R"({"arr": [)";
+    const char* names[] = {"p", "q", "r", "s", "t"};
+    const std::size_t n = 2000;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i) event += ',';
+        // Every element misses exactly one of the five.
+        event += '{';
+        bool first = true;
+        for (std::size_t k = 0; k < 5; ++k) {
+            if (k == i % 5) continue;
+            if (!first) event += ',';
+            first = false;
+            event += std::string("\"") + names[k] + R"(": {"v": 1})";
+        }
+        event += '}';
+    }
+    const std::string miss = event + "]}";
+    const std::string hit = event + R"(, {"p": {"v": 1}, "q": {"v": 1}, "r": {"v": 1}, "s": {"v": 1}, "t": {"v": 1}}]})";
+    const auto a = run_one(rule, miss);
+    REQUIRE(a.ok);
+    CHECK(a.ids.empty());
+    CHECK(a.steps <= 4 * (a.fields + 1));
+    const auto b = run_one(rule, hit);
+    REQUIRE(b.ok);
+    CHECK(b.ids == std::vector<sp::rule_id>{1});
+    CHECK(b.steps <= 4 * (b.fields + 1));
+}
+
+TEST_CASE("array consistency: nested levels, arrays inside arrays, several arrays per element") {
+    const char* q = R"({"o": {"i": {"k": ["x"], "v": [1]}, "tag": ["t"]}})";
+    CHECK(matches(q, R"({"o": [{"tag": "t", "i": [{"k": "y", "v": 1}, {"k": "x", "v": 1}]}]})"));
+    CHECK_FALSE(matches(q, R"({"o": [{"tag": "t", "i": [{"k": "y", "v": 1}]}, {"tag": "u", "i": [{"k": "x", "v": 1}]}]})"));
+    // Two arrays in one element supply their fields independently.
+    const char* two = R"({"o": {"a": {"x": [1]}, "b": {"y": [2]}, "z": [3]}})";
+    CHECK(matches(two, R"({"o": [{"z": 3, "a": [{"x": 0}, {"x": 1}], "b": [{"y": 2}]}]})"));
+    CHECK_FALSE(matches(two, R"({"o": [{"z": 3, "a": [{"x": 0}]}, {"a": [{"x": 1}], "b": [{"y": 2}]}]})"));
+    // Objects in arrays nested directly in arrays: one element must hold both fields.
+    const char* both = R"({"x": {"a": [1], "b": [2]}})";
+    CHECK(matches(both, R"({"x": [[{"a": 1, "b": 2}]]})"));
+    CHECK_FALSE(matches(both, R"({"x": [[{"a": 1, "b": 0}], [{"a": 0, "b": 2}]]})"));
+    CHECK_FALSE(matches(both, R"({"x": [[{"a": 1}, {"b": 2}]]})"));
+    // A field outside the array combines with any element; fields in the same element combine.
+    CHECK(matches(R"({"id": [1], "o": {"a": [1], "b": [2]}})", R"({"o": [{"a": 1}, {"a": 1, "b": 2}], "id": 1})"));
+}
+
+TEST_CASE("$or over arrays: many alternatives cost what their hits cost") {
+    std::string rule = R"({"$or": [)";
+    for (int i = 0; i < 1024; ++i) {
+        if (i) rule += ',';
+        rule += R"({"items": {"k": [)" + std::to_string(i % 32) + R"(], "v": [)" + std::to_string(i / 32) + "]}}";
+    }
+    rule += "]}";
+    std::string event = R"({"items": [)";
+    for (int i = 0; i < 64; ++i) {
+        if (i) event += ',';
+        event += R"({"k": )" + std::to_string(i % 32) + R"(, "v": )" + std::to_string(100 + i) + "}";
+    }
+    const auto miss = run_one(rule, event + "]}");
+    REQUIRE(miss.ok);
+    CHECK(miss.ids.empty());
+    const auto hit = run_one(rule, event + R"(, {"k": 5, "v": 31}]})");
+    CHECK(hit.ids == std::vector<sp::rule_id>{1});
+    // Each alternative touched looks only at its own hits.
+    CHECK(miss.steps <= 4 * 64 * 32);
+}
+
+TEST_CASE("duplicate members in an event: the last one counts, as in nlohmann::json") {
+    const char* big = R"({"amount": [{"numeric": [">", 100]}]})";
+    CHECK(matches(big, R"({"amount": 5, "amount": 1000000})"));
+    CHECK_FALSE(matches(big, R"({"amount": 1000000, "amount": 5})"));
+    CHECK_FALSE(matches(big, R"({"amount": 1000000, "other": 1, "amount": 5})"));
+    // Also when the earlier one was an array, an object, or nested.
+    CHECK_FALSE(matches(big, R"({"amount": [1000000], "amount": 5})"));
+    CHECK_FALSE(matches(R"({"a": {"b": [1]}})", R"({"a": {"b": 1}, "a": {"c": 2}})"));
+    CHECK(matches(R"({"a": {"b": [1]}})", R"({"a": {"b": 2}, "a": {"c": 2, "b": 1}})"));
+    CHECK_FALSE(matches(R"({"a": {"b": [1]}})", R"({"a": {"b": 1, "b": 2}})"));
+    CHECK(matches(R"({"a": {"b": [1]}})", R"({"a": [{"b": 2, "b": 1}]})"));
+    // Escaped member names are the same member.
+    CHECK_FALSE(matches(big, R"({"amount": 1000000, "\u0061mount": 5})"));
+    // Many duplicates stay correct.
+    std::string many = "{";
+    for (int i = 0; i < 500; ++i) many += R"("amount": )" + std::to_string(1000 + i) + R"(, "x": 1, )";
+    CHECK_FALSE(matches(big, many + R"("amount": 1})"));
+    CHECK(matches(big, many + R"("amount": 101})"));
+    // consistent with nlohmann::json, which the bus and the CLI parse with
+    CHECK(switchyard::pattern::detail::json::parse(R"({"amount": 5, "amount": 1000000})")["amount"] == 1000000);
+}
+
+TEST_CASE("an event nested beyond the scanner's limit says so") {
+    const auto m = sp::matcher{}.with(1, sp::compile(R"({"a": [1]})"));
+    sp::flat_event scratch;
+    std::vector<sp::rule_id> out;
+    const std::string deep = R"({"a": )" + std::string(600, '[') + "1" + std::string(600, ']') + "}";
+    CHECK_FALSE(m.match_json(deep, scratch, out));
+    CHECK(scratch.error == sp::scan_error::too_deep);
+    CHECK(scratch.error_message().find("more than 512 deep") != std::string::npos);
+    CHECK_FALSE(m.match_json(R"({"a": [1)", scratch, out));
+    CHECK(scratch.error == sp::scan_error::malformed);
+    CHECK(scratch.error_message().find("not valid JSON") != std::string::npos);
+    CHECK(m.match_json(R"({"a": )" + std::string(400, '[') + "1" + std::string(400, ']') + "}", scratch, out));
+    CHECK(scratch.error == sp::scan_error::none);
+    CHECK(out == std::vector<sp::rule_id>{1});
+}
