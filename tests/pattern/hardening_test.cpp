@@ -166,3 +166,45 @@ TEST_CASE("an event nested beyond the scanner's limit says so") {
     CHECK(scratch.error == sp::scan_error::none);
     CHECK(out == std::vector<sp::rule_id>{1});
 }
+
+TEST_CASE("anything-but with prefix, suffix, equals-ignore-case or wildcard matches values that are not strings") {
+    // As EventBridge and aws/event-ruler: such a value is not excluded by any string form.
+    for (const char* op : {R"({"prefix": "S"})", R"({"suffix": "S"})", R"({"equals-ignore-case": "S"})", R"({"wildcard": "S*"})",
+                           R"({"prefix": ["S", "T"]})"}) {
+        CAPTURE(op);
+        const std::string p = std::string(R"({"a": [{"anything-but": )") + op + "}]}";
+        CHECK(matches(p, R"({"a": null})"));
+        CHECK(matches(p, R"({"a": 5})"));
+        CHECK(matches(p, R"({"a": true})"));
+        CHECK(matches(p, R"({"a": false})"));
+        CHECK(matches(p, R"({"a": "x"})"));
+        CHECK_FALSE(matches(p, R"({"a": "S"})"));
+        CHECK_FALSE(matches(p, R"({"b": 5})"));  // still never a missing field
+    }
+    // Inside all-of too (one value, every condition).
+    CHECK(matches(R"({"a": [{"all-of": [{"anything-but": {"prefix": "S"}}, {"numeric": [">", 1]}]}]})", R"({"a": 5})"));
+}
+
+TEST_CASE("a number beyond the double range in a pattern is a pattern_error naming its path") {
+    CHECK(error_of(R"({"a": [1e400]})") ==
+          "a[0]: number is outside the range of a double (about ±1.8e308); write a smaller number");
+    CHECK(error_of(R"({"d": {"t": [{"numeric": [">", 0, "<", -1e999]}]}})")
+              .starts_with("d.t[0].numeric[3]: number is outside the range of a double"));
+    CHECK(error_of(R"({"a": [{"anything-but": [1, 2, 1e400]}]})").starts_with("a[0].anything-but[2]: number is outside"));
+    try {
+        (void)sp::compile(R"({"x": {"y": [1e400]}})");
+        FAIL("compiled");
+    } catch (const switchyard::pattern_error& e) {
+        CHECK(e.path() == "x.y[0]");
+    }
+}
+
+TEST_CASE("a key repeated in one pattern object is refused, naming it") {
+    CHECK(error_of(R"({"a": ["x"], "a": ["y"]})") ==
+          "a: the key \"a\" appears twice in one object; a JSON parser keeps only one of them, so merge their values into "
+          "one list (or one object)");
+    CHECK(error_of(R"({"d": {"b": [1], "c": [2], "b": [3]}})").starts_with("d.b: the key \"b\" appears twice"));
+    CHECK(error_of(R"({"$or": [{"a": [1]}, {"b": [1], "b": [2]}]})").starts_with("$or[1].b: the key \"b\" appears twice"));
+    // The same key in different objects is fine.
+    CHECK(error_of(R"({"a": {"x": [1]}, "b": {"x": [1]}, "$or": [{"x": [1]}, {"x": [2]}]})").empty());
+}

@@ -20,6 +20,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
@@ -448,15 +449,74 @@ inline std::vector<branch> object_of(const json& object, const std::vector<std::
 
 }  // namespace detail
 
+namespace detail {
+
+// Follows nlohmann's parse events to know the JSON path being parsed, so that what the parser
+// itself would not name (a duplicate key, which it would silently overwrite, and a number out of
+// the double range, which it throws as out_of_range) is reported at its path.
+class path_tracker {
+public:
+    // The parser callback: refuses a key repeated in one object.
+    bool operator()(int, json::parse_event_t event, json& parsed) {
+        switch (event) {
+            case json::parse_event_t::object_start: frames_.push_back({false, {}, 0, {}}); break;
+            case json::parse_event_t::array_start: frames_.push_back({true, {}, 0, {}}); break;
+            case json::parse_event_t::key: {
+                auto& f = frames_.back();
+                f.key = parsed.get<std::string>();
+                for (const auto& k : f.keys)
+                    if (k == f.key)
+                        fail(here(), "the key \"" + f.key +
+                                         "\" appears twice in one object; a JSON parser keeps only one of them, so "
+                                         "merge their values into one list (or one object)");
+                f.keys.push_back(f.key);
+                break;
+            }
+            case json::parse_event_t::object_end:
+            case json::parse_event_t::array_end:
+                frames_.pop_back();
+                element_done();
+                break;
+            case json::parse_event_t::value: element_done(); break;
+        }
+        return true;
+    }
+
+    // The path of the value being parsed now.
+    std::string here() const {
+        std::string path;
+        for (const auto& f : frames_) path = f.array ? at(path, f.count) : join(path, f.key);
+        return path;
+    }
+
+private:
+    struct frame {
+        bool array;
+        std::string key;  // objects: the current key
+        std::size_t count;  // arrays: elements done
+        std::vector<std::string> keys;  // objects: keys seen (objects in patterns are small)
+    };
+    void element_done() {
+        if (!frames_.empty() && frames_.back().array) ++frames_.back().count;
+    }
+    std::vector<frame> frames_;
+};
+
+}  // namespace detail
+
 // Parses and validates a pattern. Throws pattern_error naming the JSON path of the first problem
 // (or the byte offset of a syntax error).
 inline compiled_pattern compile(std::string_view text) {
     detail::json parsed;
+    detail::path_tracker tracker;
     try {
-        parsed = detail::json::parse(text);
+        parsed = detail::json::parse(text, std::ref(tracker));
     } catch (const detail::json::parse_error& ex) {
         const std::size_t offset = ex.byte > 0 ? ex.byte - 1 : 0;
         throw pattern_error("pattern is not valid JSON at byte " + std::to_string(offset) + ": " + ex.what(), {}, offset);
+    } catch (const detail::json::out_of_range&) {
+        // nlohmann reads a number beyond the double range as an error of its own (406).
+        detail::fail(tracker.here(), "number is outside the range of a double (about ±1.8e308); write a smaller number");
     }
     if (!parsed.is_object()) throw pattern_error("a pattern must be a JSON object, got " + std::string(parsed.type_name()));
     if (parsed.empty()) throw pattern_error("a pattern must name at least one field");

@@ -193,20 +193,22 @@ inline bool anything_but_matches(const atom_extra& x, const value_ref& v) {
             return !is_string || std::find(x.strings.begin(), x.strings.end(), v.text) == x.strings.end();
         case but_kind::numbers:
             return v.kind != value_kind::number || std::find(x.numbers.begin(), x.numbers.end(), v.number) == x.numbers.end();
+        // As in EventBridge (aws/event-ruler): a value that is not a string cannot start with,
+        // end with, equal or match any of the excluded strings, so it matches.
         case but_kind::prefix:
-            return is_string && std::none_of(x.strings.begin(), x.strings.end(),
-                                             [&](const std::string& s) { return v.text.starts_with(s); });
+            return !is_string || std::none_of(x.strings.begin(), x.strings.end(),
+                                              [&](const std::string& s) { return v.text.starts_with(s); });
         case but_kind::suffix:
-            return is_string && std::none_of(x.strings.begin(), x.strings.end(),
-                                             [&](const std::string& s) { return v.text.ends_with(s); });
+            return !is_string || std::none_of(x.strings.begin(), x.strings.end(),
+                                              [&](const std::string& s) { return v.text.ends_with(s); });
         case but_kind::equals_ignore_case: {
-            if (!is_string) return false;
+            if (!is_string) return true;
             const auto f = v.folded();
             return std::find(x.strings.begin(), x.strings.end(), f) == x.strings.end();
         }
         case but_kind::wildcard:
-            return is_string && std::none_of(x.wildcards.begin(), x.wildcards.end(),
-                                             [&](const wildcard_program& w) { return w.matches(v.text); });
+            return !is_string || std::none_of(x.wildcards.begin(), x.wildcards.end(),
+                                              [&](const wildcard_program& w) { return w.matches(v.text); });
     }
     return false;
 }
