@@ -208,3 +208,45 @@ TEST_CASE("a key repeated in one pattern object is refused, naming it") {
     // The same key in different objects is fine.
     CHECK(error_of(R"({"a": {"x": [1]}, "b": {"x": [1]}, "$or": [{"x": [1]}, {"x": [2]}]})").empty());
 }
+
+namespace {
+const sp::detail::regexp_program& regexp_of(const sp::compiled_pattern& p) {
+    return *p.branches().at(0).at(0).atoms.at(0).extra->regexp;
+}
+std::string utf8(std::uint32_t cp) {
+    std::string s;
+    sp::detail::append_utf8(s, cp);
+    return s;
+}
+}  // namespace
+
+TEST_CASE("regexp: a repeated class of many characters is one set, tested once per character") {
+    // ([^<900 non-ASCII characters>]*){1000}: a thousand live states share one class; each code
+    // point is looked up once (binary search), not once per state and range by range.
+    std::string cls;
+    for (std::uint32_t cp = 0x400; cp < 0x400 + 2 * 900; cp += 2) cls += utf8(cp);
+    const std::string source = "([^" + cls + "]*){1000}";
+    const auto p = sp::compile(R"({"a": [{"regexp": ")" + source + R"("}]})");
+    CHECK(regexp_of(p).set_count() == 1);
+    const std::string rule = R"({"a": [{"regexp": ")" + source + R"("}]})";
+    CHECK(matches(rule, R"({"a": ")" + std::string(1024, 'x') + R"("})"));
+    CHECK_FALSE(matches(rule, R"({"a": ")" + std::string(1000, 'x') + utf8(0x402) + R"("})"));
+    CHECK(matches(rule, R"({"a": ")" + std::string(1000, 'x') + utf8(0x403) + R"("})"));
+}
+
+TEST_CASE("regexp: classes with overlapping, adjacent and unsorted ranges agree with a plain scan") {
+    const std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges = {
+        {'m', 'p'}, {'a', 'c'}, {'b', 'e'}, {'f', 'f'}, {'x', 'x'}, {0x3B1, 0x3C9}, {0x3C0, 0x3D0}, {'0', '9'}};
+    std::string cls;
+    for (const auto& [lo, hi] : ranges) cls += utf8(lo) + (lo == hi ? "" : "-" + utf8(hi));
+    for (const bool negated : {false, true}) {
+        const std::string rule = std::string(R"({"a": [{"regexp": "[)") + (negated ? "^" : "") + cls + R"(]"}]})";
+        for (std::uint32_t cp = 0x20; cp < 0x3E0; ++cp) {
+            if (cp == '"' || cp == '\\' || (cp >= 0x7F && cp < 0xA0)) continue;
+            bool in = false;
+            for (const auto& [lo, hi] : ranges) in = in || (cp >= lo && cp <= hi);
+            CAPTURE(cp);
+            CHECK(matches(rule, R"({"a": ")" + utf8(cp) + R"("})") == (in != negated));
+        }
+    }
+}

@@ -4,7 +4,9 @@
 // not supported and are rejected at compile time.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <iterator>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -27,7 +29,9 @@ public:
         try {
             const int root = p.alternation(0);
             if (p.pos != source.size()) p.fail(p.source[p.pos] == ')' ? "unbalanced ')'" : "unexpected character");
+            out->set_slots_.assign(p.sets.size(), -1);
             out->emit(p, root);
+            out->set_slots_.clear();
             out->code_.push_back({op::match, 0, 0, 0});
             if (out->code_.size() > max_instructions) p.fail("expression is too complex (more than 4096 NFA states)");
         } catch (const parse_failure& f) {
@@ -38,10 +42,14 @@ public:
     }
 
     bool matches(std::string_view s) const {
-        std::vector<int> current, next;
+        std::vector<int> current, next, stack;
         std::vector<std::uint32_t> mark(code_.size(), 0);
+        // Per code point, each distinct set is tested once however many live states use it
+        // (`x{1000}` makes a thousand states share one set).
+        std::vector<std::uint32_t> tested(sets_.size(), 0);
+        std::vector<char> inside(sets_.size(), 0);
         std::uint32_t generation = 1;
-        add(current, mark, generation, 0);
+        add(current, stack, mark, generation, 0);
         std::size_t i = 0;
         while (i < s.size() && !current.empty()) {
             const std::uint32_t cp = decode_utf8(s, i);
@@ -49,7 +57,13 @@ public:
             next.clear();
             for (const int pc : current) {
                 const auto& in = code_[static_cast<std::size_t>(pc)];
-                if (in.kind == op::set && in_set(sets_[static_cast<std::size_t>(in.a)], cp)) add(next, mark, generation, pc + 1);
+                if (in.kind != op::set) continue;
+                const auto set = static_cast<std::size_t>(in.a);
+                if (tested[set] != generation) {
+                    tested[set] = generation;
+                    inside[set] = in_set(sets_[set], cp);
+                }
+                if (inside[set]) add(next, stack, mark, generation, pc + 1);
             }
             std::swap(current, next);
         }
@@ -58,6 +72,10 @@ public:
             if (code_[static_cast<std::size_t>(pc)].kind == op::match) return true;
         return false;
     }
+
+    // Distinct character sets in the program (a set repeated by a quantifier counts once).
+    std::size_t set_count() const noexcept { return sets_.size(); }
+    std::size_t instruction_count() const noexcept { return code_.size(); }
 
 private:
     enum class op : std::uint8_t { set, split, jump, match };
@@ -70,19 +88,29 @@ private:
         std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges;
         bool negated = false;
     };
+    // Ranges are sorted and merged when the program is built: a binary search, not a scan of a
+    // class of hundreds of characters.
     static bool in_set(const char_set& set, std::uint32_t cp) {
-        bool in = false;
-        for (const auto& [lo, hi] : set.ranges)
-            if (cp >= lo && cp <= hi) {
-                in = true;
-                break;
-            }
+        const auto it = std::upper_bound(set.ranges.begin(), set.ranges.end(), cp,
+                                         [](std::uint32_t c, const std::pair<std::uint32_t, std::uint32_t>& r) { return c < r.first; });
+        const bool in = it != set.ranges.begin() && cp <= std::prev(it)->second;
         return in != set.negated;
     }
+    static void normalize(char_set& set) {
+        auto& r = set.ranges;
+        std::sort(r.begin(), r.end());
+        std::size_t out = 0;
+        for (std::size_t k = 0; k < r.size(); ++k) {
+            if (out > 0 && r[k].first <= r[out - 1].second + 1) r[out - 1].second = std::max(r[out - 1].second, r[k].second);
+            else r[out++] = r[k];
+        }
+        r.resize(out);
+    }
 
-    void add(std::vector<int>& list, std::vector<std::uint32_t>& mark, std::uint32_t generation, int pc) const {
+    void add(std::vector<int>& list, std::vector<int>& stack, std::vector<std::uint32_t>& mark, std::uint32_t generation,
+             int pc) const {
         // Iterative epsilon closure (an explicit stack: deep nesting must not exhaust the stack).
-        std::vector<int> stack{pc};
+        stack.assign(1, pc);
         while (!stack.empty()) {
             const int at = stack.back();
             stack.pop_back();
@@ -280,10 +308,17 @@ private:
         if (code_.size() > max_instructions) return;
         switch (n.kind) {
             case node::empty: return;
-            case node::set:
-                sets_.push_back(p.sets[static_cast<std::size_t>(n.set_index)]);
-                code_.push_back({op::set, static_cast<int>(sets_.size() - 1), 0, 0});
+            case node::set: {
+                // A set repeated by a quantifier is stored once.
+                auto& slot = set_slots_[static_cast<std::size_t>(n.set_index)];
+                if (slot < 0) {
+                    sets_.push_back(p.sets[static_cast<std::size_t>(n.set_index)]);
+                    normalize(sets_.back());
+                    slot = static_cast<int>(sets_.size() - 1);
+                }
+                code_.push_back({op::set, slot, 0, 0});
                 return;
+            }
             case node::concat:
                 for (const int child : n.children) emit(p, child);
                 return;
@@ -330,6 +365,7 @@ private:
 
     std::vector<instruction> code_;
     std::vector<char_set> sets_;
+    std::vector<int> set_slots_;  // while emitting: the parser's set -> its index in sets_
 };
 
 }  // namespace switchyard::pattern::detail
