@@ -250,3 +250,23 @@ TEST_CASE("regexp: classes with overlapping, adjacent and unsorted ranges agree 
         }
     }
 }
+
+TEST_CASE("wildcard segments are found in linear time and agree with a plain search") {
+    // "aaaa...a" against "*aaa...ab*": a naive search compares the whole segment at every position.
+    const std::string seg = std::string(300, 'a') + "b";
+    const std::string rule = R"({"a": [{"wildcard": "x*)" + seg + R"(*y"}]})";
+    const std::string value = "x" + std::string(5000, 'a');
+    CHECK_FALSE(matches(rule, R"({"a": ")" + value + R"(y"})"));
+    CHECK(matches(rule, R"({"a": ")" + value + "b" + R"(y"})"));
+    CHECK(matches(rule, R"({"a": ")" + value + "b" + std::string(70, 'a') + R"(y"})"));
+    // find_linear against std::string_view::find on periodic needles
+    std::string hay = "abababababcabababcababababababcabababababababababababababababababababababcab";
+    hay += hay + "ababababab" + hay;
+    for (const char* needle : {"ababc", "abababc", "bababab", "ababababababab", "cababa", "zzzzzz"}) {
+        CAPTURE(needle);
+        for (std::size_t from = 0; from < hay.size(); ++from) {
+            const std::string_view h = std::string_view(hay).substr(from);
+            CHECK(sp::detail::find_linear(h, needle) == h.find(needle));
+        }
+    }
+}
