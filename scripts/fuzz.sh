@@ -21,6 +21,16 @@ common=(-timeout=1 -rss_limit_mb=2048)
 work=$(mktemp -d "${TMPDIR:-/tmp}/switchyard-fuzz.XXXXXX")
 failures=()
 
+# A dictionary of the input language's tokens per target (fuzz/*.dict): byte mutations alone
+# rarely spell "$or" or a placeholder.
+dict_of() {
+  case $1 in
+    fuzz_pattern_compile | fuzz_pattern_match) echo "$repo/fuzz/pattern.dict" ;;
+    fuzz_put_events) echo "$repo/fuzz/put_events.dict" ;;
+    fuzz_transform) echo "$repo/fuzz/transform.dict" ;;
+  esac
+}
+
 binary_of() {
   local path="$build/fuzz/$1"
   [[ -x $path ]] && { echo "$path"; return; }
@@ -55,7 +65,10 @@ for t in "${targets[@]}"; do
   cp -R "$repo/fuzz/corpus/$t/." "$work/$t/corpus/" 2>/dev/null || true
   log="$work/$t/fuzz.log"
   echo "fuzz.sh: $t for ${seconds}s ..."
-  "$bin" "${common[@]}" -max_total_time="$seconds" -print_final_stats=1 \
+  dict=$(dict_of "$t")
+  dict_flag=()
+  [[ -n $dict && -f $dict ]] && dict_flag=(-dict="$dict")
+  "$bin" "${common[@]}" "${dict_flag[@]}" -max_total_time="$seconds" -print_final_stats=1 \
     -artifact_prefix="$work/$t/artifacts/" "$work/$t/corpus" >"$log" 2>&1
   rc=$?
   runs=$(sed -n 's/^stat::number_of_executed_runs: *//p' "$log" | tail -n 1)
