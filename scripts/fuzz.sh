@@ -71,7 +71,7 @@ for t in "${targets[@]}"; do
   "$bin" "${common[@]}" "${dict_flag[@]}" -max_total_time="$seconds" -print_final_stats=1 \
     -artifact_prefix="$work/$t/artifacts/" "$work/$t/corpus" >"$log" 2>&1
   rc=$?
-  runs=$(sed -n 's/^stat::number_of_executed_runs: *//p' "$log" | tail -n 1)
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   secs=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
   echo "fuzz.sh: $t: exit $rc, ${runs:-?} runs, ${secs:-?} exec/s"
   shopt -s nullglob
