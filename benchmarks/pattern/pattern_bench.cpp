@@ -1,6 +1,7 @@
 // Pattern-matching throughput on the shared benchmark data: every rule set over the city-lots
 // sample cycled to 213,068 events (one thread), the 5 -> 10,000 exact-rule scaling series,
-// 1,000 single-wildcard rules, and heap bytes per rule. The data directory is
+// 1,000 single-wildcard rules, and heap bytes per rule. The `adversarial` family times one match
+// of events built to be slow against a normal event of the same size and the same rules. The data directory is
 // $SWITCHYARD_BENCHMARK_DATA, else the one configured at build time (../shared/data).
 #include <benchmark/benchmark.h>
 
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -172,7 +174,202 @@ void add_rules_one_by_one(benchmark::State& state) {
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * compiled.size()));
 }
 
+
+// --- adversarial: worst cases against a normal event of the same size ------------------------
+//
+// Each case is one rule set and two events of (about) the same size: `worst`, built to make the
+// engine slow (each was minutes, seconds or quadratic before it was fixed), and `normal`, an
+// ordinary event that the same rules read as much of (the same fields hit, matching or not).
+// The ratio worst / normal is the figure of merit (goal: at most 10).
+
+struct adversarial_case {
+    std::vector<std::string> rules;
+    std::string worst, normal;
+};
+
+std::string repeat_join(std::size_t n, const std::function<std::string(std::size_t)>& item) {
+    std::string out;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i) out += ',';
+        out += item(i);
+    }
+    return out;
+}
+
+// Pads `json` (an object ending in '}') with an unread member so it is `size` bytes long.
+std::string pad_to(std::string json, std::size_t size) {
+    if (json.size() + 16 > size) return json;
+    json.pop_back();
+    json += R"(, "zpad": ")" + std::string(size - json.size() - 14, 'p') + "\"}";
+    return json;
+}
+
+// Item 1: fields in several objects inside one array element; each element misses one of them.
+adversarial_case five_objects(std::size_t elements) {
+    adversarial_case c;
+    c.rules = {R"({"arr": {"p": {"v": [1]}, "q": {"v": [1]}, "r": {"v": [1]}, "s": {"v": [1]}, "t": {"v": [1]}}})"};
+    const char* names[] = {"p", "q", "r", "s", "t"};
+    auto element = [&](std::size_t i, bool complete) {
+        std::string e = "{";
+        bool first = true;
+        for (std::size_t k = 0; k < 5; ++k) {
+            if (!complete && k == i % 5) continue;
+            if (!first) e += ',';
+            first = false;
+            e += std::string("\"") + names[k] + R"(":{"v":1})";
+        }
+        return e + "}";
+    };
+    c.worst = R"({"arr":[)" + repeat_join(elements, [&](std::size_t i) { return element(i, false); }) + "]}";
+    c.normal = pad_to(R"({"arr":[)" + repeat_join(elements * 4 / 5, [&](std::size_t i) { return element(i, true); }) + "]}",
+                      c.worst.size());
+    return c;
+}
+
+// Item 2: an ordinary rule and items that never pair up (sku only, qty only, alternately).
+adversarial_case unpaired_items(std::size_t bytes) {
+    adversarial_case c;
+    c.rules = {R"({"detail": {"items": {"sku": ["A"], "qty": [2]}}})"};
+    const std::size_t n = bytes / 24;
+    c.worst = R"({"detail":{"items":[)" +
+              repeat_join(n, [](std::size_t i) { return i % 2 ? std::string(R"({"qty":2,"n":"xxxx"})") : std::string(R"({"sku":"A","n":"yy"})"); }) +
+              "]}}";
+    c.normal = pad_to(R"({"detail":{"items":[)" + repeat_join(n / 2, [](std::size_t) { return std::string(R"({"sku":"A","qty":2,"n":"xxxxxxxxxxxxxxxxxxxx"})"); }) +
+                          "]}}",
+                      c.worst.size());
+    return c;
+}
+
+// Item 3: $or with 1,024 alternatives over one array; every alternative sees all its fields but
+// never in one element.
+adversarial_case or_over_arrays(std::size_t items) {
+    adversarial_case c;
+    std::string rule = R"({"$or": [)";
+    for (int i = 0; i < 1024; ++i) {
+        if (i) rule += ',';
+        rule += R"({"items": {"a": [1], "b": [1], "c": [)" + std::to_string(i) + "]}}";
+    }
+    c.rules = {rule + "]}"};
+    c.worst = R"({"items":[)" + repeat_join(items, [](std::size_t i) {
+                  return std::string(i % 2 ? R"({"b":1,"c":)" : R"({"a":1,"c":)") + std::to_string(i % 1024) + "}";
+              }) + "]}";
+    c.normal = pad_to(R"({"items":[)" + repeat_join(items * 2 / 3, [](std::size_t i) {
+                          return R"({"a":1,"b":1,"c":)" + std::to_string(i % 1024) + "}";
+                      }) + "]}",
+                      c.worst.size());
+    return c;
+}
+
+std::string utf8_of(std::uint32_t cp) {
+    std::string s;
+    sp::detail::append_utf8(s, cp);
+    return s;
+}
+
+// Item 4: ([^<900 non-ASCII characters>]*){1000} on a 1 KiB value. The normal event holds a
+// 1 KiB value of ordinary text for the same rule (a regexp's cost is the rule's, not the
+// value's): the figure here is the absolute time, 2.26 s per match before.
+adversarial_case regexp_class() {
+    adversarial_case c;
+    std::string cls;
+    for (std::uint32_t cp = 0x400; cp < 0x400 + 2 * 900; cp += 2) cls += utf8_of(cp);
+    c.rules = {R"({"a": [{"regexp": "([^)" + cls + R"(]*){1000}"}]})"};
+    std::string value;
+    while (value.size() < 1024) value += utf8_of(0x401 + 2 * (value.size() % 700));  // near misses: between the ranges
+    c.worst = R"({"a":")" + value + "\"}";
+    c.normal = R"({"a":")" + std::string(value.size(), 'x') + "\"}";
+    return c;
+}
+
+// Found while hunting: a wildcard segment that almost matches everywhere ("aaa...ab" in "aaaa").
+adversarial_case wildcard_near_miss(std::size_t bytes) {
+    adversarial_case c;
+    c.rules = {R"({"a": [{"wildcard": "x*)" + std::string(300, 'a') + R"(b*y"}]})"};
+    c.worst = R"({"a":"x)" + std::string(bytes, 'a') + R"(y"})";
+    std::string text;
+    for (std::size_t i = 0; text.size() < bytes; ++i) text += "lorem ipsum dolor sit amet "[i % 27];
+    c.normal = R"({"a":"x)" + text + R"(y"})";
+    return c;
+}
+
+// Item 9's price: every member of a big object is a duplicate of the one member a rule reads.
+adversarial_case duplicate_members(std::size_t bytes) {
+    adversarial_case c;
+    c.rules = {R"({"detail": {"amount": [{"numeric": [">", 100]}]}})"};
+    const std::size_t n = bytes / 16;
+    c.worst = R"({"detail":{)" + repeat_join(n, [](std::size_t i) { return R"("amount":)" + std::to_string(100000 + i % 1000); }) + "}}";
+    c.normal = R"({"detail":{)" + repeat_join(n, [](std::size_t i) { return R"("amo)" + std::to_string(100000 + i) + R"(":1)"; }) +
+               R"(,"amount":5000})" + "}";
+    return c;
+}
+
+// Many members read in one object (the duplicate check's Bloom filter saturates): 1,000 rules
+// on 1,000 keys, one event holding them all; normal: the same keys each once in 1,000 objects.
+adversarial_case many_members() {
+    adversarial_case c;
+    for (int i = 0; i < 1000; ++i) c.rules.push_back(R"({"d": {"k)" + std::to_string(i) + R"(": [1]}})");
+    c.worst = R"({"d":{)" + repeat_join(1000, [](std::size_t i) { return R"("k)" + std::to_string(i) + R"(":1)"; }) + "}}";
+    c.normal = R"({"d":[)" + repeat_join(1000, [](std::size_t i) { return R"({"k)" + std::to_string(i) + R"(":1})"; }) + "]}";
+    return c;
+}
+
+// Nesting at the scanner's limit against a flat event of the same size.
+adversarial_case deep_nesting() {
+    adversarial_case c;
+    c.rules = {R"({"a": {"b": [1]}})"};
+    std::string open, close;
+    for (int i = 0; i < 250; ++i) {
+        open += R"({"a":[)";
+        close += "]}";
+    }
+    c.worst = R"({"a":[)" + open + R"({"b":1})" + close + "]}";
+    c.normal = pad_to(R"({"a":[{"b":1}]})", c.worst.size());
+    return c;
+}
+
+void adversarial(benchmark::State& state, const std::function<adversarial_case()>& make, bool worst) {
+    const adversarial_case c = make();
+    sp::matcher m;
+    for (std::size_t i = 0; i < c.rules.size(); ++i) m = m.with(static_cast<sp::rule_id>(i), sp::compile(c.rules[i]));
+    const std::string& event = worst ? c.worst : c.normal;
+    sp::flat_event scratch;
+    std::vector<sp::rule_id> out;
+    for (auto _ : state) {
+        out.clear();
+        if (!m.match_json(event, scratch, out)) {
+            state.SkipWithError(scratch.error_message().c_str());
+            break;
+        }
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.counters["bytes"] = static_cast<double>(event.size());
+    state.counters["matches"] = static_cast<double>(out.size());
+    state.counters["steps"] = static_cast<double>(scratch.state.consistency_steps);
+}
+
+void register_adversarial() {
+    const std::vector<std::pair<std::string, std::function<adversarial_case()>>> cases = {
+        {"five_objects_660B", [] { return five_objects(10); }},
+        {"five_objects_1MiB", [] { return five_objects(17000); }},
+        {"unpaired_items_1.2MB", [] { return unpaired_items(1200000); }},
+        {"or_1024_over_array_867B", [] { return or_over_arrays(60); }},
+        {"or_1024_over_array_8KB", [] { return or_over_arrays(600); }},
+        {"or_1024_over_array_1MiB", [] { return or_over_arrays(75000); }},
+        {"regexp_900_char_class_x1000_1KiB", [] { return regexp_class(); }},
+        {"wildcard_near_miss_1MiB", [] { return wildcard_near_miss(1 << 20); }},
+        {"duplicate_members_1MiB", [] { return duplicate_members(1 << 20); }},
+        {"many_members_read", [] { return many_members(); }},
+        {"nesting_500", [] { return deep_nesting(); }},
+    };
+    for (const auto& [name, make] : cases)
+        for (const bool worst : {true, false})
+            benchmark::RegisterBenchmark(("adversarial/" + name + (worst ? "/worst" : "/normal")).c_str(), adversarial, make, worst)
+                ->Unit(benchmark::kMicrosecond)
+                ->MinTime(0.2);
+}
+
 const int registered = [] {
+    register_adversarial();
     const char* citylots[] = {"EXACT", "PREFIX", "SUFFIX", "EQUALS_IGNORE_CASE", "WILDCARD", "ANYTHING_BUT",
                               "ANYTHING_BUT_IGNORE_CASE", "ANYTHING_BUT_PREFIX", "ANYTHING_BUT_SUFFIX",
                               "ANYTHING_BUT_WILDCARD", "PREFIX_EQUALS_IGNORE_CASE", "SUFFIX_EQUALS_IGNORE_CASE",

@@ -140,6 +140,15 @@ TEST_CASE("duplicate members in an event: the last one counts, as in nlohmann::j
     CHECK(matches(R"({"a": {"b": [1]}})", R"({"a": {"b": 2}, "a": {"c": 2, "b": 1}})"));
     CHECK_FALSE(matches(R"({"a": {"b": [1]}})", R"({"a": {"b": 1, "b": 2}})"));
     CHECK(matches(R"({"a": {"b": [1]}})", R"({"a": [{"b": 2, "b": 1}]})"));
+    // A member of the same name in a nested object is not a duplicate (nor in a string).
+    CHECK(matches(big, R"({"amount": 1000000, "x": {"amount": 5}, "s": "\"amount\": 5"})"));
+    CHECK(matches(R"({"a": {"b": [1]}})", R"({"a": {"b": 1, "c": {"b": 2}, "d": [{"b": 3}]}, "b": 4})"));
+    // Duplicates after every read member was seen, at the top level and nested.
+    CHECK_FALSE(matches(R"({"a": {"b": [1]}, "c": [2]})", R"({"a": {"b": 1}, "c": 2, "x": [1, {"y": 2}], "a": {"b": 3}})"));
+    CHECK_FALSE(matches(R"({"a": {"b": [1], "c": [2]}})", R"({"a": {"c": 2, "b": 1, "x": "y", "c": 3}})"));
+    // An empty member name, and a name that is a prefix of another.
+    CHECK_FALSE(matches(R"({"": [1]})", R"({"": 1, "x": 0, "": 2})"));
+    CHECK(matches(big, R"({"amount": 1000000, "amounts": 5, "xamount": 5})"));
     // Escaped member names are the same member.
     CHECK_FALSE(matches(big, R"({"amount": 1000000, "\u0061mount": 5})"));
     // Many duplicates stay correct.

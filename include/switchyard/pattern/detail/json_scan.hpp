@@ -1,8 +1,9 @@
 // The skipping JSON scanner: walks JSON text alongside the field-name automaton and extracts
 // only the leaves some rule reads. Members nobody reads are skipped by bracket counting, 64 bytes
-// at a time with SSE2. Every member name of an object that some rule reads into is looked at, so
-// that a duplicate member replaces the earlier one (last wins, as nlohmann::json reads it). It
-// assumes nothing about its input
+// at a time with SSE2. Once every member a rule reads in an object has been seen, the rest of
+// that object (at the top level, of the document) is only searched for a repeat of one of those
+// member names (a duplicate replaces the earlier member: last wins, as nlohmann::json reads it);
+// without one it is skipped unread. It assumes nothing about its input
 // beyond memory safety: malformed text makes scan() return false, but text that is only
 // malformed inside skipped parts may go unnoticed (validate elsewhere when that matters).
 #pragma once
@@ -107,6 +108,7 @@ public:
     // Scans a whole document whose top level is read through `root`. Appends to ev's fields.
     bool scan(std::string_view text, const trie_node& root) {
         trail_.clear();
+        unique_members_ = false;
         return run(text, root);
     }
 
@@ -114,13 +116,15 @@ public:
         begin_ = p_ = text.data();
         end_ = text.data() + text.size();
         ok_ = true;
+        stop_ = false;
+        top_ = &root;
         ev_.state.members.clear();
         ev_.state.dropped.clear();
         ev_.error = scan_error::none;
         ev_.error_offset = 0;
         ws();
         value(&root, 0);
-        if (ok_) {
+        if (ok_ && !stop_) {
             ws();
             if (p_ != end_) fail();
         }
@@ -131,8 +135,13 @@ public:
 
     // Scans `text` as the value at `node` (a member of some outer document), with `trail` as
     // the array elements that lead to it.
-    bool scan_value(std::string_view text, const trie_node& node, const std::vector<array_step>& trail) {
+    // `unique_members`: the caller has made sure no object in `text` repeats a member name (the
+    // bus refuses such details when they are put), so the scanner need not look for repeats
+    // after the last member it reads.
+    bool scan_value(std::string_view text, const trie_node& node, const std::vector<array_step>& trail,
+                    bool unique_members = true) {
         trail_ = trail;
+        unique_members_ = unique_members;
         return run(text, node);
     }
 
@@ -380,6 +389,7 @@ private:
         // the search for an earlier duplicate off the common path.
         const std::size_t members_base = ev_.state.members.size();
         std::uint64_t bloom = 0;
+        std::uint32_t seen = 0;
         while (ok_) {
             if (peek() != '"') return fail();
             const char* start = p_ + 1;
@@ -403,6 +413,27 @@ private:
                 value(child, depth);
                 if (!ok_) return;
                 remember(child, first, members_base, bloom);
+                if (++seen == node->child_count) {
+                    // Every member a rule reads has been seen: the rest of the object (at the
+                    // top level, of the document) matters only if it repeats one of them. One
+                    // pass over its strings tells; only then is it read member by member.
+                    const char* resume = p_;
+                    if (node == top_ && depth == 1) {
+                        if (unique_members_ || !names_a_child(node, p_, end_)) {
+                            p_ = end_;
+                            stop_ = true;
+                            return;
+                        }
+                    } else {
+                        skip_until_closed(1);
+                        if (!ok_) return;
+                        if (unique_members_ || !names_a_child(node, resume, p_ - 1)) {
+                            ev_.state.members.resize(members_base);
+                            return;
+                        }
+                        p_ = resume;
+                    }
+                }
             } else {
                 skip_value();
             }
@@ -417,6 +448,87 @@ private:
             ev_.state.members.resize(members_base);
             return;
         }
+    }
+
+    // Does [from, to) hold a member name (a string followed by ':') that is a child of `node`?
+    // Strings are found with memchr: outside a string every quote opens one, so walking from
+    // string to string stays in step with the text. Names inside nested objects count too (a
+    // false alarm only costs reading the rest member by member).
+    bool names_a_child(const trie_node* node, const char* from, const char* to) {
+        const auto size = static_cast<std::size_t>(to - from);
+        if (node->child_count <= 4 && node->small.size() == node->child_count) {
+            // Few names and no escapes: a substring search per name is faster than visiting
+            // every string. A name written without escapes appears verbatim between quotes.
+            bool exact = true;
+            for (const auto& [name, child] : node->small) exact = exact && !name.empty();
+            bool backslash = false;
+            bool first = true;
+            for (const auto& [name, child] : node->small) {
+                if (!exact) break;
+                if (has_quoted(from, size, name, first ? &backslash : nullptr)) {
+                    if (!backslash) return true;
+                    break;  // escapes: visit every string instead
+                }
+                first = false;
+            }
+            if (exact && !backslash) return false;
+        }
+        const char* p = from;
+        while (p < to) {
+            p = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(to - p)));
+            if (!p) return false;
+            bool escaped = false;
+            const char* q = string_end(p + 1, escaped);
+            if (!q || q >= to) return false;
+            const char* r = q + 1;
+            while (r < to && (*r == ' ' || *r == '\n' || *r == '\r' || *r == '\t')) ++r;
+            if (r < to && *r == ':') {
+                std::string_view key(p + 1, static_cast<std::size_t>(q - p - 1));
+                if (escaped) {
+                    auto& buffer = ev_.state.key_buffer;
+                    buffer.clear();
+                    if (!decode_json_string(p + 1, q, buffer)) return true;  // let the exact walk judge it
+                    key = buffer;
+                }
+                if (node->child(key)) return true;
+            }
+            p = q + 1;
+        }
+        return false;
+    }
+
+    // Does `"name"` occur in [text, text + size)? SSE2 compares the opening quote, the name's
+    // first byte and the closing quote at 16 positions at once (Mula's generic SIMD substring
+    // search) and confirms candidates with memcmp: linear, and faster than memmem on short names.
+    // With `backslash` non-null, also reports whether the text holds a backslash (then the answer
+    // is not to be trusted: a name may be written with escapes) and stops there.
+    static bool has_quoted(const char* text, std::size_t size, std::string_view name, bool* backslash) {
+        const std::size_t span = name.size() + 2;  // with both quotes
+        if (size < span) return false;
+        const std::size_t last = size - span;  // the last position a match can start at
+        std::size_t i = 0;
+        auto confirm = [&](std::size_t at) {
+            return text[at] == '"' && text[at + span - 1] == '"' && std::memcmp(text + at + 1, name.data(), name.size()) == 0;
+        };
+#if defined(__SSE2__)
+        const __m128i quote = _mm_set1_epi8('"');
+        const __m128i first = _mm_set1_epi8(name[0]);
+        const __m128i slash = _mm_set1_epi8('\\');
+        for (; i + 16 <= last + 1; i += 16) {
+            const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + i));
+            if (backslash && _mm_movemask_epi8(_mm_cmpeq_epi8(a, slash))) return *backslash = true;
+            const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + i + 1));
+            const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + i + span - 1));
+            unsigned bits = static_cast<unsigned>(_mm_movemask_epi8(
+                _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(a, quote), _mm_cmpeq_epi8(b, first)), _mm_cmpeq_epi8(c, quote))));
+            for (; bits; bits &= bits - 1)
+                if (confirm(i + static_cast<std::size_t>(std::countr_zero(bits)))) return true;
+        }
+#endif
+        if (backslash && std::memchr(text + i, '\\', size - i)) return *backslash = true;
+        for (; i <= last; ++i)
+            if (confirm(i)) return true;
+        return false;
     }
 
     // Records that `child` was read into fields [first, now); if this object already had that
@@ -514,7 +626,10 @@ private:
     const char* p_ = nullptr;
     const char* end_ = nullptr;
     const char* begin_ = nullptr;
+    const trie_node* top_ = nullptr;
     bool ok_ = true;
+    bool stop_ = false;
+    bool unique_members_ = false;
 };
 
 }  // namespace switchyard::pattern::detail
