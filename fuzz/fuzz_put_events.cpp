@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -98,6 +99,13 @@ json as_written(const json& value) {
     return json::parse(value.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
+// publish_result::error_code as text, whether it is the code's name (a string) or an enum with
+// a to_string found by argument-dependent lookup.
+template <class Code> std::string code_text(const Code& code) {
+    if constexpr (std::is_convertible_v<const Code&, std::string_view>) return std::string(std::string_view(code));
+    else return std::string(to_string(code));
+}
+
 bool has_resource(const switchyard::put_events_entry& e, std::string_view r) {
     for (const auto& x : e.resources)
         if (x == r) return true;
@@ -128,9 +136,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto& r = result.entries[i];
         if (!r.ok()) {
             ++failed;
-            check(!r.error_message.empty(), "a failed entry has no error message", r.error_code);
-            check(r.event_id.empty(), "a failed entry has an event id", r.error_code);
-            check(!well_formed(entries[i]), "a well-formed entry was refused", r.error_code + ": " + r.error_message);
+            const std::string code = code_text(r.error_code);
+            check(!code.empty(), "a failed entry has no error code", r.error_message);
+            check(!r.error_message.empty(), "a failed entry has no error message", code);
+            check(r.event_id.empty(), "a failed entry has an event id", code);
+            check(!well_formed(entries[i]), "a well-formed entry was refused", code + ": " + r.error_message);
             continue;
         }
         check(!r.event_id.empty(), "an accepted entry has no event id");
