@@ -8,7 +8,8 @@ def leaves(v, path, trail, out, ctr):
     elif isinstance(v, list):
         ctr[0] += 1; aid = ctr[0]
         for i, x in enumerate(v):
-            if isinstance(x, dict): leaves(x, path, trail + ((aid, i),), out, ctr)
+            # an object, or an array in an array (whose objects belong to this element, as in EventBridge)
+            if isinstance(x, (dict, list)): leaves(x, path, trail + ((aid, i),), out, ctr)
             else: leaves(x, path, trail, out, ctr)
     else: out.append((path, v, trail))
 def fold(s): return s.casefold()
@@ -40,7 +41,7 @@ def atom(a, v):
         if isinstance(arg, dict):
             (o2, a2), = arg.items()
             lst = a2 if isinstance(a2, list) else [a2]
-            if not isstr: return False
+            if not isstr: return True  # only strings can be excluded by a string form (EventBridge)
             if o2 == 'prefix': return not any(v.startswith(x) for x in lst)
             if o2 == 'suffix': return not any(v.endswith(x) for x in lst)
             if o2 == 'equals-ignore-case': return not any(fold(v) == fold(x) for x in lst)
