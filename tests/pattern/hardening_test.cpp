@@ -3,8 +3,13 @@
 // and the work counters the engine exposes (flat_event::state.consistency_steps), not time.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <random>
+#include <regex>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "pattern/support.hpp"
 
@@ -276,6 +281,122 @@ TEST_CASE("wildcard segments are found in linear time and agree with a plain sea
         for (std::size_t from = 0; from < hay.size(); ++from) {
             const std::string_view h = std::string_view(hay).substr(from);
             CHECK(sp::detail::find_linear(h, needle) == h.find(needle));
+        }
+    }
+}
+
+namespace {
+
+// The semantics of array consistency, spelled out naively (every combination of candidate
+// leaves, pairwise compatible trails), for small random events.
+struct leaf {
+    std::string path;
+    int value;
+    std::vector<std::pair<int, int>> trail;
+};
+
+void leaves_of(const nlohmann::json& v, const std::string& path, std::vector<std::pair<int, int>> trail,
+               std::vector<leaf>& out, int& arrays) {
+    if (v.is_object()) {
+        for (const auto& [k, x] : v.items()) leaves_of(x, path.empty() ? k : path + "." + k, trail, out, arrays);
+    } else if (v.is_array()) {
+        const int id = ++arrays;
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            auto t = trail;
+            if (v[i].is_object() || v[i].is_array()) t.emplace_back(id, static_cast<int>(i));
+            leaves_of(v[i], path, t, out, arrays);
+        }
+    } else {
+        out.push_back({path, v.get<int>(), trail});
+    }
+}
+
+bool compatible_trails(const leaf& a, const leaf& b) {
+    for (std::size_t k = 0; k < std::min(a.trail.size(), b.trail.size()); ++k) {
+        if (a.trail[k].first != b.trail[k].first) return true;
+        if (a.trail[k].second != b.trail[k].second) return false;
+    }
+    return true;
+}
+
+bool reference_match(const std::vector<std::pair<std::string, int>>& conditions, const std::vector<leaf>& leaves) {
+    std::vector<std::vector<const leaf*>> cands;
+    for (const auto& [path, value] : conditions) {
+        cands.emplace_back();
+        for (const auto& l : leaves)
+            if (l.path == path && l.value == value) cands.back().push_back(&l);
+        if (cands.back().empty()) return false;
+    }
+    std::vector<const leaf*> chosen;
+    auto search = [&](auto& self, std::size_t k) -> bool {
+        if (k == cands.size()) return true;
+        for (const leaf* l : cands[k]) {
+            bool ok = true;
+            for (const leaf* c : chosen) ok = ok && compatible_trails(*l, *c);
+            if (!ok) continue;
+            chosen.push_back(l);
+            if (self(self, k + 1)) return true;
+            chosen.pop_back();
+        }
+        return false;
+    };
+    return search(search, 0);
+}
+
+}  // namespace
+
+TEST_CASE("array consistency agrees with a naive search on random nested events") {
+    std::mt19937 rng(20261201);
+    auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+    const std::vector<std::string> paths = {"id", "o.tag", "o.w", "o.i.k", "o.i.v", "o.j.k", "o.j.v", "o.i.d.x", "o.i.d.y"};
+    for (int round = 0; round < 400; ++round) {
+        nlohmann::json event = nlohmann::json::object();
+        if (pick(2)) event["id"] = pick(3);
+        nlohmann::json o = nlohmann::json::array();
+        for (int e = pick(4); e >= 0; --e) {
+            nlohmann::json el = nlohmann::json::object();
+            if (pick(3)) el["tag"] = pick(3);
+            if (pick(3)) el["w"] = pick(3);
+            nlohmann::json is = nlohmann::json::array();
+            for (int k = pick(4); k > 0; --k) {
+                nlohmann::json it = nlohmann::json::object();
+                if (pick(4)) it["k"] = pick(3);
+                if (pick(4)) it["v"] = pick(3);
+                if (!pick(3)) {
+                    nlohmann::json ds = nlohmann::json::array();
+                    for (int d = pick(3); d >= 0; --d) ds.push_back({{"x", pick(2)}, {"y", pick(2)}});
+                    it["d"] = ds;
+                }
+                is.push_back(it);
+            }
+            el["i"] = is;
+            nlohmann::json js = nlohmann::json::array();
+            for (int a = pick(3); a > 0; --a) {
+                nlohmann::json inner = nlohmann::json::array();
+                for (int b = pick(3); b >= 0; --b) inner.push_back({{"k", pick(3)}, {"v", pick(3)}});
+                js.push_back(inner);
+            }
+            el["j"] = js;
+            o.push_back(el);
+        }
+        event["o"] = o;
+        std::vector<leaf> leaves;
+        int arrays = 0;
+        leaves_of(event, "", {}, leaves, arrays);
+        const std::string text = event.dump();
+        for (int p = 0; p < 8; ++p) {
+            std::vector<std::pair<std::string, int>> conditions;
+            nlohmann::json pattern = nlohmann::json::object();
+            for (int c = 1 + pick(4); c > 0; --c) {
+                const std::string& path = paths[static_cast<std::size_t>(pick(static_cast<int>(paths.size())))];
+                if (std::any_of(conditions.begin(), conditions.end(), [&](const auto& x) { return x.first == path; })) continue;
+                const int value = pick(3);
+                conditions.emplace_back(path, value);
+                pattern[nlohmann::json::json_pointer("/" + std::regex_replace(path, std::regex("\\."), "/"))] = {value};
+            }
+            CAPTURE(text);
+            CAPTURE(pattern.dump());
+            CHECK(matches(pattern.dump(), text) == reference_match(conditions, leaves));
         }
     }
 }
