@@ -226,6 +226,19 @@ adversarial_case five_objects(std::size_t elements) {
     return c;
 }
 
+// Item 1, the depth-first search's worst shape: one element holds several arrays whose objects
+// each supply one condition, and the last condition is only in another element. The search tried
+// every combination of the inner elements (n^3 here) before giving up on the element.
+adversarial_case inner_arrays(std::size_t n) {
+    adversarial_case c;
+    c.rules = {R"({"arr": {"a": {"x": [1]}, "b": {"y": [1]}, "c": {"z": [1]}, "last": [1]}})"};
+    auto inner = [&](const char* key) { return repeat_join(n, [&](std::size_t) { return std::string(R"({")") + key + R"(":1})"; }); };
+    c.worst = R"({"arr":[{"a":[)" + inner("x") + R"(],"b":[)" + inner("y") + R"(],"c":[)" + inner("z") + R"(]},{"last":1}]})";
+    c.normal = pad_to(R"({"arr":[{"a":[)" + inner("x") + R"(],"b":[)" + inner("y") + R"(],"c":[)" + inner("z") + R"(],"last":1}]})",
+                      c.worst.size());
+    return c;
+}
+
 // Item 2: an ordinary rule and items that never pair up (sku only, qty only, alternately).
 adversarial_case unpaired_items(std::size_t bytes) {
     adversarial_case c;
@@ -349,6 +362,8 @@ void adversarial(benchmark::State& state, const std::function<adversarial_case()
 
 void register_adversarial() {
     const std::vector<std::pair<std::string, std::function<adversarial_case()>>> cases = {
+        {"inner_arrays_660B", [] { return inner_arrays(25); }},
+        {"inner_arrays_1MiB", [] { return inner_arrays(40000); }},
         {"five_objects_660B", [] { return five_objects(10); }},
         {"five_objects_1MiB", [] { return five_objects(17000); }},
         {"unpaired_items_1.2MB", [] { return unpaired_items(1200000); }},

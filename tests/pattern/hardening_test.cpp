@@ -400,3 +400,24 @@ TEST_CASE("array consistency agrees with a naive search on random nested events"
         }
     }
 }
+
+TEST_CASE("array consistency: several inner arrays in one element, last condition elsewhere") {
+    // The old depth-first search tried every combination of the inner elements (n^3) and its
+    // budget counter wrapped, so nothing stopped it.
+    const char* rule = R"({"arr": {"a": {"x": [1]}, "b": {"y": [1]}, "c": {"z": [1]}, "last": [1]}})";
+    std::string inner;
+    for (int i = 0; i < 300; ++i) inner += std::string(i ? "," : "") + R"({"x": 1})";
+    auto arrays = [&](const std::string& x) {
+        std::string y = x, z = x;
+        for (auto* s : {&y, &z})
+            for (std::size_t at = 0; (at = s->find("\"x\"", at)) != std::string::npos; ++at) (*s)[at + 1] = s == &y ? 'y' : 'z';
+        return R"("a": [)" + x + R"(], "b": [)" + y + R"(], "c": [)" + z + "]";
+    };
+    const auto miss = run_one(rule, R"({"arr": [{)" + arrays(inner) + R"(}, {"last": 1}]})");
+    REQUIRE(miss.ok);
+    CHECK(miss.ids.empty());
+    CHECK(miss.steps <= 4 * (miss.fields + 1));
+    const auto hit = run_one(rule, R"({"arr": [{)" + arrays(inner) + R"(, "last": 1}]})");
+    CHECK(hit.ids == std::vector<sp::rule_id>{1});
+    CHECK(hit.steps <= 4 * 3 * (hit.fields + 1));
+}
