@@ -497,9 +497,9 @@ private:
         return false;
     }
 
-    // Does `"name"` occur in [text, text + size)? SSE2 compares the opening quote, the name's
-    // first byte and the closing quote at 16 positions at once (Mula's generic SIMD substring
-    // search) and confirms candidates with memcmp: linear, and faster than memmem on short names.
+    // Does `"name"` occur in [text, text + size)? SSE2 compares the opening quote and the name's
+    // first byte at 16 positions at once (after Mula's generic SIMD substring search) and
+    // confirms candidates with memcmp: linear, and faster than memmem on short names.
     // With `backslash` non-null, also reports whether the text holds a backslash (then the answer
     // is not to be trusted: a name may be written with escapes) and stops there.
     static bool has_quoted(const char* text, std::size_t size, std::string_view name, bool* backslash) {
@@ -513,15 +513,17 @@ private:
 #if defined(__SSE2__)
         const __m128i quote = _mm_set1_epi8('"');
         const __m128i first = _mm_set1_epi8(name[0]);
+        // With `backslash` set, backslashes raise the same mask (one test per block), and
+        // are told apart only when it is non-zero.
         const __m128i slash = _mm_set1_epi8('\\');
         for (; i + 16 <= last + 1; i += 16) {
             const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + i));
-            if (backslash && _mm_movemask_epi8(_mm_cmpeq_epi8(a, slash))) return *backslash = true;
             const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + i + 1));
-            const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + i + span - 1));
-            unsigned bits = static_cast<unsigned>(_mm_movemask_epi8(
-                _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(a, quote), _mm_cmpeq_epi8(b, first)), _mm_cmpeq_epi8(c, quote))));
-            for (; bits; bits &= bits - 1)
+            const __m128i hit = _mm_and_si128(_mm_cmpeq_epi8(a, quote), _mm_cmpeq_epi8(b, first));
+            const __m128i slashes = backslash ? _mm_cmpeq_epi8(a, slash) : _mm_setzero_si128();
+            if (!_mm_movemask_epi8(_mm_or_si128(hit, slashes))) continue;
+            if (_mm_movemask_epi8(slashes)) return *backslash = true;
+            for (unsigned bits = static_cast<unsigned>(_mm_movemask_epi8(hit)); bits; bits &= bits - 1)
                 if (confirm(i + static_cast<std::size_t>(std::countr_zero(bits)))) return true;
         }
 #endif
