@@ -13,7 +13,10 @@ endif()
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/switchyard"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}" ${_switchyard_header_excludes})
 install(TARGETS switchyard_core
-  EXPORT switchyard-core-targets)
+  EXPORT switchyard-core-targets
+  ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
+  LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
+  RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
 install(EXPORT switchyard-core-targets
   NAMESPACE switchyard::
   DESTINATION "${SWITCHYARD_CMAKE_DIR}")
@@ -42,9 +45,9 @@ configure_package_config_file(
   "${PROJECT_SOURCE_DIR}/cmake/switchyardConfig.cmake.in"
   "${PROJECT_BINARY_DIR}/switchyardConfig.cmake"
   INSTALL_DESTINATION "${SWITCHYARD_CMAKE_DIR}")
-# A header-only core works for any architecture; a compiled component does not.
+# A header-only core works for any architecture; a compiled library does not.
 set(_switchyard_arch_independent ARCH_INDEPENDENT)
-if(SWITCHYARD_WITH_SQLITE)
+if(SWITCHYARD_WITH_SQLITE OR NOT SWITCHYARD_HEADER_ONLY)
   set(_switchyard_arch_independent)
 endif()
 write_basic_package_version_file(

@@ -2,9 +2,10 @@
 # switchyard's one-command set-up on Debian 12 (as root or with sudo):
 #   scripts/setup.sh example   install what is missing, build, run the credit-card example
 #   scripts/setup.sh test      install what is missing, build, run the whole test suite:
-#                              GCC with warnings as errors, then ASan+UBSan, then the
-#                              concurrency tests under TSan, then a Clang 14 build (and its
-#                              examples)
+#                              GCC Release exactly as a user builds it (compiled library),
+#                              then ASan+UBSan with warnings as errors (header-only mode), then
+#                              the concurrency tests under TSan, then Clang 14 with warnings as
+#                              errors (examples, and the libFuzzer targets for a bounded time)
 # Environment: JOBS (default: nproc), BUILD_ROOT (default: ./build).
 set -euo pipefail
 
@@ -21,7 +22,7 @@ jobs=${JOBS:-$(nproc)}
 packages=(build-essential cmake ninja-build ccache pkg-config python3
           nlohmann-json3-dev libfmt-dev doctest-dev libbenchmark-dev libconcurrentqueue-dev
           libsqlite3-dev libasio-dev libcpp-httplib-dev)
-[ "$mode" = test ] && packages+=(clang-14)
+[ "$mode" = test ] && packages+=(clang-14 libclang-rt-14-dev bc)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -54,14 +55,15 @@ fi
 
 step() { echo; echo "==> $*"; }
 
-step "GCC, warnings as errors: build everything, run every test"
-configure "$build_root/gcc" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=g++
+step "GCC Release, as a user builds it (compiled library): build everything, run every test"
+configure "$build_root/gcc" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++
 cmake --build "$build_root/gcc" -j "$jobs"
 ctest --test-dir "$build_root/gcc" -j "$jobs" --output-on-failure
 
-step "AddressSanitizer + UndefinedBehaviorSanitizer: every test"
+step "AddressSanitizer + UndefinedBehaviorSanitizer, header-only mode, warnings as errors: every test"
 san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-configure "$build_root/asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ \
+configure "$build_root/asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ -DSWITCHYARD_HEADER_ONLY=ON \
+  -DSWITCHYARD_WARNINGS_AS_ERRORS=ON \
   -DCMAKE_CXX_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" -DSWITCHYARD_BUILD_BENCHMARKS=OFF
 cmake --build "$build_root/asan" -j "$jobs"
 SWITCHYARD_STRESS_EVENTS=100000 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
@@ -78,9 +80,11 @@ cmake --build "$build_root/tsan" -j "$jobs" --target $tsan_targets
 SWITCHYARD_STRESS_EVENTS=20000 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --test-dir "$build_root/tsan" -j "$jobs" --output-on-failure -L concurrency
 
-step "Clang 14, warnings as errors: build everything, run the examples"
-configure "$build_root/clang" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++-14
+step "Clang 14, warnings as errors: build everything, run the examples, fuzz for a bounded time"
+configure "$build_root/clang" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++-14 \
+  -DSWITCHYARD_WARNINGS_AS_ERRORS=ON -DSWITCHYARD_BUILD_FUZZERS=ON
 cmake --build "$build_root/clang" -j "$jobs"
 ctest --test-dir "$build_root/clang" -j "$jobs" --output-on-failure -L examples
+"$root/scripts/fuzz.sh" "$build_root/clang" "${FUZZ_SECONDS:-45}"
 
 step "all test configurations passed"

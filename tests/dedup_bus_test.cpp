@@ -51,7 +51,7 @@ TEST_CASE("a throttled event is not remembered, so the producer's retry gets thr
     const put_events_entry a{.source = "s", .detail_type = "X", .detail = R"({"n": 1})"};
     const put_events_entry b2{.source = "s", .detail_type = "X", .detail = R"({"n": 2})"};
     CHECK(b.put_events({a}).entries[0].ok());
-    CHECK(b.put_events({b2}).entries[0].error_code == "ThrottlingException");
+    CHECK(b.put_events({b2}).entries[0].error_code == switchyard::publish_errc::throttled);
     exec.run_all();
     const auto retry = b.put_events({b2});
     CHECK(retry.entries[0].ok());

@@ -76,7 +76,7 @@ TEST_CASE("put_events survives random and malformed entries, one result each") {
                 CHECK(r.event_id.size() == 36);
                 ++ok;
             } else {
-                CHECK_FALSE(r.error_code.empty());
+                CHECK_FALSE(r.ok());
                 CHECK_FALSE(r.error_message.empty());
                 ++failures;
             }

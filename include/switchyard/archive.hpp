@@ -238,7 +238,7 @@ private:
                 const auto result = b.publish(e, options.rules);
                 if (!result.ok()) {
                     failure = fmt::format("the bus refused archived event {} ({}): {}: {}", row.sequence, e->meta().id,
-                                          result.error_code, result.error_message);
+                                          to_string(result.error_code), result.error_message);
                     return false;
                 }
                 state.replayed.fetch_add(1);

@@ -16,7 +16,8 @@
 //    1,000,000 entries when full. The buckets (8 bytes per entry, 8 MB by default) are
 //    allocated up front.
 //  - Keys are compared exactly (the full text), never by hash alone, so two different keys are
-//    never taken for duplicates. Content keys are SHA-256 digests; see content_key().
+//    never taken for duplicates. Content keys are SHA-256 digests; see content_key(). Details
+//    that differ only in whitespace between JSON tokens have the same content key.
 #pragma once
 
 #include <chrono>
@@ -122,6 +123,28 @@ public:
     // accidental collision among a million keys has probability ~1e-27, and making a chosen event
     // collide with someone else's (a second preimage) takes ~2^128 work. Fast hashes such as
     // FNV-1a or MurmurHash3 have practical, seed-independent collisions.
+    // JSON text without the whitespace between tokens, so details that differ only in layout are
+    // the same content. The text is well-formed (ingest checked it): only strings need care.
+    static std::string without_insignificant_space(std::string_view json) {
+        std::string out;
+        out.reserve(json.size());
+        bool in_string = false;
+        for (std::size_t i = 0; i < json.size(); ++i) {
+            const char c = json[i];
+            if (in_string) {
+                out += c;
+                if (c == '\\' && i + 1 < json.size()) out += json[++i];
+                else if (c == '"') in_string = false;
+            } else if (c == '"') {
+                in_string = true;
+                out += c;
+            } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+                out += c;
+            }
+        }
+        return out;
+    }
+
     static std::string content_key(std::string_view source, std::string_view detail_type, std::string_view detail_json) {
         detail::sha256 h;
         auto field = [&](std::string_view text) {
@@ -131,7 +154,7 @@ public:
         };
         field(source);
         field(detail_type);
-        field(detail_json);
+        field(without_insignificant_space(detail_json));
         const auto digest = h.finish();
         static constexpr char hex[] = "0123456789abcdef";
         std::string out = "c:";

@@ -17,6 +17,7 @@
 
 #include "switchyard/detail/json_depth.hpp"
 #include "switchyard/detail/json_emit.hpp"
+#include "switchyard/detail/json_object_check.hpp"
 #include "switchyard/error.hpp"
 #include "switchyard/detail/time.hpp"
 #include "switchyard/detail/uuid.hpp"
@@ -222,9 +223,11 @@ private:
 class json_text_event final : public any_event {
 public:
     json_text_event(envelope meta, std::string detail,
-                    std::chrono::system_clock::time_point ingested = std::chrono::system_clock::now())
-        : any_event(&meta_, ingested), meta_(std::move(meta)), detail_(std::move(detail)) {}
+                    std::chrono::system_clock::time_point ingested = std::chrono::system_clock::now(), unsigned hops = 0)
+        : any_event(&meta_, ingested), meta_(std::move(meta)), detail_(std::move(detail)), hops_(hops) {}
     void emit_detail(value_sink& sink) const override { emit_json_text(detail_, sink); }
+    // A dead letter published into a bus carries the hops of the event that failed, plus one.
+    unsigned hops() const noexcept override { return hops_; }
 
 protected:
     std::string make_detail_json() const override { return detail_; }
@@ -232,6 +235,7 @@ protected:
 private:
     envelope meta_;
     std::string detail_;
+    unsigned hops_;
 };
 
 // The same event one bus further along: it shares the original's envelope, detail and typed
@@ -263,9 +267,7 @@ event_ptr make_event(event<T> value, std::chrono::system_clock::time_point inges
 
 // Wraps an envelope and detail JSON text. Throws switchyard::error if the detail is not a JSON object.
 inline event_ptr make_json_event(envelope meta, std::string detail_json) {
-    const auto parsed = nlohmann::json::parse(detail_json, nullptr, false);
-    if (parsed.is_discarded() || !parsed.is_object())
-        throw error("event detail must be a JSON object");
+    if (auto problem = detail::check_json_object(detail_json)) throw error("event detail " + problem->message);
     return std::make_shared<const detail::json_text_event>(std::move(meta), std::move(detail_json));
 }
 
@@ -281,6 +283,9 @@ inline event_ptr parse_event(std::string_view text) {
     const auto detail = parsed.find("detail");
     if (detail == parsed.end() || !detail->is_object())
         throw error("event \"detail\" must be a JSON object");
+    // The same check ingest makes, so an event read back reads as it was accepted (a duplicate
+    // member would otherwise be silently dropped here by the DOM).
+    if (auto problem = detail::check_json_object(text)) throw error("event " + problem->message);
     return std::make_shared<const detail::json_text_event>(std::move(meta), detail->dump());
 }
 

@@ -19,7 +19,7 @@
 #include "switchyard/event.hpp"
 #include "switchyard/executor/executor.hpp"
 #include "switchyard/executor/inline_executor.hpp"
-#include "switchyard/transform.hpp"
+#include "switchyard/transform/input_spec.hpp"
 
 namespace switchyard {
 

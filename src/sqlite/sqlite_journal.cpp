@@ -237,8 +237,21 @@ struct sqlite_journal::impl {
     }
 };
 
+namespace {
+// A journal must be a file: SQLite's "" (a temporary database) and ":memory:" would open without
+// complaint and make a "durable" bus lose everything at a crash.
+std::string durable_file(std::string file) {
+    const std::string_view name = file;
+    if (name.empty() || name == ":memory:" || name.starts_with("file::memory:") || name.find("mode=memory") != std::string_view::npos)
+        throw error(fmt::format("sqlite_journal needs a file path, got \"{}\": an in-memory or temporary SQLite database "
+                                "does not survive a crash (use memory_journal for a journal that need not)",
+                                file));
+    return file;
+}
+}  // namespace
+
 sqlite_journal::sqlite_journal(std::string file, sqlite_journal_options options)
-    : impl_(std::make_unique<impl>(std::move(file), options)) {}
+    : impl_(std::make_unique<impl>(durable_file(std::move(file)), options)) {}
 
 sqlite_journal::~sqlite_journal() = default;
 

@@ -5,7 +5,8 @@
 # MODE=consumer    configure, build and run the consumer project CONSUMER (a folder beside this
 #                  script). Optional: PREFIX (an installed switchyard, for find_package),
 #                  PACKAGE_VERSION, COMPONENTS, LINK_TARGET; EXPECT_CONFIGURE_ERROR=<regex> turns
-#                  the test around: configuring must fail with a message matching <regex>.
+#                  the test around: configuring must fail with a message matching <regex>;
+#                  CONSUMER_OPTIONS=A=1|B=2 passes switchyard options to the consumer's configure.
 # MODE=install     cmake --install BUILD_DIR into PREFIX (emptied first).
 # MODE=vcpkg_port  configure switchyard with exactly the options ports/switchyard/portfile.cmake
 #                  gives vcpkg_cmake_configure, install it into a prefix and build the
@@ -138,6 +139,14 @@ if(MODE STREQUAL "consumer")
     find_package_args(extra "${PREFIX}")
   else()
     set(extra "-DSWITCHYARD_SOURCE_DIR=${SWITCHYARD_SOURCE_DIR}")
+  endif()
+  # CONSUMER_OPTIONS: switchyard options the consumer sets (e.g. SWITCHYARD_HEADER_ONLY=ON,
+  # BUILD_SHARED_LIBS=ON), separated by '|'.
+  if(DEFINED CONSUMER_OPTIONS AND NOT "${CONSUMER_OPTIONS}" STREQUAL "")
+    string(REPLACE "|" ";" consumer_options "${CONSUMER_OPTIONS}")
+    foreach(option IN LISTS consumer_options)
+      list(APPEND extra "-D${option}")
+    endforeach()
   endif()
   build_and_run_consumer("${CONSUMER}" "${WORK_DIR}/build" ${extra})
 

@@ -131,7 +131,7 @@ TEST_CASE("every accepted event is delivered or dead-lettered exactly once per t
                 const auto result =
                     producer.publish({seq, "p" + std::to_string(p) + "-c" + std::to_string(i % 16), static_cast<std::uint32_t>(i)});
                 if (result) accepted[seq] = 1;
-                else if (result.error_code == "ThrottlingException") ++throttled;
+                else if (result.error_code == switchyard::publish_errc::throttled) ++throttled;
                 else FAIL("unexpected publish error: " << result.error_message);
             }
         });

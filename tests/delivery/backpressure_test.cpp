@@ -21,11 +21,11 @@ TEST_CASE("reject: a full queue throttles the entry, and no target receives it")
     CHECK(p.publish({"t1", 1}));
     CHECK(p.publish({"t2", 1}));
     const auto third = p.publish({"t3", 1});
-    CHECK(third.error_code == "ThrottlingException");
+    CHECK(third.error_code == switchyard::publish_errc::throttled);
     CHECK(third.error_message.find("\"small\"") != std::string::npos);
     const auto batch = b.put_events({{.source = "s", .detail_type = "REFUND", .detail = "{}"}});
     CHECK(batch.failed_entry_count == 1);
-    CHECK(batch.entries[0].error_code == "ThrottlingException");
+    CHECK(batch.entries[0].error_code == switchyard::publish_errc::throttled);
 
     auto stats = b.stats();
     CHECK(stats[0].pending == 2);  // queue depth is observable
@@ -54,7 +54,7 @@ TEST_CASE("block: the publisher waits for room, and is throttled after the timeo
     auto p = b.producer<Refund>("s");
     CHECK(p.publish({"t1", 1}));
     const auto blocked = p.publish({"t2", 1});  // waits 20 ms for room that never comes
-    CHECK(blocked.error_code == "ThrottlingException");
+    CHECK(blocked.error_code == switchyard::publish_errc::throttled);
     handlers.open();
     REQUIRE(b.drain(30s));
     CHECK(b.stats()[0].delivered == 1);

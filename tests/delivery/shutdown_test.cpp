@@ -68,7 +68,7 @@ TEST_CASE("shutdown dead-letters waiting retries and queued deliveries with reas
     }
 
     const auto after = p.publish({"late", 1});
-    CHECK(after.error_code == "BusShutDown");
+    CHECK(after.error_code == switchyard::publish_errc::bus_shut_down);
     CHECK(b.put_events({{.source = "s", .detail_type = "REFUND", .detail = "{}"}}).failed_entry_count == 1);
 }
 

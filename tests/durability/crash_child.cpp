@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
                 const auto result = producer.publish({n});
                 if (!result.ok()) {
                     std::fprintf(stderr, "crash_child: publish of %lld failed: %s: %s\n", static_cast<long long>(n),
-                                 result.error_code.c_str(), result.error_message.c_str());
+                                 std::string(to_string(result.error_code)).c_str(), result.error_message.c_str());
                     failed = true;
                     return;
                 }

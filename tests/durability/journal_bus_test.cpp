@@ -119,7 +119,7 @@ TEST_CASE("a journal that cannot record refuses the publish: nothing is delivere
     b.add_rule({.name = "all", .pattern = all_transactions, .targets = {handler<CreditCardTransaction>("audit", [&](const auto&) { seen.add(); })}});
     auto producer = b.producer<CreditCardTransaction>("com.example.tx");
     const auto refused = producer.publish({"t1", "c1", 1.0, {}, {}}, {.dedup_id = "t1"});
-    CHECK(refused.error_code == "JournalFailed");
+    CHECK(refused.error_code == switchyard::publish_errc::journal_failed);
     CHECK(refused.error_message.find("disk I/O error") != std::string::npos);
     CHECK(b.pending() == 0);
     CHECK(b.stats().at(0).accepted == 0);
@@ -240,7 +240,7 @@ TEST_CASE("put_events on a journaled bus records the whole batch with one journa
     const auto result = b.put_events(batch);
     b.drain();
     CHECK(result.failed_entry_count == 1);
-    CHECK(result.entries[4].error_code == "MalformedDetail");
+    CHECK(result.entries[4].error_code == switchyard::publish_errc::malformed_detail);
     CHECK(j->batches() == 1);
     CHECK(got == std::vector<std::string>{"t0", "t1", "t2", "t3", "t5", "t6", "t7", "t8", "t9"});  // in order
     CHECK(j->unfinished().empty());
@@ -253,7 +253,7 @@ TEST_CASE("a journal that refuses a batch refuses every entry of it, and a dupli
     b.add_rule({.name = "all", .pattern = all_transactions, .targets = {handler<CreditCardTransaction>("audit", [&](const auto&) { seen.add(); })}});
     const auto refused = b.put_events({tx_entry("a"), tx_entry("b")});
     CHECK(refused.failed_entry_count == 2);
-    for (const auto& r : refused.entries) CHECK(r.error_code == "JournalFailed");
+    for (const auto& r : refused.entries) CHECK(r.error_code == switchyard::publish_errc::journal_failed);
     CHECK(b.stats().at(0).accepted == 0);
 
     j->fail = false;  // the default record_accepted_batch: one by one

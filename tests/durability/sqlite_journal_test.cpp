@@ -199,7 +199,7 @@ TEST_CASE("a bus on a full sqlite_journal refuses the publish (JournalFailed) an
         accepted.insert(r.entries[0].event_id);
     }
     REQUIRE(!refused.ok());
-    CHECK(refused.error_code == "JournalFailed");
+    CHECK(refused.error_code == switchyard::publish_errc::journal_failed);
     CHECK(refused.error_message.find(file) != std::string::npos);
     CHECK(refused.error_message.find("full") != std::string::npos);
 
@@ -293,4 +293,11 @@ TEST_CASE("sqlite_journal: on a full journal, delivery ends are committed on the
     // ...so the next publish finds room (had the first one found room already, fine too).
     CHECK_NOTHROW(journal.record_accepted(big, two));
     CHECK(journal.unfinished().size() == (refused ? 1u : 2u));
+}
+
+TEST_CASE("a journal that would not survive a crash is refused") {
+    // Regression (hardening): "" and ":memory:" opened without complaint, so a "durable" bus
+    // lost everything at a crash.
+    for (const char* file : {"", ":memory:", "file::memory:?cache=shared"})
+        CHECK_THROWS_WITH_AS(switchyard::sqlite_journal{std::string(file)}, doctest::Contains("needs a file path"), switchyard::error);
 }

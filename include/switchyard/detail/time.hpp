@@ -92,7 +92,11 @@ inline std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::s
     if (pos != text.size()) return std::nullopt;
     const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
     if (!ymd.ok() || h > 23 || mi > 59 || s > 60) return std::nullopt;
-    auto tp = sys_days{ymd} + hours{h} + minutes{mi} + seconds{s} - minutes{offset_minutes};
+    const auto tp = sys_days{ymd} + hours{h} + minutes{mi} + seconds{s} - minutes{offset_minutes};
+    // system_clock counts nanoseconds in 64 bits: about the years 1678 to 2262. Outside them the
+    // conversion below would overflow (undefined behaviour), so such a time is not accepted.
+    constexpr auto limit = duration_cast<seconds>(system_clock::duration::max()).count() - 1;
+    if (tp.time_since_epoch().count() > limit || tp.time_since_epoch().count() < -limit) return std::nullopt;
     return time_point_cast<system_clock::duration>(tp + nanoseconds{nanos});
 }
 

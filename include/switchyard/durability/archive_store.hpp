@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "switchyard/detail/json_object_check.hpp"
 #include "switchyard/error.hpp"
 
 namespace switchyard {
@@ -53,10 +54,9 @@ public:
 namespace detail {
 // Refuses a row that is not a JSON object, naming the store and the fix.
 inline void check_archive_json(std::string_view store, std::string_view event_json) {
-    const auto parsed = nlohmann::json::parse(event_json, nullptr, false);
-    if (parsed.is_discarded() || !parsed.is_object())
-        throw error(std::string(store) + "::append: the event is not a JSON object (got \"" +
-                    std::string(event_json.substr(0, 40)) + (event_json.size() > 40 ? "...\"" : "\"") +
+    if (auto problem = check_json_object(event_json))
+        throw error(std::string(store) + "::append: the event is not a JSON object that reads back as it was written (it " +
+                    problem->message + "; got \"" + std::string(event_json.substr(0, 40)) + (event_json.size() > 40 ? "...\"" : "\"") +
                     "); archive the whole event as any_event::json() gives it");
 }
 }  // namespace detail

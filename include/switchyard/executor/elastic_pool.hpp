@@ -14,6 +14,7 @@
 #include <exception>
 #include <functional>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -111,6 +112,9 @@ public:
         return exited_.wait_for(lock, timeout, [&] { return workers_ == count; });
     }
 
+    // Expires when the executor is destroyed (see executor_lifetime).
+    std::weak_ptr<const void> lifetime() const noexcept { return lifetime_.token(); }
+
 private:
     // Called with mutex_ held.
     void start_worker() {
@@ -164,6 +168,7 @@ private:
     std::size_t idle_ = 0;
     std::size_t peak_ = 0;
     bool stopping_ = false;
+    executor_lifetime lifetime_;
 };
 
 }  // namespace switchyard

@@ -9,6 +9,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "switchyard/error.hpp"
+
 namespace switchyard {
 
 // The unit of work an executor runs. It never throws: the bus catches handler exceptions first.
@@ -20,20 +22,42 @@ using task = std::function<void()>;
 template <class E>
 concept executor = requires(E& e, task t) { e.execute(std::move(t)); };
 
+// A token an executor holds for as long as it lives. switchyard's pools carry one, so that a
+// target still holding a pool by reference after the pool was destroyed gets a clear error
+// instead of touching freed memory (executors must outlive the buses that use them).
+class executor_lifetime {
+public:
+    std::weak_ptr<const void> token() const noexcept { return token_; }
+
+private:
+    std::shared_ptr<const char> token_ = std::make_shared<const char>('\0');
+};
+
 class any_executor {
 public:
     // Refers to `e`, which must outlive every bus and target that uses it.
     template <executor E>
         requires(!std::is_same_v<std::remove_cvref_t<E>, any_executor>)
     any_executor(E& e) noexcept  // NOLINT(google-explicit-constructor): executors convert implicitly
-        : object_(&e), execute_(&call<E>), runs_inline_(runs_inline<E>()) {}
+        : object_(&e), execute_(&call<E>), runs_inline_(runs_inline<E>()) {
+        if constexpr (requires { { e.lifetime() } -> std::convertible_to<std::weak_ptr<const void>>; }) {
+            lifetime_ = e.lifetime();
+            watched_ = true;
+        }
+    }
 
     // Shares ownership of `e`.
     template <executor E>
     any_executor(std::shared_ptr<E> e) noexcept  // NOLINT(google-explicit-constructor)
         : owner_(e), object_(e.get()), execute_(&call<E>), runs_inline_(runs_inline<E>()) {}
 
-    void execute(task t) const { execute_(object_, std::move(t)); }
+    // Throws switchyard::error, without running `t`, when the executor is known to be destroyed.
+    void execute(task t) const {
+        if (watched_ && lifetime_.expired())
+            throw error("the executor this target runs on was destroyed while a bus still used it: destroy the bus (or end "
+                        "the subscription) before its executors");
+        execute_(object_, std::move(t));
+    }
 
     // True when the executor runs every task at once on the calling thread (it declares
     // `static constexpr bool runs_inline = true`), so callers may skip packaging the task.
@@ -50,6 +74,8 @@ private:
     template <class E> static void call(void* object, task t) { static_cast<E*>(object)->execute(std::move(t)); }
 
     std::shared_ptr<void> owner_;
+    std::weak_ptr<const void> lifetime_;  // expires with a by-reference executor that has one
+    bool watched_ = false;
     void* object_;
     void (*execute_)(void*, task);
     bool runs_inline_;

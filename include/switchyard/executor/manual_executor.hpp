@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <utility>
 
@@ -44,9 +45,13 @@ public:
         return queue_.size();
     }
 
+    // Expires when the executor is destroyed (see executor_lifetime).
+    std::weak_ptr<const void> lifetime() const noexcept { return lifetime_.token(); }
+
 private:
     mutable std::mutex mutex_;
     std::deque<task> queue_;
+    executor_lifetime lifetime_;
 };
 
 }  // namespace switchyard

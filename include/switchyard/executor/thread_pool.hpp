@@ -10,6 +10,7 @@
 #include <atomic>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -66,6 +67,9 @@ public:
         return queue_.size();
     }
 
+    // Expires when the executor is destroyed (see executor_lifetime).
+    std::weak_ptr<const void> lifetime() const noexcept { return lifetime_.token(); }
+
 private:
     void work() {
         for (;;) {
@@ -108,6 +112,7 @@ private:
     std::size_t sleeping_ = 0;
     std::atomic<std::size_t> queued_{0};  // queue_.size(), readable without the lock
     std::vector<std::thread> workers_;
+    executor_lifetime lifetime_;
 };
 
 }  // namespace switchyard

@@ -1,0 +1,226 @@
+// The definitions behind bus.hpp and producer.hpp: compiled once into the switchyard library
+// (src/switchyard.cpp), or included by bus.hpp itself when SWITCHYARD_HEADER_ONLY is defined.
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "switchyard/bus.hpp"
+#include "switchyard/bus/bus_core.hpp"
+#include "switchyard/config.hpp"
+#include "switchyard/producer.hpp"
+
+namespace switchyard {
+
+namespace detail {
+
+// A handle's lock on the core, or the result a publish through a dead handle gets.
+inline publish_result bus_gone() {
+    publish_result r;
+    r.error_code = publish_errc::bus_shut_down;
+    r.error_message = "the bus no longer exists: a producer must not outlive its bus";
+    return r;
+}
+
+SWITCHYARD_INLINE publish_result publish_new(const std::weak_ptr<bus_core>& weak, const std::string& source, std::string_view detail_type,
+                                             publish_options&& options, void* detail, typed_event_factory make) {
+    const auto core = weak.lock();
+    if (!core) return bus_gone();
+    auto& telemetry = core->telemetry;
+    const auto timed = telemetry.latency_weight();
+    const auto began = timed != 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    const auto now = std::chrono::system_clock::now();  // one clock read for time and ingestion
+    envelope meta = core->pipeline.make_envelope(source, std::string(detail_type), now);
+    meta.resources = std::move(options.resources);
+    const auto trace = telemetry.trace_for_new(options.trace);
+    meta.trace = trace.span;
+    auto result = core->pipeline.publish(make(detail, std::move(meta), now), options.dedup_id, {}, &trace);
+    telemetry.record_put(result.ok(), began, timed);
+    return result;
+}
+
+}  // namespace detail
+
+SWITCHYARD_INLINE subscription& subscription::operator=(subscription&& other) noexcept {
+    if (this != &other) {
+        unsubscribe();
+        core_ = std::move(other.core_);
+        rule_ = std::move(other.rule_);
+    }
+    return *this;
+}
+
+SWITCHYARD_INLINE void subscription::unsubscribe() {
+    if (auto core = core_.lock()) {
+        if (auto targets = core->rules.remove(rule_, true))
+            for (const auto& t : *targets) t->gate.close_and_wait();
+    }
+    core_.reset();
+}
+
+SWITCHYARD_INLINE bus::bus(std::string name, bus_options options)
+    : core_(std::make_shared<detail::bus_core>(std::move(name), std::move(options))) {}
+
+SWITCHYARD_INLINE bus::~bus() {
+    core_->engine.close();  // publishes racing with destruction (e.g. from another bus) are refused
+    if (core_->engine.running_here()) {
+        std::fprintf(stderr,
+                     "switchyard: bus \"%s\" is being destroyed from inside one of its own deliveries; it would wait for "
+                     "itself forever. Destroy a bus from outside its handlers.\n",
+                     core_->name().c_str());
+        std::abort();
+    }
+    core_->engine.drain(std::nullopt);
+}
+
+SWITCHYARD_INLINE const std::string& bus::name() const noexcept { return core_->name(); }
+SWITCHYARD_INLINE void bus::add_rule(rule_spec spec) { core_->rules.add(std::move(spec)); }
+SWITCHYARD_INLINE bool bus::remove_rule(std::string_view name) { return core_->rules.remove(name).has_value(); }
+SWITCHYARD_INLINE void bus::enable_rule(std::string_view name) { core_->rules.set_state(name, rule_state::enabled); }
+SWITCHYARD_INLINE void bus::disable_rule(std::string_view name) { core_->rules.set_state(name, rule_state::disabled); }
+SWITCHYARD_INLINE void bus::put_rule(rule_spec spec) { core_->rules.add(std::move(spec), false, true); }
+SWITCHYARD_INLINE void bus::put_targets(std::string_view rule, std::vector<target> targets) {
+    core_->rules.put_targets(rule, std::move(targets));
+}
+SWITCHYARD_INLINE void bus::remove_targets(std::string_view rule, const std::vector<std::string>& ids) {
+    core_->rules.remove_targets(rule, ids);
+}
+SWITCHYARD_INLINE std::vector<rule_info> bus::list_rules() const { return core_->rules.list(); }
+
+SWITCHYARD_INLINE std::optional<dedup_window::stats> bus::dedup_statistics() const {
+    const auto* window = core_->pipeline.dedup();
+    if (!window) return std::nullopt;
+    return window->statistics();
+}
+
+SWITCHYARD_INLINE publish_result bus::publish(event_ptr e) {
+    if (!e) throw error("bus::publish: the event pointer is null");
+    return core_->pipeline.publish(e);
+}
+
+SWITCHYARD_INLINE publish_result bus::publish(event_ptr e, std::span<const std::string> only_rules) {
+    if (!e) throw error("bus::publish: the event pointer is null");
+    return core_->pipeline.publish(e, {}, only_rules);
+}
+
+SWITCHYARD_INLINE recovery_result bus::recover() { return core_->recover(); }
+
+SWITCHYARD_INLINE put_events_result bus::put_events(std::span<const put_events_entry> entries) {
+    const auto limit = core_->options().max_batch_entries;
+    if (entries.size() > limit)
+        throw error(fmt::format("put_events got {} entries; at most {} are allowed per call (bus_options::max_batch_entries)",
+                                entries.size(), limit));
+    auto& telemetry = core_->telemetry;
+    // Journaled, the batch is recorded with one journal call, so each entry's latency is the
+    // batch's: one timing serves them all either way.
+    const auto timed = telemetry.latency_weight();
+    const auto began = timed != 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    put_events_result result;
+    core_->pipeline.put_events(entries, result.entries);
+    for (const auto& entry : result.entries) {
+        telemetry.record_put(entry.ok(), began, timed);
+        if (!entry.ok()) ++result.failed_entry_count;
+    }
+    return result;
+}
+
+SWITCHYARD_INLINE subscription bus::subscribe(std::string pattern, target t) {
+    std::string name = core_->rules.next_subscription_name();
+    core_->rules.add(rule_spec{name, std::move(pattern), {std::move(t)}, rule_state::enabled, "subscription"}, true);
+    return subscription(core_, std::move(name));
+}
+
+SWITCHYARD_INLINE void bus::set_error_handler(error_handler handler) { core_->telemetry.set_error_handler(std::move(handler)); }
+SWITCHYARD_INLINE bool bus::drain(std::chrono::nanoseconds timeout) { return core_->engine.drain(timeout); }
+SWITCHYARD_INLINE void bus::drain() { core_->engine.drain(std::nullopt); }
+SWITCHYARD_INLINE bool bus::shutdown(std::chrono::nanoseconds timeout) { return core_->engine.shutdown(timeout); }
+SWITCHYARD_INLINE std::uint64_t bus::pending() const noexcept { return core_->engine.pending(); }
+SWITCHYARD_INLINE std::size_t bus::pending_retries() const { return core_->engine.pending_retries(); }
+
+SWITCHYARD_INLINE std::vector<target_stats> bus::stats() const {
+    const auto table = core_->rules.load();
+    std::vector<target_stats> out;
+    for (const auto& [name, id] : table->by_name)
+        for (const auto& t : table->by_id[id]->targets)
+            out.push_back({t->rule, t->spec.id, t->accepted.load(), t->delivered.load(), t->retried.load(), t->dead_lettered.load(),
+                           t->discarded.load(), t->slots.in_use(), t->throttled.load(), t->spec.queue.capacity});
+    return out;
+}
+
+SWITCHYARD_INLINE metrics_snapshot bus::metrics() const {
+    const auto& bus_name = core_->name();
+    const bool on = core_->telemetry.metrics_on();
+    metrics_snapshot out;
+    core_->telemetry.counters().collect(out, {{"bus", bus_name}});
+    const auto table = core_->rules.load();
+    for (const auto& [name, id] : table->by_name) {
+        const auto& entry = *table->by_id[id];
+        entry.metrics->collect(out, {{"bus", bus_name}, {"rule", entry.name}});
+        for (const auto& t : entry.targets) {
+            const metric_labels labels{{"bus", bus_name}, {"rule", entry.name}, {"target", t->spec.id}};
+            t->metrics.collect(out, labels, on ? t->delivered.load(std::memory_order_relaxed) : 0);
+            out.samples.push_back(gauge_sample(metric_names::queue_depth, labels, static_cast<double>(t->slots.in_use())));
+            out.samples.push_back(gauge_sample(metric_names::queue_capacity, labels, static_cast<double>(t->spec.queue.capacity)));
+        }
+    }
+    return out;
+}
+
+SWITCHYARD_INLINE envelope bus::make_envelope(std::string source, std::string detail_type) const {
+    return core_->pipeline.make_envelope(std::move(source), std::move(detail_type), std::chrono::system_clock::now());
+}
+
+SWITCHYARD_INLINE dead_letter_sink bus::as_dead_letter_sink() {
+    std::weak_ptr<detail::bus_core> weak = core_;
+    return [weak](const dead_letter& letter) {
+        auto core = weak.lock();
+        if (!core) throw error("the dead-letter bus no longer exists");
+        const unsigned hops = letter.event->hops() + 1;
+        if (hops > core->options().max_hops)
+            throw error(fmt::format("the dead letter of event {} would be its {}th hop into bus \"{}\"; the limit is {} "
+                                    "(bus_options::max_hops): dead letters are failing into the bus that produced them",
+                                    letter.event->meta().id, hops, core->name(), core->options().max_hops));
+        nlohmann::json detail = {{"rule", letter.rule},
+                                 {"target", letter.target},
+                                 {"errorCode", letter.error_code},
+                                 {"errorMessage", letter.error_message},
+                                 {"attempts", letter.attempts},
+                                 {"reason", std::string(to_string(letter.reason))},
+                                 {"event", nlohmann::json::parse(letter.event->json())}};
+        auto meta = core->pipeline.make_envelope("switchyard.dead-letter", "DeadLetter", std::chrono::system_clock::now());
+        const auto result = core->pipeline.publish(
+            std::make_shared<const detail::json_text_event>(std::move(meta), detail.dump(), std::chrono::system_clock::now(), hops));
+        if (!result) throw error("the dead-letter bus refused the event: " + result.error_message);
+    };
+}
+
+SWITCHYARD_INLINE target bus_target(std::string id, bus& destination, any_executor executor) {
+    std::weak_ptr<detail::bus_core> weak = destination.engine(detail::engine_access{});
+    target t{std::move(id),
+             [weak](const any_event& e, const delivery_info&) -> outcome {
+                 auto core = weak.lock();
+                 if (!core) throw permanent_error("the destination bus no longer exists");
+                 const unsigned hops = e.hops() + 1;
+                 if (hops > core->options().max_hops)
+                     throw detail::routing_loop_error(fmt::format("event {} would cross its {}th bus into \"{}\"; the limit is {} "
+                                                                  "(bus_options::max_hops): the rules route it in a loop",
+                                                                  e.meta().id, hops, core->name(), core->options().max_hops));
+                 const auto result = core->pipeline.publish(std::make_shared<const detail::forwarded_event>(e.shared_from_this()));
+                 if (result.ok()) return outcome::success();
+                 if (result.error_code == publish_errc::throttled) return outcome::retry(result.error_message);
+                 return outcome::fail(fmt::format("bus \"{}\" refused the event: {}: {}", core->name(), to_string(result.error_code),
+                                                  result.error_message));
+             },
+             std::move(executor)};
+    t.forwards_whole_event = true;
+    return t;
+}
+
+}  // namespace switchyard

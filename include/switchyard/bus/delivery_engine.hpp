@@ -1,0 +1,430 @@
+// The delivery engine: starts each accepted delivery, runs its attempts on the target's
+// executor, retries on the shared timer, and ends it exactly once — delivered, dead-lettered or
+// discarded — freeing its slot, moving its FIFO group on, and counting it out so that drain and
+// shutdown know when everything accepted is done. `fail` is the one way a delivery fails.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "switchyard/bus/target_state.hpp"
+#include "switchyard/bus/telemetry.hpp"
+#include "switchyard/delivery/dead_letter.hpp"
+#include "switchyard/delivery/outcome.hpp"
+#include "switchyard/delivery/timer_service.hpp"
+#include "switchyard/durability/journal.hpp"
+#include "switchyard/error.hpp"
+
+namespace switchyard::detail {
+
+// Thrown by a bus-to-bus target when an event has crossed too many buses.
+class routing_loop_error : public permanent_error {
+public:
+    using permanent_error::permanent_error;
+};
+
+inline std::string describe(std::exception_ptr failure) {
+    try {
+        std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+        return e.what();
+    } catch (...) {
+        return "a non-standard exception";
+    }
+}
+
+class delivery_engine {
+public:
+    delivery_engine(const std::string& bus_name, bus_telemetry& telemetry, std::shared_ptr<journal> journal_in,
+                    unsigned max_nested_deliveries)
+        : bus_(bus_name), telemetry_(telemetry), journal_(std::move(journal_in)), max_nested_(max_nested_deliveries) {}
+
+    delivery_engine(const delivery_engine&) = delete;
+    delivery_engine& operator=(const delivery_engine&) = delete;
+
+    ~delivery_engine() {
+        // A worker that ended the last delivery may still be inside finish(); wait it out (a few
+        // instructions) so the mutex and condition it touches outlive it.
+        while (finishing_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+    }
+
+    // ---- intake -------------------------------------------------------------------------------
+
+    // A publish in progress counts as pending, so a closing bus cannot finish draining (and be
+    // destroyed, or report a completed shutdown) between the closed check and the deliveries
+    // it starts. seq_cst pairs with close(): one of the two always sees the other.
+    class publish_token {
+    public:
+        explicit publish_token(delivery_engine& e) : engine_(&e) { e.pending_.fetch_add(1, std::memory_order_seq_cst); }
+        ~publish_token() { engine_->finish(); }
+        publish_token(const publish_token&) = delete;
+        publish_token& operator=(const publish_token&) = delete;
+
+    private:
+        delivery_engine* engine_;
+    };
+
+    void close() noexcept { closed_.store(true, std::memory_order_seq_cst); }
+    bool closed() const noexcept { return closed_.load(std::memory_order_seq_cst); }
+
+    // ---- starting -----------------------------------------------------------------------------
+
+    // A delivery with a reserved slot enters its target: straight to the executor, or behind
+    // the deliveries of its FIFO group.
+    void start(const event_ptr& e, const std::shared_ptr<target_state>& target, const std::optional<trace_context>& span,
+               std::uint64_t journal_sequence = 0, bool redelivered = false) {
+        auto& t = *target;
+        t.accepted.fetch_add(1, std::memory_order_relaxed);
+        pending_.fetch_add(1, std::memory_order_acq_rel);
+        if (t.key.empty() && t.spec.executor.is_inline()) {
+            // The synchronous path: no heap delivery, no task object.
+            delivery d{e, target, 0, std::nullopt, journal_sequence, redelivered, span, {}};
+            attempt(d, nullptr);
+            return;
+        }
+        auto d = std::make_unique<delivery>(delivery{e, target, 0, std::nullopt, journal_sequence, redelivered, span, {}});
+        if (!t.key.empty()) {
+            try {
+                d->group = t.key.group_of(*d->event);
+            } catch (const std::exception& ex) {
+                fail(*d, dead_letter_reason::permanent_failure, "OrderingKeyUnreadable",
+                     fmt::format("the ordering key {} could not be read: {}", t.spec.ordering_key, ex.what()));
+                return;
+            }
+            const std::string group = *d->group;  // not *d->group in the call: `d` moves into it
+            auto head = t.groups.arrive(group, std::move(d));
+            if (!head) return;  // the group's head is in flight; this one follows it
+            d = std::move(*head);
+        }
+        submit(d.release());
+    }
+
+    // An accepted delivery that goes straight to its dead-letter sink (its target's queue was
+    // full and its policy says dead_letter). It takes a slot past the capacity until it ends.
+    void start_dead_lettered(const event_ptr& e, const std::shared_ptr<target_state>& target, const std::optional<trace_context>& span) {
+        target->accepted.fetch_add(1, std::memory_order_relaxed);
+        telemetry_.count(target->metrics.throttled_rules);
+        pending_.fetch_add(1, std::memory_order_acq_rel);
+        target->slots.force_reserve();  // released by end()
+        delivery d{e, target, 0, std::nullopt, 0, false, span, {}};
+        fail(d, dead_letter_reason::queue_full, "ThrottlingException",
+             fmt::format("the target's queue was full ({} deliveries pending)", target->spec.queue.capacity));
+    }
+
+    // ---- ending -------------------------------------------------------------------------------
+
+    // The one way a delivery fails: to its dead-letter sink (or the error handler) with the
+    // reason, then ended.
+    void fail(delivery& d, dead_letter_reason reason, const char* code, std::string message) noexcept {
+        dead_letter_now(d, reason, code, std::move(message));
+        end(d);
+    }
+
+    // Ends a delivery that was never attempted because its subscription ended first.
+    void discard(delivery& d) noexcept {
+        d.target->discarded.fetch_add(1, std::memory_order_relaxed);
+        end(d);
+    }
+
+    // ---- completion ---------------------------------------------------------------------------
+
+    bool drain(std::optional<std::chrono::nanoseconds> timeout) {
+        if (!timeout && running_here())
+            throw error(fmt::format("bus \"{}\": drain() was called from inside one of its own deliveries, which would wait for "
+                                    "itself forever: drain from outside the handler, or pass a timeout",
+                                    bus_));
+        std::unique_lock lock(drain_mutex_);
+        auto idle = [this] { return pending_.load(std::memory_order_seq_cst) == 0; };
+        if (!timeout) {
+            drained_.wait(lock, idle);
+            return true;
+        }
+        return drained_.wait_for(lock, *timeout, idle);
+    }
+
+    // Stops accepting events, drains for up to `timeout`, then dead-letters whatever is still
+    // pending with reason `shutdown`: waiting retries at once, queued deliveries as their
+    // executor reaches them (instead of calling the handler). Returns true when every accepted
+    // delivery has ended within a second `timeout` (handlers already running are waited for).
+    bool shutdown(std::chrono::nanoseconds timeout) {
+        close();
+        if (drain(timeout)) return true;
+        shutting_down_.store(true, std::memory_order_release);
+        timers_.close();  // waiting retries are dead-lettered now, later ones are refused
+        return drain(timeout);
+    }
+
+    // True when this thread is inside one of this engine's deliveries (a handler or a sink).
+    bool running_here() const noexcept {
+        for (const auto* f = frames(); f; f = f->outer)
+            if (f->engine == this) return true;
+        return false;
+    }
+
+    std::uint64_t pending() const noexcept { return pending_.load(std::memory_order_acquire); }
+    std::size_t pending_retries() const { return timers_.pending(); }
+
+private:
+    // The deliveries running on this thread, innermost first: inline deliveries nest.
+    struct frame {
+        const delivery_engine* engine;
+        const frame* outer;
+    };
+    static const frame*& frames() noexcept {
+        thread_local const frame* top = nullptr;
+        return top;
+    }
+    static unsigned& nesting() noexcept {
+        thread_local unsigned depth = 0;
+        return depth;
+    }
+    class frame_scope {
+    public:
+        explicit frame_scope(const delivery_engine* e) noexcept : frame_{e, frames()} {
+            frames() = &frame_;
+            ++nesting();
+        }
+        ~frame_scope() {
+            frames() = frame_.outer;
+            --nesting();
+        }
+        frame_scope(const frame_scope&) = delete;
+        frame_scope& operator=(const frame_scope&) = delete;
+
+    private:
+        frame frame_;
+    };
+
+    // Hands a heap delivery to its executor; the task owns it from here.
+    void submit(delivery* d) {
+        try {
+            d->target->spec.executor.execute([this, d] {
+                delivery_owner owner(d);
+                attempt(*d, std::move(owner));
+            });
+        } catch (...) {
+            // The executor refused the task without running it: the delivery ends here.
+            delivery_owner owner(d);
+            fail(*d, dead_letter_reason::permanent_failure, "ExecutorRejected", describe(std::current_exception()));
+        }
+    }
+
+    // Runs one attempt of `d`. `owner` owns `d` when it lives on the heap; on an inline
+    // executor's first attempt it is null and `d` lives on the publisher's stack, and moves to
+    // the heap only if it must wait for a retry.
+    void attempt(delivery& d, delivery_owner owner) {
+        auto& t = *d.target;
+        // A subscription's target is touched again after the delivery may have ended (leaving its
+        // gate): keep it alive until then, even if the bus goes away meanwhile.
+        const std::shared_ptr<target_state> keep = t.closable ? d.target : nullptr;
+        std::optional<call_gate::scope> inside;
+        if (t.closable) {
+            inside.emplace(t.gate);  // a subscription may end at any moment: enter through its gate
+            if (!inside->entered()) return discard(d);
+        }
+        const frame_scope running(this);
+        if (nesting() > max_nested_)
+            return fail(d, dead_letter_reason::routing_loop, "RoutingLoop",
+                        fmt::format("deliveries nested {} deep on one thread (bus_options::max_nested_deliveries is {}): a handler "
+                                    "on an inline executor publishes events that reach it again; give the target a thread "
+                                    "pool or break the loop",
+                                    nesting(), max_nested_));
+        if (shutting_down_.load(std::memory_order_acquire))
+            return fail(d, dead_letter_reason::shutdown, "Shutdown",
+                        d.attempts == 0 ? "the bus shut down before this delivery ran"
+                                        : "the bus shut down before this delivery's next attempt");
+        ++d.attempts;
+        // Each attempt is a child span of the publish span (so retries are its siblings); with no
+        // tracer the handler still sees the publish span, so what it publishes joins the trace.
+        std::optional<trace_context> attempt_span;
+        if (d.span) {
+            attempt_span = telemetry_.attempt_span(*d.span);
+            d.attempt_span = attempt_span->span;
+            telemetry_.trace([&](tracer& hooks) {
+                hooks.on_deliver_start(*attempt_span,
+                                       {d.span->span, bus_, t.rule, t.spec.id, d.event->meta().id, d.attempts, trace_clock::now()});
+            });
+        }
+        const trace::current_scope running_span(attempt_span ? &*attempt_span : nullptr);
+        auto trace_end = [&](deliver_result r, std::string_view error) noexcept {
+            if (attempt_span) telemetry_.trace([&](tracer& hooks) { hooks.on_deliver_end(*attempt_span, {r, error, trace_clock::now()}); });
+        };
+        const std::uint32_t timed = telemetry_.latency_weight();
+        if (timed != 0)
+            t.metrics.ingestion_to_invocation_start_latency.record(std::chrono::system_clock::now() - d.event->ingestion_time(), timed);
+        if (d.attempts > 1) telemetry_.count(t.metrics.retry_invocation_attempts);
+        outcome result = outcome::success();
+        try {
+            delivery_info info{t.rule, t.spec.id, d.attempts};
+            info.redelivered = d.redelivered;
+            std::string payload;
+            if (!t.input.is_whole_event()) {
+                payload = t.input.render(*d.event, t.rule);  // rendered per attempt: cheap next to a retry
+                info.payload = payload;
+                info.payload_is_json = t.input.is_json();
+            }
+            result = t.spec.invoke(*d.event, info);
+        } catch (const routing_loop_error& ex) {
+            trace_end(deliver_result::permanent_failure, ex.what());
+            telemetry_.count(t.metrics.failed_attempts);
+            return fail(d, dead_letter_reason::routing_loop, "RoutingLoop", ex.what());
+        } catch (const permanent_error& ex) {
+            result = outcome::fail(ex.what());
+        } catch (const std::exception& ex) {
+            result = outcome::retry(ex.what());
+        } catch (...) {
+            result = outcome::retry("the handler threw a non-standard exception");
+        }
+        const auto status = result.status();
+        trace_end(status == outcome::kind::success     ? deliver_result::success
+                  : status == outcome::kind::permanent ? deliver_result::permanent_failure
+                                                       : deliver_result::retryable_failure,
+                  status == outcome::kind::success ? std::string_view{} : std::string_view(result.reason()));
+        if (status != outcome::kind::success) telemetry_.count(t.metrics.failed_attempts);
+        switch (status) {
+            case outcome::kind::success:
+                t.delivered.fetch_add(1, std::memory_order_relaxed);  // also Invocations and InvocationAttempts
+                if (timed != 0)
+                    t.metrics.ingestion_to_invocation_success_latency.record(std::chrono::system_clock::now() - d.event->ingestion_time(),
+                                                                             timed);
+                return end(d);
+            case outcome::kind::permanent: return fail(d, dead_letter_reason::permanent_failure, "HandlerFailed", result.reason());
+            case outcome::kind::retryable: return retry_or_give_up(d, std::move(owner), result.reason());
+        }
+    }
+
+    void retry_or_give_up(delivery& d, delivery_owner owner, const std::string& reason) {
+        auto& t = *d.target;
+        const auto& policy = t.spec.retries;
+        if (d.attempts > policy.max_retry_attempts) return fail(d, dead_letter_reason::retries_exhausted, "HandlerFailed", reason);
+        const auto age = std::chrono::system_clock::now() - d.event->ingestion_time();
+        const auto wait = policy.backoff(d.attempts);
+        if (age + wait >= policy.max_event_age) return fail(d, dead_letter_reason::max_age_exceeded, "HandlerFailed", reason);
+        if (shutting_down_.load(std::memory_order_acquire))
+            return fail(d, dead_letter_reason::shutdown, "Shutdown", "the bus shut down before this delivery could be retried: " + reason);
+        t.retried.fetch_add(1, std::memory_order_relaxed);
+        if (d.span)
+            telemetry_.trace([&](tracer& hooks) { hooks.on_retry(attempt_context(d), {d.attempts + 1, wait, reason, trace_clock::now()}); });
+        bool scheduled = false;
+        try {
+            if (!owner) owner = std::make_unique<delivery>(std::move(d));  // `d` is not used again
+            delivery* waiting = owner.get();
+            timer_service::callback retry = [this, waiting](bool cancelled) {
+                if (!cancelled) return submit(waiting);
+                delivery_owner back(waiting);
+                fail(*waiting, dead_letter_reason::shutdown, "Shutdown", "the bus shut down while this delivery waited to retry");
+            };
+            // Once the timer holds it, this thread must not touch the delivery or the bus again:
+            // the retry may run, end, and let the bus be destroyed at any moment.
+            scheduled = timers_.schedule(std::chrono::steady_clock::now() + wait, std::move(retry));
+            if (scheduled) owner.release();
+        } catch (...) {
+            delivery& still = owner ? *owner : d;
+            return fail(still, dead_letter_reason::retries_exhausted, "RetryNotScheduled",
+                        reason + " (and the retry could not be scheduled: " + describe(std::current_exception()) + ")");
+        }
+        if (!scheduled)  // the bus shut down between the check above and the schedule
+            fail(*owner, dead_letter_reason::shutdown, "Shutdown", "the bus shut down before this delivery could be retried: " + reason);
+    }
+
+    // The span of `d`'s latest attempt (its publish span before the first attempt).
+    static trace_context attempt_context(const delivery& d) {
+        if (d.attempts == 0) return *d.span;
+        return {d.span->trace, d.attempt_span, d.span->flags, d.span->tracestate};
+    }
+
+    void dead_letter_now(delivery& d, dead_letter_reason reason, const char* code, std::string message) noexcept {
+        auto& t = *d.target;
+        t.dead_lettered.fetch_add(1, std::memory_order_relaxed);
+        // EventBridge counts an invocation once it permanently fails (after its retries).
+        if (d.attempts > 0) telemetry_.count(t.metrics.failed_invocations);
+        if (d.span)
+            telemetry_.trace([&](tracer& hooks) {
+                hooks.on_dead_letter(attempt_context(d), {bus_, t.rule, t.spec.id, d.event->meta().id, to_string(reason), code, message,
+                                                          d.attempts, trace_clock::now()});
+            });
+        dead_letter letter{d.event, t.rule, t.spec.id, code, std::move(message), d.attempts, reason};
+        if (t.spec.dead_letter_to) {
+            try {
+                t.spec.dead_letter_to(letter);
+                telemetry_.count(t.metrics.invocations_sent_to_dlq);
+                return;
+            } catch (const std::exception& ex) {
+                letter.error_message = fmt::format("{} (and the dead-letter sink failed: {})", letter.error_message, ex.what());
+            } catch (...) {
+                letter.error_message += " (and the dead-letter sink failed with a non-standard exception)";
+            }
+        }
+        telemetry_.report(letter);
+    }
+
+    // A delivery ended (delivered, dead-lettered or discarded): free its slot, let its FIFO
+    // group move on, and count it out.
+    void end(delivery& d) noexcept {
+        auto& t = *d.target;
+        if (d.journal_sequence != 0) journal_->record_ended(d.journal_sequence, t.rule, t.spec.id);
+        std::optional<delivery_owner> next;
+        if (d.group) next = t.groups.depart(*d.group);
+        t.slots.release();
+        if (next) submit_in_order(next->release());
+        finish();
+    }
+
+    // Starting a group's next delivery from inside end() would nest one call per queued event
+    // on an inline executor; a per-thread trampoline runs them one after another instead.
+    void submit_in_order(delivery* next) {
+        thread_local std::deque<delivery*>* trampoline = nullptr;
+        if (trampoline) {
+            trampoline->push_back(next);
+            return;
+        }
+        std::deque<delivery*> queue{next};
+        trampoline = &queue;
+        while (!queue.empty()) {
+            auto* current = queue.front();
+            queue.pop_front();
+            submit(current);
+        }
+        trampoline = nullptr;
+    }
+
+    // Ends one delivery. The last one wakes drainers; notifying under the lock means a drainer
+    // cannot return (and the bus be destroyed) while this thread still touches the condition.
+    // `finishing_` covers the gap between the decrement and the lock: the destructor waits it out.
+    void finish() noexcept {
+        finishing_.fetch_add(1, std::memory_order_acq_rel);
+        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+            std::lock_guard lock(drain_mutex_);
+            drained_.notify_all();
+        }
+        finishing_.fetch_sub(1, std::memory_order_release);
+    }
+
+    const std::string& bus_;
+    bus_telemetry& telemetry_;
+    std::shared_ptr<journal> journal_;
+    const unsigned max_nested_;
+    std::atomic<std::uint64_t> pending_{0};
+    std::atomic<std::uint32_t> finishing_{0};
+    std::mutex drain_mutex_;
+    std::condition_variable drained_;
+    std::atomic<bool> closed_{false};
+    std::atomic<bool> shutting_down_{false};
+    // Declared last: destroyed first, joining its thread while everything it calls still exists.
+    timer_service timers_;
+};
+
+}  // namespace switchyard::detail

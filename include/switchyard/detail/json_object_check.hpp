@@ -1,0 +1,138 @@
+// The one check that JSON text is a well-formed object every reader will read alike: ingest,
+// make_json_event, parse_event and the archive use it, so text that is accepted can always be
+// read again (after a crash, in a replay, by a JSON handler). A single SAX pass, no DOM.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace switchyard::detail {
+
+struct json_problem {
+    enum class kind { malformed, not_an_object, nul_byte, byte_order_mark, duplicate_member, number_out_of_range };
+    kind what;
+    std::string message;  // names the problem and the fix; `subject` ("Detail") opens it
+};
+
+namespace json_check {
+
+// Rejects duplicate member names (the pattern matcher and nlohmann would otherwise each read a
+// different one of the two: a filter bypass) and numbers beyond a double's range.
+class sax {
+public:
+    using json = nlohmann::json;
+
+    bool null() { return value(); }
+    bool boolean(bool) { return value(); }
+    bool number_integer(json::number_integer_t) { return value(); }
+    bool number_unsigned(json::number_unsigned_t) { return value(); }
+    bool number_float(json::number_float_t, const std::string&) { return value(); }
+    bool string(std::string&) { return value(); }
+    bool binary(json::binary_t&) { return value(); }
+    bool start_object(std::size_t) {
+        if (levels_.empty()) top_is_object_ = true;
+        levels_.push_back({true, {}, {}, path_.size()});
+        return true;
+    }
+    bool key(std::string& name) {
+        auto& level = levels_.back();
+        path_.resize(level.path_size);
+        if (!level.seen_set.empty() || level.seen.size() >= 16) {
+            if (level.seen_set.empty()) level.seen_set.insert(level.seen.begin(), level.seen.end());
+            if (!level.seen_set.insert(name).second) return duplicate(name);
+        } else {
+            for (const auto& k : level.seen)
+                if (k == name) return duplicate(name);
+            level.seen.push_back(name);
+        }
+        path_ += '.';
+        path_ += name;
+        return true;
+    }
+    bool end_object() {
+        path_.resize(levels_.back().path_size);
+        levels_.pop_back();
+        return true;
+    }
+    bool start_array(std::size_t) {
+        levels_.push_back({false, {}, {}, path_.size()});
+        return true;
+    }
+    bool end_array() { return end_object(); }
+    bool parse_error(std::size_t position, const std::string& token, const nlohmann::detail::exception& ex) {
+        if (problem) return false;
+        if (ex.id == 406) {
+            problem = json_problem{json_problem::kind::number_out_of_range,
+                                   fmt::format("has a number outside the range of a double ({}) at byte {}: send it as a string, "
+                                               "or within ±1.8e308",
+                                               token, position)};
+        } else {
+            problem = json_problem{json_problem::kind::malformed,
+                                   fmt::format("is not valid JSON (at byte {}, near \"{}\"): send a JSON object such as "
+                                               "{{\"orderId\": \"42\"}}",
+                                               position, token.substr(0, 32))};
+        }
+        return false;
+    }
+
+    bool top_is_object_ = false;
+    bool any_value_ = false;
+    std::optional<json_problem> problem;
+
+private:
+    struct level {
+        bool object;
+        std::vector<std::string> seen;
+        std::unordered_set<std::string> seen_set;
+        std::size_t path_size;
+    };
+    bool value() {
+        any_value_ = true;
+        return true;
+    }
+    bool duplicate(const std::string& name) {
+        problem = json_problem{json_problem::kind::duplicate_member,
+                               fmt::format("has the member \"{}\" twice in one object (at ${}.{}): rules and handlers could "
+                                           "read different values, so send each member once",
+                                           name, path_, name)};
+        return false;
+    }
+    std::vector<level> levels_;
+    std::string path_;
+};
+
+}  // namespace json_check
+
+// Nothing when `text` is one well-formed JSON object with unique member names and numbers a
+// double can hold; otherwise what is wrong. Messages read after a subject ("Detail ...").
+inline std::optional<json_problem> check_json_object(std::string_view text) {
+    if (text.size() >= 3 && static_cast<unsigned char>(text[0]) == 0xEF && static_cast<unsigned char>(text[1]) == 0xBB &&
+        static_cast<unsigned char>(text[2]) == 0xBF)
+        return json_problem{json_problem::kind::byte_order_mark, "starts with a byte-order mark: send the JSON text without one"};
+    if (const auto nul = text.find('\0'); nul != std::string_view::npos)
+        return json_problem{json_problem::kind::nul_byte,
+                            fmt::format("contains a NUL byte at offset {}: JSON text cannot hold one (inside a string, "
+                                        "escape it as \\u0000)",
+                                        nul)};
+    json_check::sax sax;
+    const bool ok = nlohmann::json::sax_parse(text.begin(), text.end(), &sax);
+    if (sax.problem) return sax.problem;
+    if (!ok) return json_problem{json_problem::kind::malformed, "is not valid JSON: send a JSON object such as {\"orderId\": \"42\"}"};
+    if (!sax.top_is_object_) {
+        const auto parsed_type = text.find_first_not_of(" \t\r\n");
+        const char c = parsed_type == std::string_view::npos ? '\0' : text[parsed_type];
+        const char* got = c == '[' ? "array" : c == '"' ? "string" : c == 't' || c == 'f' ? "boolean" : c == 'n' ? "null" : "number";
+        return json_problem{json_problem::kind::not_an_object, fmt::format("must be a JSON object, got {}", got)};
+    }
+    return std::nullopt;
+}
+
+}  // namespace switchyard::detail

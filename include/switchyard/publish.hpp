@@ -1,0 +1,81 @@
+// What publishing takes and returns: PutEvents entries, per-publish options, and results whose
+// error codes are an enum (EventBridge's names only at the edges, through to_string).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "switchyard/trace_context.hpp"
+
+namespace switchyard {
+
+// One entry of `bus::put_events`, shaped like EventBridge's PutEventsRequestEntry.
+struct put_events_entry {
+    std::string source{};
+    std::string detail_type{};
+    std::string detail{};  // JSON object text
+    std::vector<std::string> resources{};
+    std::string time{};  // optional RFC 3339 timestamp; empty means now
+    // With deduplication on: the producer's idempotency key. Empty: a hash of source,
+    // detail-type and detail identifies duplicates.
+    std::string dedup_id{};
+    // W3C trace context of the caller (PutEvents' TraceHeader). An invalid traceparent starts a
+    // new trace, as the W3C spec asks; it never fails the entry.
+    std::string traceparent{};
+    std::string tracestate{};
+};
+
+// Optional envelope fields for a single typed publish.
+struct publish_options {
+    std::vector<std::string> resources{};
+    std::string dedup_id{};  // with deduplication on: the idempotency key (default: a content hash)
+    // The caller's W3C trace context: the event's publish span becomes its child. Without one,
+    // a publish from inside a handler joins the handler's trace, and otherwise a tracer on the
+    // bus starts a new trace.
+    std::optional<trace_context> trace{};
+};
+
+// Why a publish was refused. Compare these, never their names.
+enum class publish_errc : std::uint8_t {
+    none,              // accepted
+    invalid_argument,  // a field is missing, too large, or malformed (InvalidArgument)
+    malformed_detail,  // the detail is not a well-formed JSON object (MalformedDetail)
+    throttled,         // a target's bounded queue was full: nothing of the event was delivered
+    journal_failed,    // the journal could not record the event: nothing of it was accepted
+    bus_shut_down,     // the bus accepts no more events
+};
+
+// EventBridge's name for each code, as PutEvents results, metrics and logs show it.
+constexpr std::string_view to_string(publish_errc code) noexcept {
+    switch (code) {
+        case publish_errc::none: return "";
+        case publish_errc::invalid_argument: return "InvalidArgument";
+        case publish_errc::malformed_detail: return "MalformedDetail";
+        case publish_errc::throttled: return "ThrottlingException";
+        case publish_errc::journal_failed: return "JournalFailed";
+        case publish_errc::bus_shut_down: return "BusShutDown";
+    }
+    return "InternalFailure";
+}
+
+// The outcome of one published event: its id, or an error code and a message.
+struct publish_result {
+    std::string event_id;
+    publish_errc error_code = publish_errc::none;
+    std::string error_message;
+    bool deduplicated = false;  // accepted, but a duplicate inside the dedup window: not delivered
+
+    bool ok() const noexcept { return error_code == publish_errc::none; }
+    explicit operator bool() const noexcept { return ok(); }
+};
+
+struct put_events_result {
+    std::size_t failed_entry_count = 0;
+    std::vector<publish_result> entries;  // one per entry, in order
+};
+
+}  // namespace switchyard
