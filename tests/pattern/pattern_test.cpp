@@ -268,3 +268,16 @@ TEST_CASE("limits are enforced with clear errors") {
     CHECK(error_of(ors).find("expands to more than 1024 alternatives") != std::string::npos);
     CHECK(error_of(R"({"a": [")" + std::string(5000, 'x') + R"("]})").find("longer than 4096 bytes") != std::string::npos);
 }
+
+TEST_CASE("a key with control characters is shown escaped in the error path") {
+    // Regression (fuzz_pattern_compile/error-message-nul-key): a NUL in the path made what()
+    // read as an empty string.
+    try {
+        switchyard::pattern::compile(R"({"\u0000a": [{"prefix": 1}]})");
+        FAIL("the pattern should be refused");
+    } catch (const switchyard::pattern_error& e) {
+        const std::string message = e.what();
+        CHECK(message.find("\"\\u0000a\"") == 0);
+        CHECK(message.find("prefix") != std::string::npos);
+    }
+}

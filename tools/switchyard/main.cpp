@@ -75,7 +75,7 @@ int test_pattern(const std::vector<std::string>& args) {
     const auto m = sp::matcher{}.with(0, pattern);
     sp::flat_event scratch;
     std::vector<sp::rule_id> out;
-    if (!m.match_json(event_text, scratch, out)) throw usage_error("the event is not valid JSON");
+    if (!m.match_json(event_text, scratch, out)) throw usage_error(scratch.error_message());
     const bool matched = !out.empty();
     std::cout << (matched ? "true" : "false") << '\n';
     return matched ? 0 : 1;

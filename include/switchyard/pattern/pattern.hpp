@@ -138,7 +138,16 @@ using json = nlohmann::json;
     throw pattern_error((path.empty() ? std::string("pattern") : path) + ": " + what, path);
 }
 
-inline std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+// A key as a path shows it: control characters (a NUL would cut the message short when read as
+// a C string) make it a quoted JSON string with escapes.
+inline std::string printable_key(const std::string& key) {
+    for (const char c : key)
+        if (static_cast<unsigned char>(c) < 0x20) return json(key).dump();
+    return key;
+}
+inline std::string join(const std::string& path, const std::string& key) {
+    return path.empty() ? printable_key(key) : path + "." + printable_key(key);
+}
 inline std::string at(const std::string& path, std::size_t i) { return path + "[" + std::to_string(i) + "]"; }
 
 inline const std::string& text_of(const json& v, const std::string& path, const char* expected) {
