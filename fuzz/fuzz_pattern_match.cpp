@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "switchyard/event.hpp"
-#include "switchyard/flatten.hpp"
+#include "switchyard/pattern/flatten.hpp"
 #include "switchyard/pattern/matcher.hpp"
 #include "switchyard/pattern/pattern.hpp"
 

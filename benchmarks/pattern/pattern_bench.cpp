@@ -20,7 +20,7 @@
 #include <vector>
 
 #include <switchyard/event.hpp>
-#include <switchyard/flatten.hpp>
+#include <switchyard/pattern/flatten.hpp>
 #include <switchyard/pattern/matcher.hpp>
 #include <switchyard/pattern/pattern.hpp>
 

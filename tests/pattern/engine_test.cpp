@@ -12,7 +12,7 @@
 #include <vector>
 
 #include <switchyard/event.hpp>
-#include <switchyard/flatten.hpp>
+#include <switchyard/pattern/flatten.hpp>
 
 #include "pattern/support.hpp"
 

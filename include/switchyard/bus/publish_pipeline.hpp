@@ -27,7 +27,7 @@
 #include "switchyard/bus_options.hpp"
 #include "switchyard/dedup.hpp"
 #include "switchyard/durability/journal.hpp"
-#include "switchyard/flatten.hpp"
+#include "switchyard/pattern/flatten.hpp"
 #include "switchyard/publish.hpp"
 
 namespace switchyard::detail {
