@@ -133,3 +133,28 @@ TEST_CASE("a producer that outlives its bus is told so") {
     CHECK(r.error_code == publish_errc::bus_shut_down);
     CHECK(r.error_message.find("must not outlive its bus") != std::string::npos);
 }
+
+TEST_CASE("the dead letter of an event that crossed too many buses still reaches its sink") {
+    // Regression (review): dead letters counted the failed event's hops, so the routing-loop
+    // dead letter of an event at max_hops was refused by the dead-letter bus.
+    bus letters{"letters", quiet()};
+    tally received;
+    letters.add_rule({.name = "all", .pattern = R"({"detail-type": ["DeadLetter"]})", .targets = {json_handler("t", [&](std::string_view) {
+                                                                                                      received.add();
+                                                                                                  })}});
+    bus looping{"looping", quiet()};
+    std::vector<std::string> failures;
+    looping.set_error_handler([&](const delivery_failure& f) { failures.push_back(f.error_message); });
+    looping.add_rule({.name = "self", .pattern = R"({"source": ["s"]})", .targets = {bus_target("again", looping).dead_letters(letters.as_dead_letter_sink())}});
+    CHECK(looping.put_events({{.source = "s", .detail_type = "X", .detail = "{}"}}).failed_entry_count == 0);
+    looping.drain();
+    letters.drain();
+    CHECK(failures.empty());
+    CHECK(received.value() == 1);
+}
+
+TEST_CASE("max_nested_deliveries of zero is refused") {
+    bus_options o = quiet();
+    o.max_nested_deliveries = 0;
+    CHECK_THROWS_WITH_AS(bus("payments", o), doctest::Contains("max_nested_deliveries"), error);
+}

@@ -73,3 +73,11 @@ TEST_CASE("the envelope carries the entry's time and resources") {
     CHECK(meta.resources == std::vector<std::string>{"arn:x"});
     CHECK(meta.id.size() == 36);
 }
+
+TEST_CASE("a duplicate member's path names array elements and shows control characters escaped") {
+    refused(entry(R"({"a":[{"x":1},{"x":1,"x":2}]})"), publish_errc::malformed_detail, "$.a[1].x");
+    const auto failure = check_entry(entry(R"({"\u0000":1,"\u0000":2})"), {});
+    REQUIRE(failure);
+    CHECK(failure->message.find('\0') == std::string::npos);  // a NUL would cut the message short
+    CHECK(failure->message.find(R"("\u0000")") != std::string::npos);
+}

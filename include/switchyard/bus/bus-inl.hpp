@@ -21,6 +21,8 @@ namespace switchyard {
 
 namespace detail {
 
+inline constexpr const char* dead_letter_source = "switchyard.dead-letter";
+
 // A handle's lock on the core, or the result a publish through a dead handle gets.
 inline publish_result bus_gone() {
     publish_result r;
@@ -118,11 +120,23 @@ SWITCHYARD_INLINE put_events_result bus::put_events(std::span<const put_events_e
         throw error(fmt::format("put_events got {} entries; at most {} are allowed per call (bus_options::max_batch_entries)",
                                 entries.size(), limit));
     auto& telemetry = core_->telemetry;
+    put_events_result result;
+    if (!core_->pipeline.journaled()) {
+        // Each entry is published alone, and timed alone.
+        result.entries.reserve(entries.size());
+        for (const auto& entry : entries) {
+            const auto timed = telemetry.latency_weight();
+            const auto began = timed != 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+            result.entries.push_back(core_->pipeline.put_entry(entry));
+            telemetry.record_put(result.entries.back().ok(), began, timed);
+            if (!result.entries.back().ok()) ++result.failed_entry_count;
+        }
+        return result;
+    }
     // Journaled, the batch is recorded with one journal call, so each entry's latency is the
-    // batch's: one timing serves them all either way.
+    // batch's.
     const auto timed = telemetry.latency_weight();
     const auto began = timed != 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-    put_events_result result;
     core_->pipeline.put_events(entries, result.entries);
     for (const auto& entry : result.entries) {
         telemetry.record_put(entry.ok(), began, timed);
@@ -178,12 +192,16 @@ SWITCHYARD_INLINE envelope bus::make_envelope(std::string source, std::string de
 }
 
 SWITCHYARD_INLINE dead_letter_sink bus::as_dead_letter_sink() {
+    using detail::dead_letter_source;
     std::weak_ptr<detail::bus_core> weak = core_;
     return [weak](const dead_letter& letter) {
         auto core = weak.lock();
         if (!core) throw error("the dead-letter bus no longer exists");
+        // A dead letter carries one hop more than the event that failed. Only a chain of dead
+        // letters (a dead letter that failed in turn) is limited here: the first dead letter of
+        // any event goes through, even one that failed for crossing too many buses.
         const unsigned hops = letter.event->hops() + 1;
-        if (hops > core->options().max_hops)
+        if (letter.event->meta().source == dead_letter_source && hops > core->options().max_hops)
             throw error(fmt::format("the dead letter of event {} would be its {}th hop into bus \"{}\"; the limit is {} "
                                     "(bus_options::max_hops): dead letters are failing into the bus that produced them",
                                     letter.event->meta().id, hops, core->name(), core->options().max_hops));
@@ -194,7 +212,7 @@ SWITCHYARD_INLINE dead_letter_sink bus::as_dead_letter_sink() {
                                  {"attempts", letter.attempts},
                                  {"reason", std::string(to_string(letter.reason))},
                                  {"event", nlohmann::json::parse(letter.event->json())}};
-        auto meta = core->pipeline.make_envelope("switchyard.dead-letter", "DeadLetter", std::chrono::system_clock::now());
+        auto meta = core->pipeline.make_envelope(dead_letter_source, "DeadLetter", std::chrono::system_clock::now());
         const auto result = core->pipeline.publish(
             std::make_shared<const detail::json_text_event>(std::move(meta), detail.dump(), std::chrono::system_clock::now(), hops));
         if (!result) throw error("the dead-letter bus refused the event: " + result.error_message);

@@ -30,6 +30,8 @@ public:
           engine(name_, telemetry, options_.journal, options_.max_nested_deliveries) {
         check_name("event bus", name_);
         if (options_.max_batch_entries == 0) throw error("bus_options::max_batch_entries must be at least 1");
+        if (options_.max_nested_deliveries == 0)
+            throw error("bus_options::max_nested_deliveries must be at least 1 (64 lets handlers publish inline; a loop stops there)");
     }
     bus_core(const bus_core&) = delete;
     bus_core& operator=(const bus_core&) = delete;

@@ -47,6 +47,16 @@ inline std::string describe(std::exception_ptr failure) {
 }
 
 class delivery_engine {
+    // The deliveries and publishes running on this thread, innermost first: inline ones nest.
+    struct frame {
+        const delivery_engine* engine;
+        const frame* outer;
+    };
+    static const frame*& frames() noexcept {
+        thread_local const frame* top = nullptr;
+        return top;
+    }
+
 public:
     delivery_engine(const std::string& bus_name, bus_telemetry& telemetry, std::shared_ptr<journal> journal_in,
                     unsigned max_nested_deliveries)
@@ -68,13 +78,22 @@ public:
     // it starts. seq_cst pairs with close(): one of the two always sees the other.
     class publish_token {
     public:
-        explicit publish_token(delivery_engine& e) : engine_(&e) { e.pending_.fetch_add(1, std::memory_order_seq_cst); }
-        ~publish_token() { engine_->finish(); }
+        // The thread is marked as inside this engine too: a hook called during the publish (a
+        // tracer, a dead-letter sink, the error handler) that drains would wait for itself.
+        explicit publish_token(delivery_engine& e) : engine_(&e), frame_{&e, frames()} {
+            e.pending_.fetch_add(1, std::memory_order_seq_cst);
+            frames() = &frame_;
+        }
+        ~publish_token() {
+            frames() = frame_.outer;
+            engine_->finish();
+        }
         publish_token(const publish_token&) = delete;
         publish_token& operator=(const publish_token&) = delete;
 
     private:
         delivery_engine* engine_;
+        frame frame_;
     };
 
     void close() noexcept { closed_.store(true, std::memory_order_seq_cst); }
@@ -87,15 +106,18 @@ public:
     void start(const event_ptr& e, const std::shared_ptr<target_state>& target, const std::optional<trace_context>& span,
                std::uint64_t journal_sequence = 0, bool redelivered = false) {
         auto& t = *target;
-        t.accepted.fetch_add(1, std::memory_order_relaxed);
-        pending_.fetch_add(1, std::memory_order_acq_rel);
         if (t.key.empty() && t.spec.executor.is_inline()) {
             // The synchronous path: no heap delivery, no task object.
+            t.accepted.fetch_add(1, std::memory_order_relaxed);
+            pending_.fetch_add(1, std::memory_order_acq_rel);
             delivery d{e, target, 0, std::nullopt, journal_sequence, redelivered, span, {}};
             attempt(d, nullptr);
             return;
         }
+        // Allocated before anything is counted: if it throws, the caller still holds the slot.
         auto d = std::make_unique<delivery>(delivery{e, target, 0, std::nullopt, journal_sequence, redelivered, span, {}});
+        t.accepted.fetch_add(1, std::memory_order_relaxed);
+        pending_.fetch_add(1, std::memory_order_acq_rel);
         if (!t.key.empty()) {
             try {
                 d->group = t.key.group_of(*d->event);
@@ -143,8 +165,9 @@ public:
 
     bool drain(std::optional<std::chrono::nanoseconds> timeout) {
         if (!timeout && running_here())
-            throw error(fmt::format("bus \"{}\": drain() was called from inside one of its own deliveries, which would wait for "
-                                    "itself forever: drain from outside the handler, or pass a timeout",
+            throw error(fmt::format("bus \"{}\": drain() was called from inside one of its own deliveries or publishes (a "
+                                    "handler, sink or hook), which would wait for itself forever: drain from outside it, "
+                                    "or pass a timeout",
                                     bus_));
         std::unique_lock lock(drain_mutex_);
         auto idle = [this] { return pending_.load(std::memory_order_seq_cst) == 0; };
@@ -167,7 +190,8 @@ public:
         return drain(timeout);
     }
 
-    // True when this thread is inside one of this engine's deliveries (a handler or a sink).
+    // True when this thread is inside one of this engine's deliveries or publishes (a handler,
+    // a sink, a hook).
     bool running_here() const noexcept {
         for (const auto* f = frames(); f; f = f->outer)
             if (f->engine == this) return true;
@@ -178,15 +202,6 @@ public:
     std::size_t pending_retries() const { return timers_.pending(); }
 
 private:
-    // The deliveries running on this thread, innermost first: inline deliveries nest.
-    struct frame {
-        const delivery_engine* engine;
-        const frame* outer;
-    };
-    static const frame*& frames() noexcept {
-        thread_local const frame* top = nullptr;
-        return top;
-    }
     static unsigned& nesting() noexcept {
         thread_local unsigned depth = 0;
         return depth;

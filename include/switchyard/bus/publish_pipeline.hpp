@@ -84,10 +84,7 @@ public:
     void put_events(std::span<const put_events_entry> entries, std::vector<publish_result>& results) {
         results.assign(entries.size(), publish_result{});
         if (!journal_) {
-            for (std::size_t i = 0; i < entries.size(); ++i) {
-                auto built = build(entries[i], results[i]);
-                if (built) results[i] = publish(built->event, entries[i].dedup_id, {}, &built->trace);
-            }
+            for (std::size_t i = 0; i < entries.size(); ++i) results[i] = put_entry(entries[i]);
             return;
         }
         const delivery_engine::publish_token token(engine_);
@@ -112,6 +109,14 @@ public:
             waiting.add(std::move(a), i);
         }
         waiting.commit();
+    }
+
+    // One PutEvents entry, checked and published alone.
+    publish_result put_entry(const put_events_entry& entry) {
+        publish_result result;
+        auto built = build(entry, result);
+        if (!built) return result;
+        return publish(built->event, entry.dedup_id, {}, &built->trace);
     }
 
     // The event of a new envelope (typed publish): the caller's trace, the bus's envelope.
@@ -369,8 +374,8 @@ private:
         for (auto& s : a.plan.steps()) {
             const target_ptr& shared = *s.target;  // `a.table` keeps it alive
             if (s.reserved) {
-                s.reserved = false;  // the delivery owns the slot from here
                 engine_.start(a.event, shared, a.trace.span, shared->closable ? 0 : a.sequence);
+                s.reserved = false;  // the delivery owns the slot from here
             } else {
                 // Full, and the policy is dead_letter: accepted, and dead-lettered at once.
                 engine_.start_dead_lettered(a.event, shared, a.trace.span);

@@ -10,7 +10,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "switchyard/detail/json_path.hpp"
 #include "switchyard/error.hpp"
 #include "switchyard/event.hpp"
 #include "switchyard/value_sink.hpp"
@@ -21,27 +20,22 @@ class key_path {
 public:
     key_path() = default;
 
-    // The path language is the one input paths use (detail/json_path.hpp), limited to member
-    // names: a key names one field. "detail.x" is read as "$.detail.x". Throws switchyard::error
-    // naming the path and what is wrong.
+    // Throws switchyard::error when `text` is not a dotted path of non-empty names.
     explicit key_path(std::string_view text) {
-        if (text.empty() || text == "$" || text == "$.")
+        std::string_view rest = text;
+        if (rest.substr(0, 2) == "$.") rest.remove_prefix(2);
+        if (rest.empty())
             throw error("ordering key \"" + std::string(text) + "\" is empty: name a field such as \"$.detail.customerId\"");
-        const std::string full = text.front() == '$' ? std::string(text) : "$." + std::string(text);
-        const auto path = [&] {
-            try {
-                return json_path::parse(full);
-            } catch (const error& e) {
-                throw error("ordering key \"" + std::string(text) + "\" must be a dotted path of field names such as "
-                            "\"$.detail.customerId\": " + e.what());
-            }
-        }();
-        for (const auto& step : path.steps()) {
-            if (step.kind != json_path::step::member)
+        while (!rest.empty()) {
+            const auto dot = rest.find('.');
+            const auto part = rest.substr(0, dot);
+            if (part.empty() || part.find_first_of("[]*") != std::string_view::npos)
                 throw error("ordering key \"" + std::string(text) +
-                            "\" must be a dotted path of field names such as \"$.detail.customerId\": it names one field, so "
-                            "it cannot use [index] or wildcards");
-            parts_.push_back(step.name);
+                            "\" must be a dotted path of field names such as \"$.detail.customerId\"");
+            parts_.emplace_back(part);
+            if (dot == std::string_view::npos) break;
+            rest.remove_prefix(dot + 1);
+            if (rest.empty()) throw error("ordering key \"" + std::string(text) + "\" ends with '.'");
         }
     }
 

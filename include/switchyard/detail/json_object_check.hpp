@@ -39,7 +39,8 @@ public:
     bool binary(json::binary_t&) { return value(); }
     bool start_object(std::size_t) {
         if (levels_.empty()) top_is_object_ = true;
-        levels_.push_back({true, {}, {}, path_.size()});
+        element();
+        levels_.push_back({true, {}, {}, path_.size(), 0});
         return true;
     }
     bool key(std::string& name) {
@@ -54,7 +55,7 @@ public:
             level.seen.push_back(name);
         }
         path_ += '.';
-        path_ += name;
+        path_ += printable(name);
         return true;
     }
     bool end_object() {
@@ -63,7 +64,8 @@ public:
         return true;
     }
     bool start_array(std::size_t) {
-        levels_.push_back({false, {}, {}, path_.size()});
+        element();
+        levels_.push_back({false, {}, {}, path_.size(), 0});
         return true;
     }
     bool end_array() { return end_object(); }
@@ -93,16 +95,35 @@ private:
         std::vector<std::string> seen;
         std::unordered_set<std::string> seen_set;
         std::size_t path_size;
+        std::size_t index;  // an array's next element
     };
     bool value() {
         any_value_ = true;
+        element();
         return true;
     }
+    // A value inside an array: its path is the array's with [index].
+    void element() {
+        if (levels_.empty() || levels_.back().object) return;
+        auto& array = levels_.back();
+        path_.resize(array.path_size);
+        path_ += '[';
+        path_ += std::to_string(array.index++);
+        path_ += ']';
+    }
+    // A member name as a path shows it: control characters (a NUL would cut the message short)
+    // make it a quoted JSON string.
+    static std::string printable(const std::string& name) {
+        for (const char c : name)
+            if (static_cast<unsigned char>(c) < 0x20) return nlohmann::json(name).dump();
+        return name;
+    }
     bool duplicate(const std::string& name) {
+        const auto shown = printable(name);
         problem = json_problem{json_problem::kind::duplicate_member,
-                               fmt::format("has the member \"{}\" twice in one object (at ${}.{}): rules and handlers could "
+                               fmt::format("has the member {} twice in one object (at ${}.{}): rules and handlers could "
                                            "read different values, so send each member once",
-                                           name, path_, name)};
+                                           shown.front() == '"' ? shown : "\"" + shown + "\"", path_, shown)};
         return false;
     }
     std::vector<level> levels_;
