@@ -9,6 +9,7 @@
 
 #include "switchyard/bus/publish_pipeline.hpp"
 #include "switchyard/bus/recovery.hpp"
+#include "durability/failing_journal.hpp"
 #include "test_support.hpp"
 
 using namespace switchyard;
@@ -17,19 +18,6 @@ using namespace std::chrono_literals;
 namespace {
 const std::string bus_name = "payments";
 
-// A journal that refuses while `fail` is set (a full disk), else records in memory.
-struct failing_journal : journal {
-    bool fail = false;
-    memory_journal inner;
-    std::uint64_t record_accepted(std::string_view json, std::span<const journal_delivery> d) override {
-        if (fail) throw std::runtime_error("disk full");
-        return inner.record_accepted(json, d);
-    }
-    void record_ended(std::uint64_t sequence, std::string_view rule, std::string_view target) noexcept override {
-        inner.record_ended(sequence, rule, target);
-    }
-    std::vector<journaled_event> unfinished() override { return inner.unfinished(); }
-};
 
 struct pipeline_fixture {
     explicit pipeline_fixture(bus_options o = {}) : options(with_quiet_log(std::move(o))) {}
@@ -91,7 +79,7 @@ TEST_CASE("a journal failure refuses the event and gives its slots back") {
     j->fail = true;
     const auto refused = f.put("{}");
     CHECK(refused.error_code == publish_errc::journal_failed);
-    CHECK(refused.error_message.find("disk full") != std::string::npos);
+    CHECK(refused.error_message.find("disk I/O error") != std::string::npos);
     CHECK(f.rules.load()->find("r")->targets[0]->slots.in_use() == 0);
     j->fail = false;
     CHECK(f.put("{}").ok());

@@ -6,6 +6,7 @@
 
 #include <switchyard/durability/idempotency.hpp>
 
+#include "durability/failing_journal.hpp"
 #include "test_support.hpp"
 
 using namespace switchyard;
@@ -14,18 +15,6 @@ using namespace test_types;
 namespace {
 constexpr const char* all_transactions = R"({"detail-type": ["CREDIT_CARD_TRANSACTION"]})";
 
-struct failing_journal final : journal {
-    bool fail = true;
-    memory_journal inner;
-    std::uint64_t record_accepted(std::string_view json, std::span<const journal_delivery> deliveries) override {
-        if (fail) throw std::runtime_error("disk I/O error");
-        return inner.record_accepted(json, deliveries);
-    }
-    void record_ended(std::uint64_t sequence, std::string_view rule, std::string_view target) noexcept override {
-        inner.record_ended(sequence, rule, target);
-    }
-    std::vector<journaled_event> unfinished() override { return inner.unfinished(); }
-};
 }  // namespace
 
 TEST_CASE("a journaled publish is recorded with its deliveries before it returns, and each delivery's end is recorded") {
