@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include <switchyard/detail/time.hpp>
 #include <switchyard/archive.hpp>
 #include <switchyard/sqlite/sqlite_archive_store.hpp>
 #include <switchyard/switchyard.hpp>

@@ -53,7 +53,7 @@ if [ "$mode" = example ]; then
   exec "$build_root/release/examples/credit_card_pipeline"
 fi
 
-step() { echo; echo "==> $*"; }
+step() { echo; echo "==> [${SECONDS}s] $*"; }
 
 step "GCC Release, as a user builds it (compiled library): build everything, run every test"
 configure "$build_root/gcc" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++

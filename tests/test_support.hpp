@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include <switchyard/detail/json_depth.hpp>
+#include <switchyard/detail/time.hpp>
+#include <switchyard/detail/uuid.hpp>
 #include <switchyard/switchyard.hpp>
 
 namespace test_types {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <switchyard/event.hpp>
+#include <switchyard/pattern/detail/casefold.hpp>
 #include <switchyard/pattern/flatten.hpp>
 #include <switchyard/pattern/matcher.hpp>
 #include <switchyard/pattern/pattern.hpp>

@@ -15,11 +15,8 @@
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
 #include "switchyard/bus.hpp"
-#include "switchyard/detail/time.hpp"
+#include "switchyard/config.hpp"
 #include "switchyard/durability/archive_store.hpp"
 #include "switchyard/error.hpp"
 
@@ -140,23 +137,7 @@ private:
 
 namespace detail {
 // The archive's pattern AND "not a replayed event", as one EventBridge pattern.
-inline std::string archive_pattern(std::string_view archive, const std::string& pattern) {
-    nlohmann::json merged = nlohmann::json::object();
-    if (!pattern.empty()) {
-        merged = nlohmann::json::parse(pattern, nullptr, false);
-        if (merged.is_discarded() || !merged.is_object())
-            throw pattern_error(fmt::format("archive \"{}\": the event pattern is not a JSON object; write one such as "
-                                            "{{\"source\": [\"com.example\"]}}, or leave it empty to archive every event",
-                                            archive));
-        if (merged.contains("replay-name"))
-            throw pattern_error(fmt::format("archive \"{}\": the pattern must not test \"replay-name\": an archive never keeps "
-                                            "replayed events, and adds that condition itself",
-                                            archive),
-                                "$.replay-name");
-    }
-    merged["replay-name"] = nlohmann::json::array({{{"exists", false}}});
-    return merged.dump();
-}
+SWITCHYARD_API std::string archive_pattern(std::string_view archive, const std::string& pattern);
 }  // namespace detail
 
 class archive {
@@ -165,22 +146,7 @@ public:
     // (replayed events excepted) is appended to the store, in the publishing thread, before
     // publish returns. Throws switchyard::error (pattern_error for the pattern) naming the
     // problem. The bus must outlive the archive.
-    archive(bus& b, archive_spec spec) : bus_(&b), spec_(std::move(spec)) {
-        if (spec_.name.empty()) throw error("an archive needs a name (archive_spec::name)");
-        if (!spec_.store)
-            throw error(fmt::format("archive \"{}\" has no store: give archive_spec::store a memory_archive_store or a "
-                                    "sqlite_archive_store",
-                                    spec_.name));
-        if (spec_.retention < std::chrono::system_clock::duration::zero())
-            throw error(fmt::format("archive \"{}\": the retention is negative; use zero to keep events forever", spec_.name));
-        auto store = spec_.store;
-        subscription_ = b.subscribe(detail::archive_pattern(spec_.name, spec_.pattern),
-                                    target{"archive-" + spec_.name, [store](const any_event& e, const delivery_info&) -> outcome {
-                                               const auto time = detail::parse_rfc3339(e.meta().time);
-                                               store->append(e.json(), time ? *time : e.ingestion_time());
-                                               return outcome::success();
-                                           }});
-    }
+    SWITCHYARD_API archive(bus& b, archive_spec spec);
 
     const std::string& name() const noexcept { return spec_.name; }
     const std::shared_ptr<archive_store>& store() const noexcept { return spec_.store; }
@@ -196,66 +162,10 @@ public:
     }
 
     // Starts replaying the window on its own thread; see replay_handle.
-    [[nodiscard]] replay_handle replay(replay_options options) {
-        if (options.name.empty()) throw error(fmt::format("archive \"{}\": a replay needs a name (replay_options::name)", spec_.name));
-        if (options.to < options.from)
-            throw error(fmt::format("archive \"{}\": replay \"{}\" ends before it starts (replay_options::to < from)", spec_.name,
-                                    options.name));
-        auto state = std::make_shared<replay_handle::shared>();
-        state->name = options.name;
-        state->total = spec_.store->count(options.from, options.to);
-        std::thread thread([state, store = spec_.store, b = bus_, options = std::move(options)] {
-            run_replay(*state, *store, *b, options);
-        });
-        return replay_handle(std::move(state), std::move(thread));
-    }
+    [[nodiscard]] SWITCHYARD_API replay_handle replay(replay_options options);
 
 private:
-    static void run_replay(replay_handle::shared& state, archive_store& store, bus& b, const replay_options& options) {
-        const std::size_t total = state.total.load();
-        std::string failure;
-        bool cancelled = false;
-        try {
-            store.scan(options.from, options.to, [&](const archived_event& row) {
-                if (state.replayed.load() >= total) return false;  // events archived after the replay began
-                if (state.cancel.load()) {
-                    cancelled = true;
-                    return false;
-                }
-                auto json = nlohmann::ordered_json::parse(row.event_json, nullptr, false);
-                if (json.is_discarded() || !json.is_object()) {
-                    failure = fmt::format("archived event {} is not JSON; the archive's store holds something else", row.sequence);
-                    return false;
-                }
-                json["replay-name"] = options.name;
-                event_ptr e;
-                try {
-                    e = parse_event(json.dump());
-                } catch (const std::exception& ex) {
-                    failure = fmt::format("archived event {} is not an event: {}", row.sequence, ex.what());
-                    return false;
-                }
-                const auto result = b.publish(e, options.rules);
-                if (!result.ok()) {
-                    failure = fmt::format("the bus refused archived event {} ({}): {}: {}", row.sequence, e->meta().id,
-                                          to_string(result.error_code), result.error_message);
-                    return false;
-                }
-                state.replayed.fetch_add(1);
-                return true;
-            });
-        } catch (const std::exception& ex) {
-            failure = fmt::format("reading the archive failed: {}", ex.what());
-        }
-        if (!failure.empty())
-            state.finish(replay_state::failed, fmt::format("replay \"{}\" failed after {} of {} events: {}", options.name,
-                                                           state.replayed.load(), total, failure));
-        else if (cancelled)
-            state.finish(replay_state::cancelled,
-                         fmt::format("replay \"{}\" was cancelled after {} of {} events", options.name, state.replayed.load(), total));
-        else
-            state.finish(replay_state::completed, {});
-    }
+    static void run_replay(replay_handle::shared& state, archive_store& store, bus& b, const replay_options& options);
 
     bus* bus_;
     archive_spec spec_;
@@ -263,3 +173,7 @@ private:
 };
 
 }  // namespace switchyard
+
+#ifdef SWITCHYARD_HEADER_ONLY
+#include "switchyard/archive-inl.hpp"
+#endif

@@ -15,12 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "switchyard/detail/json_depth.hpp"
-#include "switchyard/detail/json_emit.hpp"
-#include "switchyard/detail/json_object_check.hpp"
+#include "switchyard/config.hpp"
 #include "switchyard/error.hpp"
-#include "switchyard/detail/time.hpp"
-#include "switchyard/detail/uuid.hpp"
 #include "switchyard/fields.hpp"
 #include "switchyard/trace_context.hpp"
 #include "switchyard/value_sink.hpp"
@@ -53,27 +49,8 @@ template <class T> struct event : envelope {
     friend bool operator==(const event&, const event&) = default;
 };
 
-namespace detail {
-// Writes the envelope's fields in EventBridge's order (which an ordered_json keeps).
-template <class Json> void write_envelope(Json& out, const envelope& e) {
-    out = Json::object();
-    out["version"] = e.version;
-    out["id"] = e.id;
-    out["detail-type"] = e.detail_type;
-    out["source"] = e.source;
-    out["account"] = e.account;
-    out["time"] = e.time;
-    out["region"] = e.region;
-    out["resources"] = e.resources;
-    if (e.replay_name) out["replay-name"] = *e.replay_name;
-    if (e.trace) {
-        out["traceparent"] = e.trace->traceparent();
-        if (!e.trace->tracestate.empty()) out["tracestate"] = e.trace->tracestate;
-    }
-}
-}  // namespace detail
-
-inline void to_json(nlohmann::json& out, const envelope& e) { detail::write_envelope(out, e); }
+// Writes the envelope's fields in EventBridge's order.
+SWITCHYARD_API void to_json(nlohmann::json& out, const envelope& e);
 
 // Reads an envelope; throws switchyard::error naming the field when one is missing or mistyped.
 void from_json(const nlohmann::json& in, envelope& e);
@@ -95,48 +72,6 @@ template <class T> void from_json(const nlohmann::json& in, event<T>& e) {
     }
 }
 
-inline void from_json(const nlohmann::json& in, envelope& e) {
-    if (!in.is_object()) throw error("an event must be a JSON object, got " + std::string(in.type_name()));
-    auto text = [&](const char* name, std::string& out, bool required) {
-        const auto it = in.find(name);
-        if (it == in.end()) {
-            if (required) throw error(std::string("event JSON has no \"") + name + "\" field");
-            return;
-        }
-        if (!it->is_string())
-            throw error(std::string("event field \"") + name + "\" must be a string, got " + it->type_name());
-        out = it->get<std::string>();
-    };
-    text("version", e.version, false);
-    text("id", e.id, true);
-    text("detail-type", e.detail_type, true);
-    text("source", e.source, true);
-    text("account", e.account, false);
-    text("time", e.time, true);
-    text("region", e.region, false);
-    e.resources.clear();
-    if (const auto it = in.find("resources"); it != in.end()) {
-        if (!it->is_array()) throw error("event field \"resources\" must be an array of strings");
-        for (const auto& r : *it) {
-            if (!r.is_string()) throw error("event field \"resources\" must be an array of strings");
-            e.resources.push_back(r.get<std::string>());
-        }
-    }
-    e.replay_name.reset();
-    if (const auto it = in.find("replay-name"); it != in.end()) {
-        if (!it->is_string()) throw error("event field \"replay-name\" must be a string");
-        e.replay_name = it->get<std::string>();
-    }
-    // An invalid traceparent is dropped rather than failing the event: the W3C spec asks a
-    // receiver to start a new trace in that case, which the bus does when it publishes.
-    e.trace.reset();
-    if (const auto it = in.find("traceparent"); it != in.end() && it->is_string()) {
-        const auto state = in.find("tracestate");
-        e.trace = trace_context::parse(it->get<std::string>(),
-                                       state != in.end() && state->is_string() ? state->get<std::string>() : std::string());
-    }
-}
-
 // The immutable, shared form of one accepted event.
 class any_event : public std::enable_shared_from_this<any_event> {
 public:
@@ -151,26 +86,10 @@ public:
     virtual void emit_detail(value_sink& sink) const = 0;
 
     // The detail as JSON text, produced at most once.
-    const std::string& detail_json() const {
-        std::call_once(detail_once_, [this] { detail_json_ = make_detail_json(); });
-        return detail_json_;
-    }
+    SWITCHYARD_API const std::string& detail_json() const;
 
-    // The whole event as EventBridge JSON text, produced at most once.
-    const std::string& json() const {
-        std::call_once(json_once_, [this] {
-            // EventBridge's field order, so the text reads like the events users know.
-            nlohmann::ordered_json head;
-            detail::write_envelope(head, meta());
-            std::string text = head.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-            text.pop_back();  // the closing brace: splice the detail text in without reparsing it
-            text += ",\"detail\":";
-            text += detail_json();
-            text += '}';
-            json_ = std::move(text);
-        });
-        return json_;
-    }
+    // The whole event as EventBridge JSON text (EventBridge's field order), produced at most once.
+    SWITCHYARD_API const std::string& json() const;
 
     // The typed event when this event was published as an `event<T>`, else null.
     template <class T> const event<T>* as() const noexcept {
@@ -225,7 +144,7 @@ public:
     json_text_event(envelope meta, std::string detail,
                     std::chrono::system_clock::time_point ingested = std::chrono::system_clock::now(), unsigned hops = 0)
         : any_event(&meta_, ingested), meta_(std::move(meta)), detail_(std::move(detail)), hops_(hops) {}
-    void emit_detail(value_sink& sink) const override { emit_json_text(detail_, sink); }
+    SWITCHYARD_API void emit_detail(value_sink& sink) const override;
     // A dead letter published into a bus carries the hops of the event that failed, plus one.
     unsigned hops() const noexcept override { return hops_; }
 
@@ -266,28 +185,11 @@ event_ptr make_event(event<T> value, std::chrono::system_clock::time_point inges
 }
 
 // Wraps an envelope and detail JSON text. Throws switchyard::error if the detail is not a JSON object.
-inline event_ptr make_json_event(envelope meta, std::string detail_json) {
-    if (auto problem = detail::check_json_object(detail_json)) throw error("event detail " + problem->message);
-    return std::make_shared<const detail::json_text_event>(std::move(meta), std::move(detail_json));
-}
+SWITCHYARD_API event_ptr make_json_event(envelope meta, std::string detail_json);
 
-// Parses a whole EventBridge event (envelope and detail) from JSON text.
-inline event_ptr parse_event(std::string_view text) {
-    constexpr std::size_t max_depth = 128;
-    if (const auto depth = detail::json_depth(text); depth > max_depth)
-        throw error("event nests " + std::to_string(depth) + " levels deep; the limit is " + std::to_string(max_depth));
-    const auto parsed = nlohmann::json::parse(text, nullptr, false);
-    if (parsed.is_discarded()) throw error("event is not valid JSON");
-    envelope meta;
-    from_json(parsed, meta);
-    const auto detail = parsed.find("detail");
-    if (detail == parsed.end() || !detail->is_object())
-        throw error("event \"detail\" must be a JSON object");
-    // The same check ingest makes, so an event read back reads as it was accepted (a duplicate
-    // member would otherwise be silently dropped here by the DOM).
-    if (auto problem = detail::check_json_object(text)) throw error("event " + problem->message);
-    return std::make_shared<const detail::json_text_event>(std::move(meta), detail->dump());
-}
+// Parses a whole EventBridge event (envelope and detail) from JSON text. Throws switchyard::error
+// naming the problem (not JSON, a missing or mistyped field, nesting past 128 levels).
+SWITCHYARD_API event_ptr parse_event(std::string_view text);
 
 // The typed view of any event: the stored value when it was published as T, else the detail
 // JSON converted to T. Throws switchyard::permanent_error when the detail does not fit T.
@@ -304,3 +206,7 @@ template <class T> event<T> event_cast(const any_event& e) {
 }
 
 }  // namespace switchyard
+
+#ifdef SWITCHYARD_HEADER_ONLY
+#include "switchyard/event-inl.hpp"
+#endif

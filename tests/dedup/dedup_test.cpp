@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include <switchyard/detail/sha256.hpp>
 #include <switchyard/dedup.hpp>
 
 namespace {

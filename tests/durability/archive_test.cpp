@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <switchyard/detail/time.hpp>
 #include <switchyard/archive.hpp>
 
 #include "test_support.hpp"

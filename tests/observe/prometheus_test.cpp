@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include <switchyard/error.hpp>
 #include <switchyard/observe/metrics.hpp>
 #include <switchyard/observe/prometheus.hpp>
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <switchyard/event.hpp>
+#include <switchyard/pattern/detail/index.hpp>
 #include <switchyard/pattern/flatten.hpp>
 
 #include "pattern/support.hpp"

@@ -5,6 +5,9 @@
 #include <string_view>
 #include <vector>
 
+#include <switchyard/pattern/detail/atom_extra.hpp>
+#include <switchyard/pattern/detail/index.hpp>
+#include <switchyard/pattern/detail/json_scan.hpp>
 #include <switchyard/pattern/matcher.hpp>
 #include <switchyard/pattern/pattern.hpp>
 

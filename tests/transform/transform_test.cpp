@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <switchyard/detail/time.hpp>
 #include <switchyard/transform.hpp>
 
 // A typed event of its own (not test_support.hpp), so this test needs only transform.hpp.

@@ -14,9 +14,11 @@
 #include <utility>
 #include <vector>
 
+#include "switchyard/config.hpp"
+
 namespace switchyard {
 
-class timer_service {
+class SWITCHYARD_API timer_service {
 public:
     using clock = std::chrono::steady_clock;
     using callback = std::function<void(bool cancelled)>;
@@ -25,56 +27,19 @@ public:
     timer_service(const timer_service&) = delete;
     timer_service& operator=(const timer_service&) = delete;
 
-    ~timer_service() {
-        cancel_all();
-        {
-            std::lock_guard lock(mutex_);
-            stopping_ = true;
-        }
-        wake_.notify_all();
-        if (thread_.joinable()) thread_.join();
-        cancel_all();  // a callback that ran during the join may have scheduled another
-    }
+    ~timer_service();
 
     // Queues `cb`; returns false (and drops nothing: `cb` was not taken) once close() ran.
-    [[nodiscard]] bool schedule(clock::time_point due, callback&& cb) {
-        std::lock_guard lock(mutex_);
-        if (closed_) return false;
-        // Start the thread before queueing: if that throws, nothing is left queued with no
-        // thread to run it (the caller still holds the callback's work).
-        if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
-        heap_.push(entry{due, next_sequence_++, std::move(cb)});
-        wake_.notify_one();
-        return true;
-    }
+    [[nodiscard]] bool schedule(clock::time_point due, callback&& cb);
 
     // Cancels everything pending (see cancel_all) and refuses later schedules: checked under the
     // same lock, so no callback can slip in between the cancel and the refusal.
-    void close() {
-        {
-            std::lock_guard lock(mutex_);
-            closed_ = true;
-        }
-        cancel_all();
-    }
+    void close();
 
-    std::size_t pending() const {
-        std::lock_guard lock(mutex_);
-        return heap_.size();
-    }
+    std::size_t pending() const;
 
     // Runs every pending callback now, with cancelled = true, on the calling thread.
-    void cancel_all() {
-        std::vector<callback> cancelled;
-        {
-            std::lock_guard lock(mutex_);
-            while (!heap_.empty()) {
-                cancelled.push_back(std::move(const_cast<entry&>(heap_.top()).cb));
-                heap_.pop();
-            }
-        }
-        for (auto& cb : cancelled) cb(true);
-    }
+    void cancel_all();
 
 private:
     struct entry {
@@ -86,25 +51,7 @@ private:
         }
     };
 
-    void run() {
-        std::unique_lock lock(mutex_);
-        while (!stopping_) {
-            if (heap_.empty()) {
-                wake_.wait(lock);
-                continue;
-            }
-            const auto due = heap_.top().due;
-            if (clock::now() < due) {
-                wake_.wait_until(lock, due);
-                continue;
-            }
-            callback cb = std::move(const_cast<entry&>(heap_.top()).cb);
-            heap_.pop();
-            lock.unlock();
-            cb(false);
-            lock.lock();
-        }
-    }
+    void run();
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;
@@ -116,3 +63,7 @@ private:
 };
 
 }  // namespace switchyard
+
+#ifdef SWITCHYARD_HEADER_ONLY
+#include "switchyard/delivery/timer_service-inl.hpp"
+#endif

@@ -12,9 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "switchyard/detail/json_object_check.hpp"
+#include "switchyard/config.hpp"
 #include "switchyard/error.hpp"
 
 namespace switchyard {
@@ -53,55 +51,20 @@ public:
 
 namespace detail {
 // Refuses a row that is not a JSON object, naming the store and the fix.
-inline void check_archive_json(std::string_view store, std::string_view event_json) {
-    if (auto problem = check_json_object(event_json))
-        throw error(std::string(store) + "::append: the event is not a JSON object that reads back as it was written (it " +
-                    problem->message + "; got \"" + std::string(event_json.substr(0, 40)) + (event_json.size() > 40 ? "...\"" : "\"") +
-                    "); archive the whole event as any_event::json() gives it");
-}
+SWITCHYARD_API void check_archive_json(std::string_view store, std::string_view event_json);
 }  // namespace detail
 
 // The archive_store contract in memory: kept as long as the object lives.
-class memory_archive_store final : public archive_store {
+class SWITCHYARD_API memory_archive_store final : public archive_store {
 public:
-    std::uint64_t append(std::string_view event_json, time_point event_time) override {
-        detail::check_archive_json("memory_archive_store", event_json);
-        std::lock_guard lock(mutex_);
-        rows_.push_back(row{++last_, event_time, std::string(event_json)});
-        return last_;
-    }
+    std::uint64_t append(std::string_view event_json, time_point event_time) override;
 
-    std::size_t scan(time_point from, time_point to, const visitor& visit) override {
-        // Copies the window first so a visitor may publish (and so append) without deadlocking.
-        std::vector<row> window;
-        {
-            std::lock_guard lock(mutex_);
-            for (const auto& r : rows_)
-                if (r.time >= from && r.time < to) window.push_back(r);
-        }
-        std::size_t visited = 0;
-        for (const auto& r : window) {
-            ++visited;
-            if (!visit(archived_event{r.sequence, r.time, r.json})) break;
-        }
-        return visited;
-    }
+    std::size_t scan(time_point from, time_point to, const visitor& visit) override;
 
-    std::size_t purge_before(time_point cutoff) override {
-        std::lock_guard lock(mutex_);
-        return std::erase_if(rows_, [&](const row& r) { return r.time < cutoff; });
-    }
+    std::size_t purge_before(time_point cutoff) override;
 
-    std::size_t count() override {
-        std::lock_guard lock(mutex_);
-        return rows_.size();
-    }
-    std::size_t count(time_point from, time_point to) override {
-        std::lock_guard lock(mutex_);
-        std::size_t n = 0;
-        for (const auto& r : rows_) n += (r.time >= from && r.time < to) ? 1 : 0;
-        return n;
-    }
+    std::size_t count() override;
+    std::size_t count(time_point from, time_point to) override;
 
 private:
     struct row {
@@ -115,3 +78,7 @@ private:
 };
 
 }  // namespace switchyard
+
+#ifdef SWITCHYARD_HEADER_ONLY
+#include "switchyard/durability/archive_store-inl.hpp"
+#endif

@@ -17,6 +17,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "switchyard/config.hpp"
 #include "switchyard/error.hpp"
 #include "switchyard/target.hpp"
 
@@ -32,31 +33,15 @@ public:
 };
 
 // The last `capacity` keys, forgotten oldest first. Thread-safe.
-class memory_processed_store final : public processed_store {
+class SWITCHYARD_API memory_processed_store final : public processed_store {
 public:
-    explicit memory_processed_store(std::size_t capacity = 100'000) : capacity_(capacity) {
-        if (capacity_ == 0) throw error("memory_processed_store: capacity must be at least 1");
-    }
+    explicit memory_processed_store(std::size_t capacity = 100'000);
 
-    bool contains(std::string_view key) override {
-        std::lock_guard lock(mutex_);
-        return keys_.count(std::string(key)) != 0;
-    }
+    bool contains(std::string_view key) override;
 
-    void insert(std::string_view key) override {
-        std::lock_guard lock(mutex_);
-        if (!keys_.emplace(key).second) return;
-        order_.emplace_back(key);
-        if (order_.size() > capacity_) {
-            keys_.erase(order_.front());
-            order_.pop_front();
-        }
-    }
+    void insert(std::string_view key) override;
 
-    std::size_t size() const {
-        std::lock_guard lock(mutex_);
-        return keys_.size();
-    }
+    std::size_t size() const;
 
 private:
     std::size_t capacity_;
@@ -93,3 +78,7 @@ inline target once_per_event(target t, std::shared_ptr<processed_store> store) {
 }
 
 }  // namespace switchyard
+
+#ifdef SWITCHYARD_HEADER_ONLY
+#include "switchyard/durability/idempotency-inl.hpp"
+#endif

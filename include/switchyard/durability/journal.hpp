@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "switchyard/config.hpp"
+
 namespace switchyard {
 
 // One delivery an accepted event starts: the target `target` of rule `rule`.
@@ -75,59 +77,21 @@ public:
 };
 
 // The journal's contract without the disk: what a crash would keep is what this object keeps.
-class memory_journal final : public journal {
+class SWITCHYARD_API memory_journal final : public journal {
 public:
-    std::uint64_t record_accepted(std::string_view event_json, std::span<const journal_delivery> deliveries) override {
-        std::lock_guard lock(mutex_);
-        return record(event_json, deliveries);
-    }
+    std::uint64_t record_accepted(std::string_view event_json, std::span<const journal_delivery> deliveries) override;
 
-    std::vector<std::uint64_t> record_accepted_batch(std::span<const journal_record> records) override {
-        std::lock_guard lock(mutex_);
-        std::vector<std::uint64_t> sequences;
-        sequences.reserve(records.size());
-        for (const auto& r : records) sequences.push_back(record(r.event_json, r.deliveries));
-        ++batches_;
-        return sequences;
-    }
+    std::vector<std::uint64_t> record_accepted_batch(std::span<const journal_record> records) override;
 
     // How many record_accepted_batch calls it took (a test's view of batching).
-    std::uint64_t batches() const {
-        std::lock_guard lock(mutex_);
-        return batches_;
-    }
+    std::uint64_t batches() const;
 
-    void record_ended(std::uint64_t sequence, std::string_view rule, std::string_view target) noexcept override {
-        std::lock_guard lock(mutex_);
-        const auto it = open_.find(sequence);
-        if (it == open_.end()) return;
-        auto& list = it->second.open;
-        for (auto d = list.begin(); d != list.end(); ++d)
-            if (d->rule == rule && d->target == target) {
-                list.erase(d);
-                break;
-            }
-        if (list.empty()) open_.erase(it);
-    }
+    void record_ended(std::uint64_t sequence, std::string_view rule, std::string_view target) noexcept override;
 
-    std::vector<journaled_event> unfinished() override {
-        std::lock_guard lock(mutex_);
-        std::vector<journaled_event> out;
-        out.reserve(open_.size());
-        for (const auto& [sequence, entry] : open_) out.push_back(entry);
-        return out;
-    }
+    std::vector<journaled_event> unfinished() override;
 
 private:
-    std::uint64_t record(std::string_view event_json, std::span<const journal_delivery> deliveries) {
-        const auto sequence = ++last_;
-        auto& entry = open_[sequence];
-        entry.sequence = sequence;
-        entry.event_json = std::string(event_json);
-        entry.open.assign(deliveries.begin(), deliveries.end());
-        if (entry.open.empty()) open_.erase(sequence);
-        return sequence;
-    }
+    std::uint64_t record(std::string_view event_json, std::span<const journal_delivery> deliveries);
 
     mutable std::mutex mutex_;
     std::uint64_t batches_ = 0;
@@ -136,3 +100,7 @@ private:
 };
 
 }  // namespace switchyard
+
+#ifdef SWITCHYARD_HEADER_ONLY
+#include "switchyard/durability/journal-inl.hpp"
+#endif

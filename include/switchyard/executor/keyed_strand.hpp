@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "switchyard/config.hpp"
 #include "switchyard/executor/executor.hpp"
 
 namespace switchyard {
@@ -59,7 +60,7 @@ private:
 
 // An executor adaptor: `execute(key, task)` runs on the inner executor, one task per key at a
 // time, in the order they were given. The strand must outlive the tasks it was given.
-class keyed_strand {
+class SWITCHYARD_API keyed_strand {
 public:
     explicit keyed_strand(any_executor inner) : state_(std::make_shared<state>(std::move(inner))) {}
 
@@ -67,16 +68,7 @@ public:
     // not run; the key's later tasks still do, in order). A task queued behind its key's head
     // that the inner executor refuses later is skipped: give the strand an executor that
     // refuses only when it stops.
-    void execute(const std::string& key, task t) {
-        auto head = state_->order.arrive(key, std::move(t));
-        if (!head) return;
-        try {
-            state_->inner.execute(wrap(state_, key, std::move(*head)));
-        } catch (...) {
-            if (auto next = state_->order.depart(key)) run(state_, key, std::move(*next));
-            throw;
-        }
-    }
+    void execute(const std::string& key, task t);
 
     std::size_t active_keys() const { return state_->order.active_keys(); }
 
@@ -92,48 +84,18 @@ private:
         task body;
     };
 
-    static task wrap(const std::shared_ptr<state>& s, const std::string& key, task body) {
-        return [s, key, body = std::move(body)]() mutable {
-            try {
-                body();
-            } catch (...) {
-                // Tasks must not throw (the executor contract); the key's order goes on.
-            }
-            body = nullptr;
-            if (auto next = s->order.depart(key)) run(s, key, std::move(*next));
-        };
-    }
+    static task wrap(const std::shared_ptr<state>& s, const std::string& key, task body);
 
     // Starts a key's next head. On an inline executor the head's end would start the next one
     // inside its own call, one nesting per queued task; a per-thread trampoline runs them one
     // after another instead.
-    static void run(const std::shared_ptr<state>& s, const std::string& key, task body) {
-        thread_local std::deque<job>* trampoline = nullptr;
-        if (trampoline) {
-            trampoline->push_back({s, key, std::move(body)});
-            return;
-        }
-        std::deque<job> queue;
-        queue.push_back({s, key, std::move(body)});
-        trampoline = &queue;
-        while (!queue.empty()) {
-            job j = std::move(queue.front());
-            queue.pop_front();
-            for (;;) {
-                try {
-                    j.s->inner.execute(wrap(j.s, j.key, std::move(j.body)));
-                    break;
-                } catch (...) {
-                    auto next = j.s->order.depart(j.key);  // skipped: see execute()
-                    if (!next) break;
-                    j.body = std::move(*next);
-                }
-            }
-        }
-        trampoline = nullptr;
-    }
+    static void run(const std::shared_ptr<state>& s, const std::string& key, task body);
 
     std::shared_ptr<state> state_;
 };
 
 }  // namespace switchyard
+
+#ifdef SWITCHYARD_HEADER_ONLY
+#include "switchyard/executor/keyed_strand-inl.hpp"
+#endif

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "switchyard/config.hpp"
 #include "switchyard/trace_context.hpp"
 
 namespace switchyard {
@@ -148,120 +149,40 @@ struct span_record {
 // Keeps every span in memory, in the order they started, for tests and for small tools. Hooks
 // for a span it never saw start (on_match for a publish span created elsewhere, say) are kept as
 // a span named "unknown" so nothing reported is lost. Thread-safe: one mutex around everything.
-class recording_tracer : public tracer {
+class SWITCHYARD_API recording_tracer : public tracer {
 public:
-    void on_publish(const trace_context& span, const publish_info& info) override {
-        std::lock_guard lock(mutex_);
-        auto& r = add(span, info.parent, "publish", info.at);
-        r.bus = info.bus;
-        r.event_id = info.event_id;
-        r.end = info.at;
-        r.ended = true;
-        r.events.push_back({"publish", info.at, {{"source", std::string(info.source)}, {"detail_type", std::string(info.detail_type)}}});
-    }
+    void on_publish(const trace_context& span, const publish_info& info) override;
 
-    void on_match(const trace_context& span, const match_info& info) override {
-        std::lock_guard lock(mutex_);
-        find_or_add(span, info.at).events.push_back({"match", info.at, {{"rule", std::string(info.rule)}}});
-    }
+    void on_match(const trace_context& span, const match_info& info) override;
 
-    void on_deliver_start(const trace_context& span, const deliver_start_info& info) override {
-        std::lock_guard lock(mutex_);
-        auto& r = add(span, info.parent, "deliver", info.at);
-        r.bus = info.bus;
-        r.rule = info.rule;
-        r.target = info.target;
-        r.event_id = info.event_id;
-        r.attempt = info.attempt;
-    }
+    void on_deliver_start(const trace_context& span, const deliver_start_info& info) override;
 
-    void on_deliver_end(const trace_context& span, const deliver_end_info& info) override {
-        std::lock_guard lock(mutex_);
-        auto& r = find_or_add(span, info.at);
-        r.end = info.at;
-        r.ended = true;
-        r.result = info.result;
-        r.error = info.error;
-    }
+    void on_deliver_end(const trace_context& span, const deliver_end_info& info) override;
 
-    void on_retry(const trace_context& span, const retry_info& info) override {
-        std::lock_guard lock(mutex_);
-        find_or_add(span, info.at)
-            .events.push_back({"retry",
-                               info.at,
-                               {{"next_attempt", std::to_string(info.next_attempt)},
-                                {"delay_ns", std::to_string(info.delay.count())},
-                                {"reason", std::string(info.reason)}}});
-    }
+    void on_retry(const trace_context& span, const retry_info& info) override;
 
-    void on_dead_letter(const trace_context& span, const dead_letter_info& info) override {
-        std::lock_guard lock(mutex_);
-        find_or_add(span, info.at)
-            .events.push_back({"dead_letter",
-                               info.at,
-                               {{"bus", std::string(info.bus)},
-                                {"rule", std::string(info.rule)},
-                                {"target", std::string(info.target)},
-                                {"event_id", std::string(info.event_id)},
-                                {"reason", std::string(info.reason)},
-                                {"error_code", std::string(info.error_code)},
-                                {"message", std::string(info.message)},
-                                {"attempts", std::to_string(info.attempts)}}});
-    }
+    void on_dead_letter(const trace_context& span, const dead_letter_info& info) override;
 
     // A copy of every span, in the order they started.
-    std::vector<span_record> spans() const {
-        std::lock_guard lock(mutex_);
-        return spans_;
-    }
+    std::vector<span_record> spans() const;
 
-    std::optional<span_record> find(const span_id& id) const {
-        std::lock_guard lock(mutex_);
-        const auto it = by_span_.find(id);
-        if (it == by_span_.end()) return std::nullopt;
-        return spans_[it->second];
-    }
+    std::optional<span_record> find(const span_id& id) const;
 
     // The spans whose parent is `id`, in the order they started.
-    std::vector<span_record> children_of(const span_id& id) const {
-        std::lock_guard lock(mutex_);
-        std::vector<span_record> out;
-        for (const auto& r : spans_)
-            if (r.parent == id) out.push_back(r);
-        return out;
-    }
+    std::vector<span_record> children_of(const span_id& id) const;
 
     std::vector<span_record> roots() const { return children_of(span_id{}); }
 
-    std::size_t size() const {
-        std::lock_guard lock(mutex_);
-        return spans_.size();
-    }
+    std::size_t size() const;
 
-    void clear() {
-        std::lock_guard lock(mutex_);
-        spans_.clear();
-        by_span_.clear();
-    }
+    void clear();
 
 private:
     // Span ids are random and unique in practice; a repeated one (a tracer shared by two buses
     // replaying one context) starts a new record rather than overwriting the old.
-    span_record& add(const trace_context& span, const span_id& parent, const char* name, trace_clock::time_point at) {
-        by_span_[span.span] = spans_.size();
-        auto& r = spans_.emplace_back();
-        r.context = span;
-        r.parent = parent;
-        r.name = name;
-        r.start = at;
-        return r;
-    }
+    span_record& add(const trace_context& span, const span_id& parent, const char* name, trace_clock::time_point at);
 
-    span_record& find_or_add(const trace_context& span, trace_clock::time_point at) {
-        const auto it = by_span_.find(span.span);
-        if (it != by_span_.end()) return spans_[it->second];
-        return add(span, span_id{}, "unknown", at);
-    }
+    span_record& find_or_add(const trace_context& span, trace_clock::time_point at);
 
     mutable std::mutex mutex_;
     std::vector<span_record> spans_;
@@ -269,3 +190,7 @@ private:
 };
 
 }  // namespace switchyard
+
+#ifdef SWITCHYARD_HEADER_ONLY
+#include "switchyard/observe/tracer-inl.hpp"
+#endif

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "switchyard/pattern/detail/atom_extra.hpp"
 #include "switchyard/pattern/detail/hamt.hpp"
 #include "switchyard/pattern/detail/interval_tree.hpp"
 #include "switchyard/pattern/flat_event.hpp"
