@@ -3,6 +3,7 @@
 // instead of in every file that includes them (define SWITCHYARD_HEADER_ONLY to do the latter).
 // Each `-inl.hpp` holds one header's definitions.
 #include "switchyard/detail/json_emit-inl.hpp"
+#include "switchyard/trace_context-inl.hpp"
 #include "switchyard/event-inl.hpp"
 #include "switchyard/dedup-inl.hpp"
 #include "switchyard/observe/log-inl.hpp"
@@ -11,6 +12,7 @@
 #include "switchyard/executor/thread_pool-inl.hpp"
 #include "switchyard/executor/elastic_pool-inl.hpp"
 #include "switchyard/executor/keyed_strand-inl.hpp"
+#include "switchyard/delivery/retry_policy-inl.hpp"
 #include "switchyard/delivery/timer_service-inl.hpp"
 #include "switchyard/delivery/ordering_key-inl.hpp"
 #include "switchyard/durability/journal-inl.hpp"

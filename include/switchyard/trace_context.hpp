@@ -9,10 +9,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "switchyard/config.hpp"
 
 namespace switchyard {
 
@@ -56,22 +57,6 @@ template <std::size_t N> bool all_zero(const std::array<std::uint8_t, N>& bytes)
 // Ids come from a per-thread generator seeded once from the OS: no lock per id, and ids from
 // different threads and processes do not collide in practice. Retries until non-zero, since an
 // all-zero id is invalid.
-template <std::size_t N> std::array<std::uint8_t, N> random_id() {
-    thread_local std::mt19937_64 generator = [] {
-        std::random_device device;
-        std::seed_seq seed{device(), device(), device(), device(), device(), device()};
-        return std::mt19937_64(seed);
-    }();
-    std::array<std::uint8_t, N> out{};
-    do {
-        for (std::size_t i = 0; i < N; i += 8) {
-            std::uint64_t word = generator();
-            for (std::size_t j = i; j < i + 8 && j < N; ++j, word >>= 8) out[j] = static_cast<std::uint8_t>(word);
-        }
-    } while (all_zero(out));
-    return out;
-}
-
 inline bool is_lcalpha(char c) noexcept { return c >= 'a' && c <= 'z'; }
 inline bool is_key_char(char c) noexcept {
     return is_lcalpha(c) || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '*' || c == '/';
@@ -179,39 +164,18 @@ struct trace_context {
     }
 
     // Starts a new trace: random, non-zero trace and span ids.
-    static trace_context start(bool sampled = true) {
-        return {detail::trace::random_id<16>(), detail::trace::random_id<8>(), static_cast<std::uint8_t>(sampled ? sampled_flag : 0), {}};
-    }
+    SWITCHYARD_API static trace_context start(bool sampled = true);
 
     // Parses a traceparent header (and its tracestate, dropped when invalid). Nothing when the
     // traceparent is invalid: the caller then starts a new trace.
-    static std::optional<trace_context> parse(std::string_view traceparent, std::string_view tracestate = {}) {
-        // version "-" trace-id "-" parent-id "-" trace-flags: 2 + 1 + 32 + 1 + 16 + 1 + 2 = 55.
-        if (traceparent.size() < 55) return std::nullopt;
-        std::array<std::uint8_t, 1> version{};
-        if (!detail::trace::parse_hex(traceparent.substr(0, 2), version) || version[0] == 0xFF) return std::nullopt;
-        if (traceparent[2] != '-' || traceparent[35] != '-' || traceparent[52] != '-') return std::nullopt;
-        // Version 00 is exactly 55 characters; a later version may append "-" and more fields.
-        if (version[0] == 0 ? traceparent.size() != 55 : traceparent.size() > 55 && traceparent[55] != '-') return std::nullopt;
-        trace_context out;
-        std::array<std::uint8_t, 1> flags{};
-        if (!detail::trace::parse_hex(traceparent.substr(3, 32), out.trace) || !detail::trace::parse_hex(traceparent.substr(36, 16), out.span) ||
-            !detail::trace::parse_hex(traceparent.substr(53, 2), flags))
-            return std::nullopt;
-        if (!out.valid()) return std::nullopt;
-        out.flags = flags[0];
-        if (valid_tracestate(tracestate)) out.tracestate = std::string(detail::trace::trim_ows(tracestate));
-        return out;
-    }
+    SWITCHYARD_API static std::optional<trace_context> parse(std::string_view traceparent, std::string_view tracestate = {});
 
     friend bool operator==(const trace_context&, const trace_context&) = default;
 };
 
 // A new span in the same trace: fresh span id, the same trace id, flags and tracestate. The
 // parent's `span` is the child's parent id.
-inline trace_context child_of(const trace_context& parent) {
-    return {parent.trace, detail::trace::random_id<8>(), parent.flags, parent.tracestate};
-}
+SWITCHYARD_API trace_context child_of(const trace_context& parent);
 
 namespace detail::trace {
 // The span of the delivery attempt running on this thread (set by the bus around each handler
@@ -250,3 +214,7 @@ inline std::string to_hex(const trace_id& id) {
 }
 
 }  // namespace switchyard
+
+#ifdef SWITCHYARD_HEADER_ONLY
+#include "switchyard/trace_context-inl.hpp"
+#endif

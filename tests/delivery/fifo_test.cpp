@@ -142,6 +142,20 @@ TEST_CASE("invalid ordering keys are rejected when the rule is added") {
     CHECK_THROWS_WITH_AS(add("$.detail.items[0]"), doctest::Contains("dotted path"), error);
 }
 
+TEST_CASE("ordering keys are parsed by the JSON path parser in its ordering-key dialect") {
+    // Names keep every character but '.', '[', ']' and '*', with or without the leading "$.".
+    const auto e = parse_event(R"({"id": "1", "detail-type": "X", "source": "s", "time": "2026-01-01T00:00:00Z",
+                                   "detail": {"customer id": {"a:b": "v", "\u00e9": 7}, "$": "dollar"}})");
+    CHECK(detail::key_path("$.detail.customer id.a:b").read(*e) == std::optional<std::string>("v"));
+    CHECK(detail::key_path("detail.customer id.\u00e9").read(*e) == std::optional<std::string>("7"));  // not "7.0"
+    CHECK(detail::key_path("detail.$").read(*e) == std::optional<std::string>("dollar"));
+    // Errors name the dialect, the offset in the key as written, and the fix.
+    CHECK_THROWS_WITH_AS(detail::key_path("detail.items[0]"), doctest::Contains("offset 12: arrays are not on a dotted path"), error);
+    CHECK_THROWS_WITH_AS(detail::key_path("$.detail.*"), doctest::Contains("offset 9: wildcards are not allowed"), error);
+    CHECK_THROWS_WITH_AS(detail::key_path("$.detail."), doctest::Contains("ordering key \"$.detail.\" is invalid"), error);
+    CHECK_THROWS_WITH_AS(detail::key_path(""), doctest::Contains("empty"), error);
+}
+
 TEST_CASE("the ordering key reader follows nested paths through typed and JSON details") {
     const detail::key_path nested("$.detail.card.last4"), top("$.source"), whole("detail.card");
     event<CreditCardTransaction> typed;

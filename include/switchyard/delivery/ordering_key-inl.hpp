@@ -2,6 +2,7 @@
 // SWITCHYARD_HEADER_ONLY is defined).
 #pragma once
 
+#include <cmath>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "switchyard/config.hpp"
+#include "switchyard/detail/json_path.hpp"
 #include "switchyard/delivery/ordering_key.hpp"
 
 namespace switchyard::detail {
@@ -57,7 +59,11 @@ public:
         if (capturing_) text_ += nlohmann::json(std::string(v)).dump() + ",";
     }
     void number(double v, std::string_view literal) override {
-        scalar(literal.empty() ? nlohmann::json(v).dump() : std::string(literal));
+        // Integers (a typed int field, or a JSON integer, which arrives without its text) read as
+        // written, "7" rather than "7.0".
+        if (!literal.empty()) return scalar(std::string(literal));
+        if (std::trunc(v) == v && std::fabs(v) < 1e15) return scalar(std::to_string(static_cast<long long>(v)));
+        scalar(nlohmann::json(v).dump());
     }
     void boolean(bool v) override { scalar(v ? "true" : "false"); }
     void null() override { scalar("null"); }
@@ -99,21 +105,11 @@ private:
 };
 
 SWITCHYARD_INLINE key_path::key_path(std::string_view text) {
-    std::string_view rest = text;
-    if (rest.substr(0, 2) == "$.") rest.remove_prefix(2);
-    if (rest.empty())
+    if (text.empty() || text == "$.")
         throw error("ordering key \"" + std::string(text) + "\" is empty: name a field such as \"$.detail.customerId\"");
-    while (!rest.empty()) {
-        const auto dot = rest.find('.');
-        const auto part = rest.substr(0, dot);
-        if (part.empty() || part.find_first_of("[]*") != std::string_view::npos)
-            throw error("ordering key \"" + std::string(text) +
-                        "\" must be a dotted path of field names such as \"$.detail.customerId\"");
-        parts_.emplace_back(part);
-        if (dot == std::string_view::npos) break;
-        rest.remove_prefix(dot + 1);
-        if (rest.empty()) throw error("ordering key \"" + std::string(text) + "\" ends with '.'");
-    }
+    // The one path language (detail/json_path.hpp), in its ordering-key dialect.
+    const auto path = json_path::parse(text, ordering_key_grammar);
+    for (const auto& step : path.steps()) parts_.push_back(step.name);
 }
 
 SWITCHYARD_INLINE std::string key_path::group_of(const any_event& e) const {

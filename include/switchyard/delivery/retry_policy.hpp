@@ -6,9 +6,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <random>
 #include <string>
 
+#include "switchyard/config.hpp"
 #include "switchyard/error.hpp"
 
 namespace switchyard {
@@ -35,27 +35,14 @@ struct retry_policy {
     }
 
     // Throws switchyard::error naming the field and the allowed range.
-    void validate(const std::string& where) const {
-        if (max_retry_attempts > max_allowed_retry_attempts)
-            throw error(where + ": retry_policy::max_retry_attempts is " + std::to_string(max_retry_attempts) +
-                        "; it must be 0 to 185");
-        if (max_event_age.count() <= 0) throw error(where + ": retry_policy::max_event_age must be positive");
-        if (base_delay.count() < 0 || max_delay.count() < 0)
-            throw error(where + ": retry_policy delays must not be negative");
-        if (max_delay < base_delay) throw error(where + ": retry_policy::max_delay must be at least base_delay");
-    }
+    SWITCHYARD_API void validate(const std::string& where) const;
 
     // The wait before retry number `retry` (1 for the first retry): full jitter.
-    std::chrono::microseconds backoff(unsigned retry) const {
-        thread_local std::mt19937_64 generator{std::random_device{}()};
-        const auto base = std::chrono::duration_cast<std::chrono::microseconds>(base_delay).count();
-        const auto cap = std::chrono::duration_cast<std::chrono::microseconds>(max_delay).count();
-        const unsigned shift = std::min(retry > 0 ? retry - 1 : 0u, 40u);
-        const long double ceiling = std::min<long double>(static_cast<long double>(cap),
-                                                          static_cast<long double>(base) * static_cast<long double>(1ull << shift));
-        std::uniform_int_distribution<std::int64_t> draw(0, static_cast<std::int64_t>(ceiling));
-        return std::chrono::microseconds(draw(generator));
-    }
+    SWITCHYARD_API std::chrono::microseconds backoff(unsigned retry) const;
 };
 
 }  // namespace switchyard
+
+#ifdef SWITCHYARD_HEADER_ONLY
+#include "switchyard/delivery/retry_policy-inl.hpp"
+#endif

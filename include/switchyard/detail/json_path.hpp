@@ -15,6 +15,24 @@
 
 namespace switchyard::detail {
 
+// The two dialects of the one path language. InputPath (EventBridge's): `$` first, names of
+// letters, digits, '_', '-', '/' and UTF-8, indices and wildcards. Ordering keys (a FIFO
+// target's `ordered_by`): a dotted path of field names, `$.` optional, any character in a
+// name but '.', '[', ']' and '*' (event fields are often named freely), no arrays.
+struct json_path_grammar {
+    std::string_view what = "JSON path";
+    std::string_view supported = "supported: $, .name with letters, digits, '_', '-', '/', [index], .* and [*]";
+    bool dollar_optional = false;
+    bool any_name_chars = false;
+    bool members_only = false;
+};
+inline constexpr json_path_grammar input_path_grammar{};
+inline constexpr json_path_grammar ordering_key_grammar{"ordering key",
+                                                  "an ordering key is a dotted path of field names such as "
+                                                  "\"$.detail.customerId\"",
+                                                  true, true, true};
+
+
 class json_path {
 public:
     struct step {
@@ -23,14 +41,25 @@ public:
         std::size_t position = 0;
     };
 
-    // Throws switchyard::error naming the path and the offending character.
-    static json_path parse(std::string_view text) {
+    // Throws switchyard::error naming the path, the offset and the offending character.
+    static json_path parse(std::string_view original, const json_path_grammar& g = input_path_grammar) {
+        // An ordering key may leave out the leading "$.": read it as if it were there (offsets in
+        // messages still count in the text as written).
+        std::string prefixed;
+        std::size_t shift = 0;
+        if (g.dollar_optional && original.substr(0, 2) != "$.") {
+            prefixed = "$." + std::string(original);
+            shift = 2;
+        }
+        const std::string_view text = shift ? std::string_view(prefixed) : original;
         json_path out;
-        out.text_ = std::string(text);
+        out.text_ = std::string(original);
         auto fail = [&](std::size_t at, std::string_view why) {
-            throw error("JSON path \"" + std::string(text) + "\" is invalid at offset " + std::to_string(at) + ": " +
-                        std::string(why) +
-                        " (supported: $, .name with letters, digits, '_', '-', '/', [index], .* and [*])");
+            throw error(std::string(g.what) + " \"" + std::string(original) + "\" is invalid at offset " +
+                        std::to_string(at >= shift ? at - shift : 0) + ": " + std::string(why) + " (" + std::string(g.supported) + ")");
+        };
+        auto name_char = [&](char c) {
+            return g.any_name_chars ? c != '.' && c != '[' && c != ']' && c != '*' : is_name_char(c);
         };
         if (text.empty() || text[0] != '$') fail(0, "a path starts with '$'");
         std::size_t pos = 1;
@@ -39,16 +68,18 @@ public:
             if (c == '.') {
                 ++pos;
                 if (pos < text.size() && text[pos] == '*') {
+                    if (g.members_only) fail(pos, "wildcards are not allowed here");
                     out.steps_.push_back({step::wildcard, {}, 0});
                     out.definite_ = false;
                     ++pos;
                     continue;
                 }
                 const std::size_t start = pos;
-                while (pos < text.size() && is_name_char(text[pos])) ++pos;
+                while (pos < text.size() && name_char(text[pos])) ++pos;
                 if (pos == start) fail(pos, "expected a member name after '.'");
                 out.steps_.push_back({step::member, std::string(text.substr(start, pos - start)), 0});
             } else if (c == '[') {
+                if (g.members_only) fail(pos, "arrays are not on a dotted path of field names");
                 ++pos;
                 if (pos < text.size() && text[pos] == '*') {
                     ++pos;

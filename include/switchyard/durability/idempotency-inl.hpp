@@ -16,28 +16,64 @@
 
 namespace switchyard {
 
-SWITCHYARD_INLINE memory_processed_store::memory_processed_store(std::size_t capacity) : capacity_(capacity) {
+struct memory_processed_store::state {
+    std::mutex mutex;
+    std::unordered_set<std::string> keys;
+    std::deque<std::string> order;
+};
+
+SWITCHYARD_INLINE memory_processed_store::memory_processed_store(std::size_t capacity)
+    : capacity_(capacity), state_(std::make_unique<state>()) {
     if (capacity_ == 0) throw error("memory_processed_store: capacity must be at least 1");
 }
 
+SWITCHYARD_INLINE memory_processed_store::~memory_processed_store() = default;
+
 SWITCHYARD_INLINE bool memory_processed_store::contains(std::string_view key) {
-    std::lock_guard lock(mutex_);
-    return keys_.count(std::string(key)) != 0;
+    std::lock_guard lock(state_->mutex);
+    return state_->keys.count(std::string(key)) != 0;
 }
 
 SWITCHYARD_INLINE void memory_processed_store::insert(std::string_view key) {
-    std::lock_guard lock(mutex_);
-    if (!keys_.emplace(key).second) return;
-    order_.emplace_back(key);
-    if (order_.size() > capacity_) {
-        keys_.erase(order_.front());
-        order_.pop_front();
+    std::lock_guard lock(state_->mutex);
+    if (!state_->keys.emplace(key).second) return;
+    state_->order.emplace_back(key);
+    if (state_->order.size() > capacity_) {
+        state_->keys.erase(state_->order.front());
+        state_->order.pop_front();
     }
 }
 
 SWITCHYARD_INLINE std::size_t memory_processed_store::size() const {
-    std::lock_guard lock(mutex_);
-    return keys_.size();
+    std::lock_guard lock(state_->mutex);
+    return state_->keys.size();
+}
+
+// The key once_per_event uses: rule, target and event id, separated by NUL (no name contains it).
+SWITCHYARD_INLINE std::string processed_key(std::string_view rule, std::string_view target, std::string_view event_id) {
+    std::string key;
+    key.reserve(rule.size() + target.size() + event_id.size() + 2);
+    key.append(rule).push_back('\0');
+    key.append(target).push_back('\0');
+    key.append(event_id);
+    return key;
+}
+
+// `t`, except that an event that already succeeded on this rule and target (as far as `store`
+// remembers) succeeds again at once without calling the handler. Failures are not remembered,
+// so retries still run.
+SWITCHYARD_INLINE target once_per_event(target t, std::shared_ptr<processed_store> store) {
+    if (!store) throw error("once_per_event: the processed_store is null");
+    t.invoke = [inner = std::move(t.invoke), store = std::move(store)](const any_event& e, const delivery_info& info) -> outcome {
+        // A replay repeats events on purpose (same ids): each replay is handled once on its own.
+        auto key = processed_key(info.rule, info.target, e.meta().id);
+        if (e.meta().replay_name) key.append(1, '\0').append(*e.meta().replay_name);
+        if (store->contains(key)) return outcome::success();
+        auto result = inner(e, info);
+        if (result.status() == outcome::kind::success) store->insert(key);
+        return result;
+    };
+    return t;
 }
 
 }  // namespace switchyard

@@ -9,12 +9,9 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <utility>
 
 #include "switchyard/config.hpp"
@@ -36,6 +33,7 @@ public:
 class SWITCHYARD_API memory_processed_store final : public processed_store {
 public:
     explicit memory_processed_store(std::size_t capacity = 100'000);
+    ~memory_processed_store() override;
 
     bool contains(std::string_view key) override;
 
@@ -44,38 +42,18 @@ public:
     std::size_t size() const;
 
 private:
+    struct state;  // the keys and their order, behind a lock (idempotency-inl.hpp)
     std::size_t capacity_;
-    mutable std::mutex mutex_;
-    std::unordered_set<std::string> keys_;
-    std::deque<std::string> order_;
+    std::unique_ptr<state> state_;
 };
 
 // The key once_per_event uses: rule, target and event id, separated by NUL (no name contains it).
-inline std::string processed_key(std::string_view rule, std::string_view target, std::string_view event_id) {
-    std::string key;
-    key.reserve(rule.size() + target.size() + event_id.size() + 2);
-    key.append(rule).push_back('\0');
-    key.append(target).push_back('\0');
-    key.append(event_id);
-    return key;
-}
+SWITCHYARD_API std::string processed_key(std::string_view rule, std::string_view target, std::string_view event_id);
 
 // `t`, except that an event that already succeeded on this rule and target (as far as `store`
 // remembers) succeeds again at once without calling the handler. Failures are not remembered,
 // so retries still run.
-inline target once_per_event(target t, std::shared_ptr<processed_store> store) {
-    if (!store) throw error("once_per_event: the processed_store is null");
-    t.invoke = [inner = std::move(t.invoke), store = std::move(store)](const any_event& e, const delivery_info& info) -> outcome {
-        // A replay repeats events on purpose (same ids): each replay is handled once on its own.
-        auto key = processed_key(info.rule, info.target, e.meta().id);
-        if (e.meta().replay_name) key.append(1, '\0').append(*e.meta().replay_name);
-        if (store->contains(key)) return outcome::success();
-        auto result = inner(e, info);
-        if (result.status() == outcome::kind::success) store->insert(key);
-        return result;
-    };
-    return t;
-}
+SWITCHYARD_API target once_per_event(target t, std::shared_ptr<processed_store> store);
 
 }  // namespace switchyard
 

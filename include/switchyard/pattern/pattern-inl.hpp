@@ -404,6 +404,8 @@ private:
 
 }  // namespace detail
 
+SWITCHYARD_INLINE compiled_pattern::compiled_pattern() : data_(std::make_shared<const detail::pattern_data>()) {}
+
 SWITCHYARD_INLINE compiled_pattern compile(std::string_view text) {
     detail::json parsed;
     detail::path_tracker tracker;

@@ -113,14 +113,17 @@ struct pattern_data {
 }  // namespace detail
 
 // A validated pattern, cheap to copy (it shares its immutable contents).
-class compiled_pattern {
+class SWITCHYARD_API compiled_pattern {
 public:
+    // A pattern with no branches (matches nothing); compile() makes real ones.
+    compiled_pattern();
+
     const std::vector<branch>& branches() const noexcept { return data_->branches; }
     const std::shared_ptr<const detail::pattern_data>& data() const noexcept { return data_; }
 
 private:
     friend compiled_pattern compile(std::string_view);
-    std::shared_ptr<const detail::pattern_data> data_ = std::make_shared<const detail::pattern_data>();
+    std::shared_ptr<const detail::pattern_data> data_;
 };
 
 }  // namespace switchyard::pattern
