@@ -1,8 +1,8 @@
-// Pattern-matching throughput on the shared benchmark data: every rule set over the city-lots
+// Pattern-matching throughput on the benchmark data (benchmarks/data): every rule set over the city-lots
 // sample cycled to 213,068 events (one thread), the 5 -> 10,000 exact-rule scaling series,
 // 1,000 single-wildcard rules, and heap bytes per rule. The `adversarial` family times one match
 // of events built to be slow against a normal event of the same size and the same rules. The data directory is
-// $SWITCHYARD_BENCHMARK_DATA, else the one configured at build time (../shared/data).
+// $SWITCHYARD_BENCHMARK_DATA, else the one configured at build time (benchmarks/data).
 #include <benchmark/benchmark.h>
 
 #if defined(__GLIBC__)
