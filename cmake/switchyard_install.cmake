@@ -59,3 +59,18 @@ install(FILES
   "${PROJECT_BINARY_DIR}/switchyardConfigVersion.cmake"
   DESTINATION "${SWITCHYARD_CMAKE_DIR}")
 install(FILES "${PROJECT_SOURCE_DIR}/LICENSE" DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/switchyard")
+
+# pkg-config, for builds that do not use CMake: `pkg-config --cflags --libs switchyard` gives the
+# core (the compiled library, or -DSWITCHYARD_HEADER_ONLY when it was built header-only).
+if(SWITCHYARD_HEADER_ONLY)
+  set(SWITCHYARD_PC_CFLAGS "-DSWITCHYARD_HEADER_ONLY")
+  set(SWITCHYARD_PC_LIBS "")
+else()
+  set(SWITCHYARD_PC_CFLAGS "")
+  set(SWITCHYARD_PC_LIBS "-L\${libdir} -lswitchyard")
+endif()
+# Relocatable: the prefix is found from the .pc file's own place (cmake --install --prefix).
+file(RELATIVE_PATH SWITCHYARD_PC_PREFIX_FROM_PCFILEDIR "/root/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/root")
+string(REGEX REPLACE "/$" "" SWITCHYARD_PC_PREFIX_FROM_PCFILEDIR "${SWITCHYARD_PC_PREFIX_FROM_PCFILEDIR}")
+configure_file("${PROJECT_SOURCE_DIR}/cmake/switchyard.pc.in" "${PROJECT_BINARY_DIR}/switchyard.pc" @ONLY)
+install(FILES "${PROJECT_BINARY_DIR}/switchyard.pc" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")

@@ -48,8 +48,9 @@ int main() {
     // Publish from another thread; the handlers wait in the io_context until it runs.
     std::thread publisher([&] {
         auto producer = bus.producer<OrderPlaced>("com.example.shop");
-        producer.publish({"o-1", 19.99});
-        producer.publish({"o-2", 5.00});
+        for (const OrderPlaced& order : {OrderPlaced{"o-1", 19.99}, OrderPlaced{"o-2", 5.00}})
+            if (const auto result = producer.publish(order); !result)
+                std::fprintf(stderr, "publish refused: %s\n", result.error_message.c_str());
     });
     publisher.join();
 

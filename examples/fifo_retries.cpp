@@ -72,7 +72,8 @@ int main() {
         const double total = (i == 7) ? 7500.0 : 20.0 + i * 10;
         std::string id = "t";
         id.append(std::to_string(100 + i));
-        producer.publish({std::move(id), customers[i % 3], total});
+        if (const auto result = producer.publish({std::move(id), customers[i % 3], total}); !result)
+            std::fprintf(stderr, "publish refused: %s: %s\n", to_string(result.error_code).data(), result.error_message.c_str());
     }
     if (!bus.drain(30s)) {
         std::fprintf(stderr, "deliveries did not finish in time\n");

@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 100; ++i) {
         std::string id = "t";  // built with append: GCC 12 -O3 misreports "literal" + string (-Wrestrict)
         id.append(std::to_string(i));
-        producer.publish({std::move(id), i * 100.0});
+        if (const auto result = producer.publish({std::move(id), i * 100.0}); !result)
+            std::fprintf(stderr, "publish refused: %s\n", result.error_message.c_str());
     }
     bus.drain();
 

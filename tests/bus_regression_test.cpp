@@ -28,7 +28,7 @@ TEST_CASE("a bus destroyed while another bus forwards into it is never used afte
             destination.add_rule({.name = "r", .pattern = refunds, .targets = {handler<Refund>("t", [](const auto&) {}, destination_pool)}});
             source.add_rule({.name = "fwd", .pattern = refunds, .targets = {bus_target("dst", destination, source_pool)}});
             auto p = source.producer<Refund>("s");
-            for (int i = 0; i < 5; ++i) p.publish({"t", 1});
+            for (int i = 0; i < 5; ++i) CHECK(p.publish({"t", 1}).ok());
         }  // destination destroyed while forwards may still be running
         REQUIRE(source.drain(30s));
         const auto s = source.stats()[0];
@@ -68,7 +68,7 @@ TEST_CASE("an ordering key that cannot be read dead-letters the delivery instead
                 .targets = {handler<CreditCardTransaction>("t", [](const auto&) {}, workers)
                                 .ordered_by("$.detail.tags")
                                 .dead_letters([&](const dead_letter& l) { letters.push_back(l); })}});
-    b.producer<CreditCardTransaction>("s").publish({"t", "c", 1, {}, {"\xff"}});
+    CHECK(b.producer<CreditCardTransaction>("s").publish({"t", "c", 1, {}, {"\xff"}}).ok());
     REQUIRE(b.drain(30s));
     REQUIRE(letters.size() == 1);
     CHECK(letters[0].error_code == "OrderingKeyUnreadable");
@@ -82,13 +82,13 @@ TEST_CASE("ending a subscription from a nested inline handler does not deadlock"
     subscription s;
     s = b.subscribe(refunds, handler<Refund>("s", [&](const auto&) {
         s_calls.add();
-        b.producer<CreditCardTransaction>("s").publish({});  // reaches X, inline
+        CHECK(b.producer<CreditCardTransaction>("s").publish({}).ok());  // reaches X, inline
     }));
     auto x = b.subscribe(R"({"detail-type": ["CREDIT_CARD_TRANSACTION"]})",
                          handler<CreditCardTransaction>("x", [&](const auto&) { s.unsubscribe(); }));
-    b.producer<Refund>("s").publish({"t", 1});
+    CHECK(b.producer<Refund>("s").publish({"t", 1}).ok());
     REQUIRE(b.drain(5s));
-    b.producer<Refund>("s").publish({"t", 1});
+    CHECK(b.producer<Refund>("s").publish({"t", 1}).ok());
     REQUIRE(b.drain(5s));
     CHECK(s_calls.value() == 1);
 }
@@ -113,7 +113,7 @@ TEST_CASE("removing a rule whose target owns its pool does not make the pool joi
     auto pool = std::make_shared<thread_pool>(1);
     b.add_rule({.name = "r", .pattern = refunds, .targets = {handler<Refund>("t", [&](const auto&) { handlers.wait(); }, pool)}});
     pool.reset();
-    b.producer<Refund>("s").publish({"t", 1});
+    CHECK(b.producer<Refund>("s").publish({"t", 1}).ok());
     CHECK(b.remove_rule("r"));
     handlers.open();
     REQUIRE(b.drain(30s));
@@ -140,7 +140,7 @@ TEST_CASE("a retry that fails during shutdown is dead-lettered at once, not afte
                                     std::lock_guard lock(m);
                                     letters.push_back(l);
                                 })}});
-    b.producer<Refund>("s").publish({"t", 1});
+    CHECK(b.producer<Refund>("s").publish({"t", 1}).ok());
     // The handler is still running, so shutdown's drains time out and its cancel finds no timer.
     CHECK_FALSE(b.shutdown(20ms));
     handlers.open();       // now it fails, after the cancel

@@ -32,6 +32,24 @@ TEST_CASE("a typed producer's event reaches a typed handler with its envelope fi
     CHECK(seen[0].detail.total == 2500.0);
 }
 
+TEST_CASE("publish_options::time sets a typed event's time, and a time an event cannot hold is refused") {
+    std::vector<std::string> times;
+    bus b{"payments"};
+    b.add_rule({.name = "all",
+                .pattern = R"({"time": [{"prefix": "2026-01-02"}]})",
+                .targets = {handler<CreditCardTransaction>("collect", [&](const event<CreditCardTransaction>& e) { times.push_back(e.time); })}});
+    auto producer = b.producer<CreditCardTransaction>("com.example.transaction");
+    const auto at = detail::parse_rfc3339("2026-01-02T03:04:05Z");
+    REQUIRE(at);
+    CHECK(producer.publish({"t1", "c", 1.0, {}, {}}, {.time = *at}).ok());
+    CHECK(producer.publish({"t2", "c", 1.0, {}, {}}).ok());  // now: does not match the rule
+    const auto refused = producer.publish({"t3", "c", 1.0, {}, {}}, {.time = std::chrono::system_clock::time_point::min()});
+    CHECK(refused.error_code == publish_errc::invalid_argument);
+    CHECK(refused.error_message.find("publish_options::time") != std::string::npos);
+    REQUIRE(b.drain(std::chrono::seconds(30)));
+    CHECK(times == std::vector<std::string>{"2026-01-02T03:04:05Z"});
+}
+
 TEST_CASE("exact-value patterns: OR within a field, AND across fields, nested paths") {
     tally by_customer, by_source;
     bus b{"payments"};
@@ -41,10 +59,10 @@ TEST_CASE("exact-value patterns: OR within a field, AND across fields, nested pa
     b.add_rule({.name = "source-only",
                 .pattern = R"({"source": ["b"]})",
                 .targets = {handler<CreditCardTransaction>("t", [&](const auto&) { by_source.add(); })}});
-    b.producer<CreditCardTransaction>("a").publish({"t1", "67890", 1, {}, {}});  // customer
-    b.producer<CreditCardTransaction>("b").publish({"t2", "67890", 1, {}, {}});  // both
-    b.producer<CreditCardTransaction>("b").publish({"t3", "11111", 1, {}, {}});  // source-only
-    b.producer<CreditCardTransaction>("c").publish({"t4", "67890", 1, {}, {}});  // neither
+    CHECK(b.producer<CreditCardTransaction>("a").publish({"t1", "67890", 1, {}, {}}).ok());  // customer
+    CHECK(b.producer<CreditCardTransaction>("b").publish({"t2", "67890", 1, {}, {}}).ok());  // both
+    CHECK(b.producer<CreditCardTransaction>("b").publish({"t3", "11111", 1, {}, {}}).ok());  // source-only
+    CHECK(b.producer<CreditCardTransaction>("c").publish({"t4", "67890", 1, {}, {}}).ok());  // neither
     b.drain();
     CHECK(by_customer.value() == 2);
     CHECK(by_source.value() == 2);
@@ -91,15 +109,15 @@ TEST_CASE("rule lifecycle: list, disable, enable, remove") {
     CHECK(rules[1].description == "second");
 
     auto p = b.producer<CreditCardTransaction>("s");
-    p.publish({});
+    CHECK(p.publish({}).ok());
     b.disable_rule("a-rule");
     CHECK(b.list_rules()[0].state == rule_state::disabled);
-    p.publish({});
+    CHECK(p.publish({}).ok());
     b.enable_rule("a-rule");
-    p.publish({});
+    CHECK(p.publish({}).ok());
     CHECK(b.remove_rule("a-rule"));
     CHECK_FALSE(b.remove_rule("a-rule"));
-    p.publish({});
+    CHECK(p.publish({}).ok());
     b.drain();
     CHECK(hits.value() == 2);
     CHECK(b.list_rules().size() == 1);
@@ -113,7 +131,7 @@ TEST_CASE("rules change while another thread publishes") {
     std::thread publisher([&] {
         auto p = b.producer<CreditCardTransaction>("s");
         while (!stop.load()) {
-            p.publish({});
+            CHECK(p.publish({}).ok());
             published.add();
         }
     });
@@ -133,7 +151,7 @@ TEST_CASE("rules change while another thread publishes") {
     publisher.join();
     REQUIRE(b.drain(std::chrono::seconds(30)));
     const int settled = delivered.value();
-    b.producer<CreditCardTransaction>("s").publish({});
+    CHECK(b.producer<CreditCardTransaction>("s").publish({}).ok());
     REQUIRE(b.drain(std::chrono::seconds(30)));
     CHECK(delivered.value() == settled);
     CHECK(published.value() > 0);
@@ -153,7 +171,7 @@ TEST_CASE("drain waits for deliveries on a thread pool, with and without a timeo
                                                            },
                                                            workers)}});
     auto p = b.producer<CreditCardTransaction>("s");
-    for (int i = 0; i < 500; ++i) p.publish({});
+    for (int i = 0; i < 500; ++i) CHECK(p.publish({}).ok());
     CHECK(b.drain(std::chrono::seconds(30)));
     CHECK(done.load() == 500);
     CHECK(b.pending() == 0);
@@ -167,7 +185,7 @@ TEST_CASE("drain with a timeout returns false while a delivery is still running"
     b.add_rule({.name = "all",
                 .pattern = all_transactions,
                 .targets = {handler<CreditCardTransaction>("blocked", [&](const auto&) { std::lock_guard wait(gate); }, workers)}});
-    b.producer<CreditCardTransaction>("s").publish({});
+    CHECK(b.producer<CreditCardTransaction>("s").publish({}).ok());
     CHECK_FALSE(b.drain(std::chrono::milliseconds(20)));
     CHECK(b.pending() == 1);
     hold.unlock();
@@ -183,7 +201,7 @@ TEST_CASE("the destructor drains everything accepted") {
                     .pattern = all_transactions,
                     .targets = {handler<CreditCardTransaction>("count", [&](const auto&) { ++done; }, workers)}});
         auto p = b.producer<CreditCardTransaction>("s");
-        for (int i = 0; i < 100; ++i) p.publish({});
+        for (int i = 0; i < 100; ++i) CHECK(p.publish({}).ok());
     }
     CHECK(done.load() == 100);
 }
@@ -242,8 +260,8 @@ TEST_CASE("json events reach typed handlers and typed events reach JSON handlers
                 .pattern = R"({"detail-type": ["REFUND"]})",
                 .targets = {handler<Refund>("typed", [&](const event<Refund>& e) { amounts.push_back(e.detail.amount); }),
                             json_handler("raw", [&](std::string_view json) { texts.emplace_back(json); })}});
-    b.put_events({{.source = "s", .detail_type = "REFUND", .detail = R"({"transactionId": "t1", "amount": 9.5})"}});
-    b.producer<Refund>("s").publish({"t2", 3.25});
+    CHECK(b.put_events({{.source = "s", .detail_type = "REFUND", .detail = R"({"transactionId": "t1", "amount": 9.5})"}}).failed_entry_count == 0);
+    CHECK(b.producer<Refund>("s").publish({"t2", 3.25}).ok());
     b.drain();
     CHECK(amounts == std::vector<double>{9.5, 3.25});
     REQUIRE(texts.size() == 2);
@@ -257,12 +275,12 @@ TEST_CASE("a handler may publish again from inside a delivery on the inline exec
     b.add_rule({.name = "refund-large",
                 .pattern = all_transactions,
                 .targets = {handler<CreditCardTransaction>("refund", [&](const event<CreditCardTransaction>& e) {
-                    b.producer<Refund>("s").publish({e.detail.transactionId, e.detail.total});
+                    CHECK(b.producer<Refund>("s").publish({e.detail.transactionId, e.detail.total}).ok());
                 })}});
     b.add_rule({.name = "refunds",
                 .pattern = R"({"detail-type": ["REFUND"]})",
                 .targets = {handler<Refund>("count", [&](const auto&) { refunds.add(); })}});
-    b.producer<CreditCardTransaction>("s").publish({"t1", "c", 5, {}, {}});
+    CHECK(b.producer<CreditCardTransaction>("s").publish({"t1", "c", 5, {}, {}}).ok());
     b.drain();
     CHECK(refunds.value() == 1);
 }

@@ -62,7 +62,7 @@ TEST_CASE("a payload that does not fit the typed handler is dead-lettered as a p
                                 .with_input(constant_input{R"({"customer": 5})"})
                                 .retry({.max_retry_attempts = 5})
                                 .dead_letters([&](const dead_letter& l) { letters.push_back(l); })}});
-    b.producer<CreditCardTransaction>("s").publish({});
+    CHECK(b.producer<CreditCardTransaction>("s").publish({}).ok());
     REQUIRE(b.drain(30s));
     REQUIRE(letters.size() == 1);
     CHECK(letters[0].reason == dead_letter_reason::permanent_failure);
@@ -78,4 +78,29 @@ TEST_CASE("an invalid input specification is refused when the rule is added, nam
                                                      .with_input(input_transformer{{{"v", "$.detail.x"}}, R"({"a": <v>)"})}}),
                          doctest::Contains("target \"t\" of rule \"r\""), error);
     CHECK(b.list_rules().empty());
+}
+
+TEST_CASE("target setters work on a named target as on a temporary, and the bus uses what they set") {
+    std::vector<std::string> seen;
+    std::vector<dead_letter> letters;
+    auto t = json_handler("named", [&](std::string_view payload) -> outcome {
+        seen.emplace_back(payload);
+        return outcome::fail("rejected");
+    });
+    // Chained on an lvalue: each setter returns the same target.
+    target& same = t.with_input(input_path{"$.detail"}).retry(retry_policy::none()).ordered_by("$.detail.customerId");
+    CHECK(&same == &t);
+    t.bounded({.capacity = 8}).dead_letters([&](const dead_letter& l) { letters.push_back(l); });
+    CHECK(t.retries.max_retry_attempts == 0);
+    CHECK(t.ordering_key == "$.detail.customerId");
+    CHECK(t.queue.capacity == 8);
+
+    bus b{"payments"};
+    b.add_rule({.name = "r", .pattern = R"({"source": ["s"]})", .targets = {t}});
+    CHECK(b.put_events({{.source = "s", .detail_type = "X", .detail = R"({"customerId": "c1"})"}}).failed_entry_count == 0);
+    REQUIRE(b.drain(30s));
+    REQUIRE(seen.size() == 1);  // the input path applied: the detail alone
+    CHECK(nlohmann::json::parse(seen[0]) == nlohmann::json{{"customerId", "c1"}});
+    REQUIRE(letters.size() == 1);
+    CHECK(letters[0].attempts == 1);  // retry_policy::none() applied
 }

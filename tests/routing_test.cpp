@@ -41,7 +41,7 @@ TEST_CASE("a routing loop is dead-lettered with reason routing-loop, not repeate
     b.add_rule({.name = "to-a",
                 .pattern = refunds,
                 .targets = {bus_target("a", a).dead_letters([&](const dead_letter& l) { letters.push_back(l); })}});
-    a.producer<Refund>("s").publish({"t1", 1});
+    CHECK(a.producer<Refund>("s").publish({"t1", 1}).ok());
     REQUIRE(a.drain(30s));
     REQUIRE(b.drain(30s));
     REQUIRE(letters.size() == 1);
@@ -68,7 +68,7 @@ TEST_CASE("a destroyed destination bus makes the delivery fail permanently") {
                     .pattern = refunds,
                     .targets = {bus_target("gone", gone).dead_letters([&](const dead_letter& l) { letters.push_back(l); })}});
     }
-    a.producer<Refund>("s").publish({"t1", 1});
+    CHECK(a.producer<Refund>("s").publish({"t1", 1}).ok());
     REQUIRE(a.drain(30s));
     REQUIRE(letters.size() == 1);
     CHECK(letters[0].reason == dead_letter_reason::permanent_failure);
@@ -79,13 +79,13 @@ TEST_CASE("put_rule replaces a rule atomically; put_targets and remove_targets e
     bus b{"payments"};
     b.add_rule({.name = "r", .pattern = refunds, .targets = {handler<Refund>("one", [&](const auto&) { first.add(); })}});
     auto p = b.producer<Refund>("s");
-    p.publish({"t", 1});
+    CHECK(p.publish({"t", 1}).ok());
     b.put_rule({.name = "r", .pattern = refunds, .targets = {handler<Refund>("two", [&](const auto&) { second.add(); })}});
-    p.publish({"t", 1});
+    CHECK(p.publish({"t", 1}).ok());
     b.put_targets("r", {handler<Refund>("three", [&](const auto&) { third.add(); })});
-    p.publish({"t", 1});
+    CHECK(p.publish({"t", 1}).ok());
     b.remove_targets("r", {"two"});
-    p.publish({"t", 1});
+    CHECK(p.publish({"t", 1}).ok());
     REQUIRE(b.drain(30s));
     CHECK(first.value() == 1);
     CHECK(second.value() == 2);

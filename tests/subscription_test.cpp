@@ -27,10 +27,10 @@ TEST_CASE("a subscriber receives events of its type until its subscription ends"
         CHECK(sub.active());
         REQUIRE(b.list_rules().size() == 1);
         CHECK(b.list_rules()[0].managed);
-        p.publish({"t1", "c", 1, {}, {}});
-        b.producer<test_types::Refund>("s").publish({"t1", 1});  // another type: not delivered
+        CHECK(p.publish({"t1", "c", 1, {}, {}}).ok());
+        CHECK(b.producer<test_types::Refund>("s").publish({"t1", 1}).ok());  // another type: not delivered
     }
-    p.publish({"t2", "c", 1, {}, {}});
+    CHECK(p.publish({"t2", "c", 1, {}, {}}).ok());
     b.drain();
     CHECK(desk.seen == std::vector<std::string>{"t1"});
     CHECK(b.list_rules().empty());
@@ -44,10 +44,10 @@ TEST_CASE("subscriptions move, and a moved-from handle ends nothing") {
         auto inner = b.subscribe(R"({"source": ["s"]})", json_handler("h", [&](std::string_view) { hits.add(); }));
         outer = std::move(inner);
     }
-    b.put_events({{.source = "s", .detail_type = "X", .detail = "{}"}});
+    CHECK(b.put_events({{.source = "s", .detail_type = "X", .detail = "{}"}}).failed_entry_count == 0);
     outer.unsubscribe();
     CHECK_FALSE(outer.active());
-    b.put_events({{.source = "s", .detail_type = "X", .detail = "{}"}});
+    CHECK(b.put_events({{.source = "s", .detail_type = "X", .detail = "{}"}}).failed_entry_count == 0);
     b.drain();
     CHECK(hits.value() == 1);
 }
@@ -68,7 +68,7 @@ TEST_CASE("a handler is never called after its subscription is destroyed, even w
                                                      ++calls;
                                                  },
                                                  workers)));
-        for (int i = 0; i < 200; ++i) b.put_events({{.source = "s", .detail_type = "X", .detail = "{}"}});
+        for (int i = 0; i < 200; ++i) CHECK(b.put_events({{.source = "s", .detail_type = "X", .detail = "{}"}}).failed_entry_count == 0);
         sub.reset();
         ended = true;
         REQUIRE(b.drain(std::chrono::seconds(30)));
@@ -91,10 +91,10 @@ TEST_CASE("a handler may end its own subscription without deadlocking") {
                                                               sub.unsubscribe();
                                                           },
                                                           workers));
-    b.put_events({{.source = "s", .detail_type = "X", .detail = "{}"}});
+    CHECK(b.put_events({{.source = "s", .detail_type = "X", .detail = "{}"}}).failed_entry_count == 0);
     REQUIRE(calls.wait_for(1));
     REQUIRE(b.drain(std::chrono::seconds(30)));
-    b.put_events({{.source = "s", .detail_type = "X", .detail = "{}"}});
+    CHECK(b.put_events({{.source = "s", .detail_type = "X", .detail = "{}"}}).failed_entry_count == 0);
     REQUIRE(b.drain(std::chrono::seconds(30)));
     CHECK(calls.value() == 1);
 }

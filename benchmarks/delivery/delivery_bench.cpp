@@ -62,7 +62,7 @@ void sync_publish_one_handler(benchmark::State& state) {
                   .targets = {switchyard::handler<Tick>("sum", [&](const switchyard::event<Tick>& e) { sum += e.detail.price; })}});
     auto producer = bus.producer<Tick>("com.example.market");
     for (auto _ : state) {
-        producer.publish({"ACME", 1.5, 0});
+        if (!producer.publish({"ACME", 1.5, 0})) state.SkipWithError("publish refused");
         benchmark::DoNotOptimize(sum);
     }
     state.SetItemsProcessed(state.iterations());
@@ -82,8 +82,9 @@ void sync_publish_with_dedup(benchmark::State& state) {
     std::int64_t n = 0;
     for (auto _ : state) {
         ++n;
-        if (by_id) producer.publish({"ACME", 1.5, n}, {.dedup_id = std::to_string(n)});
-        else producer.publish({"ACME", 1.5, n});
+        const auto result = by_id ? producer.publish({"ACME", 1.5, n}, {.dedup_id = std::to_string(n)})
+                                  : producer.publish({"ACME", 1.5, n});
+        if (!result) state.SkipWithError("publish refused");
         benchmark::DoNotOptimize(sum);
     }
     state.SetItemsProcessed(state.iterations());
@@ -159,7 +160,8 @@ void cross_thread_publish_thread_pool(benchmark::State& state) {
                   }, workers)}});
     auto producer = bus.producer<Tick>("com.example.market");
     for (auto _ : state) {
-        for (std::int64_t i = 0; i < batch; ++i) producer.publish({"ACME", 1.5, 0});
+        for (std::int64_t i = 0; i < batch; ++i)
+            if (!producer.publish({"ACME", 1.5, 0})) state.SkipWithError("publish refused");
         bus.drain();
     }
     state.SetItemsProcessed(state.iterations() * batch);
@@ -183,7 +185,7 @@ void publish_to_handler_latency(benchmark::State& state) {
                   }, workers)}});
     auto producer = bus.producer<Tick>("com.example.market");
     for (auto _ : state) {
-        producer.publish({"ACME", 1.5, now_ns()});
+        if (!producer.publish({"ACME", 1.5, now_ns()})) state.SkipWithError("publish refused");
         bus.drain();  // one in flight at a time: latency, not queueing delay
     }
     std::sort(samples.begin(), samples.end());

@@ -201,7 +201,8 @@ void replay(benchmark::State& state) {
         auto store = std::make_shared<switchyard::sqlite_archive_store>(file);
         switchyard::archive archive(bus, {.name = "all", .store = store});
         auto producer = bus.producer<CreditCardTransaction>("com.example.transaction");
-        for (int i = 0; i < events_per_iteration; ++i) producer.publish({"tx-0000012345", "customer-67890", 2500.0});
+        for (int i = 0; i < events_per_iteration; ++i)
+            if (!producer.publish({"tx-0000012345", "customer-67890", 2500.0})) state.SkipWithError("publish refused");
         std::atomic<long> handled{0};
         bus.add_rule({.name = "replays",
                       .pattern = R"({"replay-name": [{"exists": true}]})",

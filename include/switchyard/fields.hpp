@@ -70,8 +70,8 @@
         SWITCHYARD_DETAIL_FE_2, SWITCHYARD_DETAIL_FE_1)(m, __VA_ARGS__))
 
 #define SWITCHYARD_DETAIL_VISIT_FIELD(field) visitor(::std::string_view{#field}, self.field);
-#define SWITCHYARD_DETAIL_TO_JSON_FIELD(field) json[#field] = self.field;
-#define SWITCHYARD_DETAIL_FROM_JSON_FIELD(field) json.at(#field).get_to(self.field);
+#define SWITCHYARD_DETAIL_TO_JSON_FIELD(field) ::switchyard::detail::field_to_json(json, #field, self.field);
+#define SWITCHYARD_DETAIL_FROM_JSON_FIELD(field) ::switchyard::detail::field_from_json(json, #field, self.field);
 
 // Declares a type's fields (up to 32): its JSON mapping (for nlohmann, like
 // NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE: every field required when reading) and a field visitor.
@@ -99,6 +99,34 @@
 namespace switchyard {
 
 namespace detail {
+template <class> inline constexpr bool field_dependent_false = false;
+
+// What SWITCHYARD_FIELDS expands to for each field. A field whose type nlohmann cannot convert
+// fails with one message naming the fix, instead of pages of nlohmann's template errors.
+template <class V> void field_to_json(nlohmann::json& json, const char* name, const V& value) {
+    if constexpr (std::is_constructible_v<nlohmann::json, const V&>) {
+        json[name] = value;
+    } else {
+        static_assert(field_dependent_false<V>,
+                      "a field of a SWITCHYARD_EVENT or SWITCHYARD_FIELDS type has a type without a JSON mapping: "
+                      "declare that type with SWITCHYARD_FIELDS(Type, field, ...) at its namespace, before the "
+                      "SWITCHYARD_EVENT or SWITCHYARD_FIELDS that uses it");
+    }
+}
+
+template <class V> void field_from_json(const nlohmann::json& json, const char* name, V& value) {
+    if constexpr (requires { json.at(name).get_to(value); }) {
+        json.at(name).get_to(value);
+    } else if constexpr (!std::is_constructible_v<nlohmann::json, const V&>) {
+        // field_to_json, instantiated by the same macro, already says what to do.
+    } else {
+        static_assert(field_dependent_false<V>,
+                      "a field of a SWITCHYARD_EVENT or SWITCHYARD_FIELDS type has a type without a JSON mapping: "
+                      "declare that type with SWITCHYARD_FIELDS(Type, field, ...) at its namespace, before the "
+                      "SWITCHYARD_EVENT or SWITCHYARD_FIELDS that uses it");
+    }
+}
+
 struct any_field_visitor {
     template <class V> void operator()(std::string_view, const V&) const {}
 };
@@ -167,8 +195,13 @@ template <class V> void emit_value(value_sink& sink, const V& value) {
         sink.begin_array();
         for (const auto& element : value) emit_value(sink, element);
         sink.end_array();
-    } else {
+    } else if constexpr (std::is_constructible_v<nlohmann::json, const T&>) {
         detail::emit_json(nlohmann::json(value), sink);
+    } else {
+        static_assert(detail::field_dependent_false<T>,
+                      "a field of a SWITCHYARD_EVENT or SWITCHYARD_FIELDS type has a type without a JSON mapping: "
+                      "declare that type with SWITCHYARD_FIELDS(Type, field, ...) at its namespace, before the "
+                      "SWITCHYARD_EVENT or SWITCHYARD_FIELDS that uses it");
     }
 }
 

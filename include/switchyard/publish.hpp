@@ -2,6 +2,7 @@
 // error codes are an enum (EventBridge's names only at the edges, through to_string).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -37,6 +38,10 @@ struct publish_options {
     // a publish from inside a handler joins the handler's trace, and otherwise a tracer on the
     // bus starts a new trace.
     std::optional<trace_context> trace{};
+    // The event's time (EventBridge's Time; written as RFC 3339, UTC, in the envelope). Default:
+    // now. A time outside the years 1678 to 2261 is refused as InvalidArgument. Retries still
+    // count the event's age from when the bus accepted it.
+    std::optional<std::chrono::system_clock::time_point> time{};
 };
 
 // Why a publish was refused. Compare these, never their names.
@@ -62,8 +67,10 @@ constexpr std::string_view to_string(publish_errc code) noexcept {
     return "InternalFailure";
 }
 
-// The outcome of one published event: its id, or an error code and a message.
-struct publish_result {
+// The outcome of one published event: its id, or an error code and a message. [[nodiscard]]: a
+// dropped result would hide a refused event (throttled, journal failed, malformed); write
+// `(void)bus.publish(...)` where ignoring it is really meant.
+struct [[nodiscard]] publish_result {
     std::string event_id;
     publish_errc error_code = publish_errc::none;
     std::string error_message;
@@ -73,7 +80,8 @@ struct publish_result {
     explicit operator bool() const noexcept { return ok(); }
 };
 
-struct put_events_result {
+// The outcome of a batch: how many entries failed, and each entry's result. [[nodiscard]] too.
+struct [[nodiscard]] put_events_result {
     std::size_t failed_entry_count = 0;
     std::vector<publish_result> entries;  // one per entry, in order
 };

@@ -40,3 +40,4 @@
 #include "switchyard/trace_context.hpp"
 #include "switchyard/transform.hpp"
 #include "switchyard/transform/input_spec.hpp"
+#include "switchyard/version.hpp"

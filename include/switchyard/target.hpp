@@ -50,6 +50,8 @@ struct queue_options {
     std::chrono::milliseconds block_timeout = std::chrono::seconds(10);
 };
 
+// A target. Its setters (`retry`, `dead_letters`, `ordered_by`, `bounded`, `with_input`) chain on a
+// temporary (`handler<T>(...).retry(...)`) and also work on a named target (`t.retry(...)`).
 struct target {
     using invoker = std::function<outcome(const any_event&, const delivery_info&)>;
 
@@ -69,13 +71,25 @@ struct target {
         input = std::move(spec);
         return std::move(*this);
     }
+    target& with_input(input_spec spec) & {
+        input = std::move(spec);
+        return *this;
+    }
     target&& retry(retry_policy policy) && {
         retries = policy;
         return std::move(*this);
     }
+    target& retry(retry_policy policy) & {
+        retries = policy;
+        return *this;
+    }
     target&& dead_letters(dead_letter_sink sink) && {
         dead_letter_to = std::move(sink);
         return std::move(*this);
+    }
+    target& dead_letters(dead_letter_sink sink) & {
+        dead_letter_to = std::move(sink);
+        return *this;
     }
     // Deliveries whose events share the value at `path` run one at a time, in publish order
     // (like an SQS FIFO message group); different values run in parallel. Events without the
@@ -84,9 +98,17 @@ struct target {
         ordering_key = std::move(path);
         return std::move(*this);
     }
+    target& ordered_by(std::string path) & {
+        ordering_key = std::move(path);
+        return *this;
+    }
     target&& bounded(queue_options options) && {
         queue = options;
         return std::move(*this);
+    }
+    target& bounded(queue_options options) & {
+        queue = options;
+        return *this;
     }
 };
 
@@ -100,11 +122,20 @@ template <class T> event<T> payload_cast(const any_event& e, const delivery_info
 }
 
 namespace detail {
+template <class> inline constexpr bool dependent_false = false;
+
 template <class F, class... Args> outcome call_returning_outcome(F& f, Args&&... args) {
-    if constexpr (std::is_same_v<std::invoke_result_t<F&, Args...>, outcome>) {
+    using result = std::invoke_result_t<F&, Args...>;
+    if constexpr (std::is_same_v<result, outcome>) {
         return f(std::forward<Args>(args)...);
-    } else {
+    } else if constexpr (std::is_void_v<result>) {
         f(std::forward<Args>(args)...);
+        return outcome::success();
+    } else {
+        // A handler returning, say, `bool false` would otherwise count as a success.
+        static_assert(dependent_false<result>,
+                      "a switchyard handler must return void (success unless it throws) or switchyard::outcome "
+                      "(outcome::success(), outcome::retry(\"why\"), outcome::fail(\"why\")); it returns something else");
         return outcome::success();
     }
 }

@@ -36,7 +36,10 @@ int main() {
         bus.add_rule({.name = "all-pings",
                       .pattern = R"({"detail-type": ["PING"]})",
                       .targets = {switchyard::handler<Ping>("count", [&](const switchyard::event<Ping>& e) { got += e.detail.n; })}});
-        bus.producer<Ping>("com.example.consumer").publish({"a", 2});
+        if (const auto result = bus.producer<Ping>("com.example.consumer").publish({"a", 2}); !result) {
+            std::fprintf(stderr, "consumer: the bus refused the PING event: %s\n", result.error_message.c_str());
+            return 1;
+        }
         bus.drain();
     }
     if (got != 2) {

@@ -8,6 +8,9 @@
 #                  the test around: configuring must fail with a message matching <regex>;
 #                  CONSUMER_OPTIONS=A=1|B=2 passes switchyard options to the consumer's configure.
 # MODE=install     cmake --install BUILD_DIR into PREFIX (emptied first).
+# MODE=pkg_config  compile and link main.cpp with the compiler alone, using only what
+#                  `pkg-config --cflags --libs switchyard` says for the install in PREFIX, and run
+#                  it; the .pc file's version must be PROJECT_VERSION.
 # MODE=vcpkg_port  configure switchyard with exactly the options ports/switchyard/portfile.cmake
 #                  gives vcpkg_cmake_configure, install it into a prefix and build the
 #                  find_package consumer against it; also checks the manifests agree, and that
@@ -158,6 +161,34 @@ elseif(MODE STREQUAL "install")
   if(NOT config_files)
     message(FATAL_ERROR "cmake --install put no switchyardConfig.cmake under ${PREFIX}")
   endif()
+
+#=== pkg_config ==============================================================================
+elseif(MODE STREQUAL "pkg_config")
+  find_program(pkg_config NAMES pkg-config pkgconf REQUIRED)
+  file(GLOB_RECURSE pc_files "${PREFIX}/*/pkgconfig/switchyard.pc")
+  if(NOT pc_files)
+    message(FATAL_ERROR "cmake --install put no pkgconfig/switchyard.pc under ${PREFIX}")
+  endif()
+  list(GET pc_files 0 pc_file)
+  get_filename_component(pc_dir "${pc_file}" DIRECTORY)
+  set(ENV{PKG_CONFIG_PATH} "${pc_dir}")
+  run("pkg-config version" "${pkg_config}" --modversion switchyard)
+  string(STRIP "${run_output}" pc_version)
+  if(NOT pc_version STREQUAL PROJECT_VERSION)
+    message(FATAL_ERROR "switchyard.pc says version ${pc_version}, the project is ${PROJECT_VERSION}")
+  endif()
+  run("pkg-config flags" "${pkg_config}" --cflags --libs switchyard)
+  string(STRIP "${run_output}" flags)
+  separate_arguments(flags UNIX_COMMAND "${flags}")
+  separate_arguments(cxx_flags UNIX_COMMAND "${CXX_FLAGS}")
+  separate_arguments(linker_flags UNIX_COMMAND "${EXE_LINKER_FLAGS}")
+  file(REMOVE_RECURSE "${WORK_DIR}")
+  file(MAKE_DIRECTORY "${WORK_DIR}")
+  set(exe "${WORK_DIR}/consumer")
+  run("compile with pkg-config's flags" "${CXX_COMPILER}" -std=c++20 ${cxx_flags} "${CMAKE_CURRENT_LIST_DIR}/main.cpp"
+      -o "${exe}" ${flags} ${linker_flags})
+  run("run the pkg-config consumer" "${exe}")
+  message(STATUS "${run_output}")
 
 #=== vcpkg_port ==============================================================================
 elseif(MODE STREQUAL "vcpkg_port")

@@ -39,7 +39,7 @@ TEST_CASE("events with the same key are delivered one at a time, in publish orde
                                                            workers)
                                 .ordered_by("$.detail.customerId")}});
     auto p = b.producer<CreditCardTransaction>("s");
-    for (int i = 0; i < 3000; ++i) p.publish(tx("c" + std::to_string(i % 7), i));
+    for (int i = 0; i < 3000; ++i) CHECK(p.publish(tx("c" + std::to_string(i % 7), i)).ok());
     REQUIRE(b.drain(60s));
     CHECK_FALSE(overlapped);
     REQUIRE(seen.size() == 7);
@@ -70,10 +70,10 @@ TEST_CASE("a failing event holds back its own group only, until it succeeds") {
                                 .ordered_by("$.detail.customerId")
                                 .retry({.max_retry_attempts = 5, .base_delay = 0ms, .max_delay = 0ms})}});
     auto p = b.producer<CreditCardTransaction>("s");
-    p.publish(tx("alice", 0));  // fails twice
-    p.publish(tx("alice", 1));
-    p.publish(tx("bob", 2));
-    p.publish(tx("bob", 3));
+    CHECK(p.publish(tx("alice", 0)).ok());  // fails twice
+    CHECK(p.publish(tx("alice", 1)).ok());
+    CHECK(p.publish(tx("bob", 2)).ok());
+    CHECK(p.publish(tx("bob", 3)).ok());
     // Only each group's head is queued: alice's t0 and bob's t2.
     CHECK(exec.size() == 2);
     // Run until everything is delivered; retries come back through the timer thread.
@@ -104,8 +104,8 @@ TEST_CASE("a dead-lettered event releases its group") {
                                 .ordered_by("$.detail.customerId")
                                 .dead_letters([&](const dead_letter& l) { dead.push_back(l.event->as<CreditCardTransaction>()->detail.transactionId); })}});
     auto p = b.producer<CreditCardTransaction>("s");
-    p.publish(tx("alice", 0));
-    p.publish(tx("alice", 1));
+    CHECK(p.publish(tx("alice", 0)).ok());
+    CHECK(p.publish(tx("alice", 1)).ok());
     exec.run_all();
     REQUIRE(b.drain(1s));
     CHECK(dead == std::vector<std::string>{"t0"});
@@ -126,7 +126,7 @@ TEST_CASE("ordering keys can name envelope fields, and events without the field 
                                          },
                                          workers)
                                 .ordered_by("$.detail.missing")}});
-    for (int i = 0; i < 200; ++i) b.put_events({{.source = "s", .detail_type = "X", .detail = "{\"n\": " + std::to_string(i) + "}"}});
+    for (int i = 0; i < 200; ++i) CHECK(b.put_events({{.source = "s", .detail_type = "X", .detail = "{\"n\": " + std::to_string(i) + "}"}}).failed_entry_count == 0);
     REQUIRE(b.drain(30s));
     REQUIRE(order.size() == 200);
     for (int i = 0; i < 200; ++i) CHECK(order[i] == std::to_string(i));

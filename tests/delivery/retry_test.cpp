@@ -31,7 +31,7 @@ TEST_CASE("a retryable failure is retried until it succeeds, with the attempt nu
                                             },
                                             workers)
                                 .retry(quick(5))}});
-    b.producer<Refund>("s").publish({"t1", 1});
+    CHECK(b.producer<Refund>("s").publish({"t1", 1}).ok());
     REQUIRE(b.drain(30s));
     CHECK(attempts == std::vector<unsigned>{1, 2, 3});
     const auto s = b.stats()[0];
@@ -86,7 +86,7 @@ TEST_CASE("permanent failures skip retries, whether thrown or returned") {
                                             })
                                 .retry(quick(10))
                                 .dead_letters(sink)}});
-    b.producer<Refund>("s").publish({"t1", 1});
+    CHECK(b.producer<Refund>("s").publish({"t1", 1}).ok());
     REQUIRE(b.drain(30s));
     CHECK(calls.load() == 2);
     REQUIRE(letters.size() == 2);
@@ -108,7 +108,7 @@ TEST_CASE("an explicit retryable outcome is retried like an exception") {
                                                 return ++calls < 2 ? outcome::retry("busy") : outcome::success();
                                             })
                                 .retry(quick(3))}});
-    b.producer<Refund>("s").publish({"t1", 1});
+    CHECK(b.producer<Refund>("s").publish({"t1", 1}).ok());
     REQUIRE(b.drain(30s));
     CHECK(calls.load() == 2);
     CHECK(b.stats()[0].delivered == 1);
@@ -123,7 +123,7 @@ TEST_CASE("an event older than max_event_age is dead-lettered instead of retried
                                 .retry({.max_retry_attempts = 185, .max_event_age = 1ms, .base_delay = 5ms, .max_delay = 5ms})
                                 .dead_letters([&](const dead_letter& l) { letters.push_back(l); })}});
     // Backoff draws in [0, 5 ms]; eventually a wait crosses the 1 ms age limit.
-    b.producer<Refund>("s").publish({"t1", 1});
+    CHECK(b.producer<Refund>("s").publish({"t1", 1}).ok());
     REQUIRE(b.drain(30s));
     REQUIRE(letters.size() == 1);
     CHECK(letters[0].reason == dead_letter_reason::max_age_exceeded);
@@ -138,7 +138,7 @@ TEST_CASE("without a sink, dead letters reach the error handler; a failing sink 
                 .targets = {handler<Refund>("no-sink", [](const auto&) -> void { throw permanent_error("nope"); }),
                             handler<Refund>("bad-sink", [](const auto&) -> void { throw permanent_error("nope"); })
                                 .dead_letters([](const dead_letter&) { throw std::runtime_error("sink offline"); })}});
-    b.producer<Refund>("s").publish({"t1", 1});
+    CHECK(b.producer<Refund>("s").publish({"t1", 1}).ok());
     REQUIRE(b.drain(30s));
     REQUIRE(reported.size() == 2);
     CHECK(reported[0].target == "no-sink");

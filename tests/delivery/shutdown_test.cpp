@@ -23,7 +23,7 @@ TEST_CASE("drain waits for pending retries too") {
                                                 if (++calls < 3) throw std::runtime_error("again");
                                             })
                                 .retry({.max_retry_attempts = 5, .base_delay = 5ms, .max_delay = 5ms})}});
-    b.producer<Refund>("s").publish({"t1", 1});
+    CHECK(b.producer<Refund>("s").publish({"t1", 1}).ok());
     CHECK(b.pending() == 1);
     REQUIRE(b.drain(30s));
     CHECK(calls.load() == 3);
@@ -82,7 +82,7 @@ TEST_CASE("shutdown returns true when everything drains in time, and dead-letter
                     ++dead;
                 })}});
     auto p = b.producer<Refund>("s");
-    for (int i = 0; i < 100; ++i) p.publish({"t", 1});
+    for (int i = 0; i < 100; ++i) CHECK(p.publish({"t", 1}).ok());
     CHECK(b.shutdown(30s));
     CHECK(delivered.load() == 100);
     CHECK(dead.load() == 0);

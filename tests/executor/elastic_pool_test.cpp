@@ -71,7 +71,7 @@ TEST_CASE("a bus delivers through an elastic pool that starts at zero") {
     tally got;
     bus b{"payments"};
     b.add_rule({.name = "r", .pattern = R"({"source": ["s"]})", .targets = {json_handler("h", [&](std::string_view) { got.add(); }, pool)}});
-    for (int i = 0; i < 300; ++i) b.put_events({{.source = "s", .detail_type = "X", .detail = "{}"}});
+    for (int i = 0; i < 300; ++i) CHECK(b.put_events({{.source = "s", .detail_type = "X", .detail = "{}"}}).failed_entry_count == 0);
     REQUIRE(b.drain(30s));
     CHECK(got.value() == 300);
     CHECK(pool.peak_workers() >= 1);

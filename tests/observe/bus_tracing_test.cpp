@@ -147,7 +147,7 @@ TEST_CASE("context crosses a bus target, and a handler's own publish joins the h
     downstream.add_rule({.name = "all",
                          .pattern = all_transactions,
                          .targets = {handler<CreditCardTransaction>("book", [&](const auto&) {
-                             downstream.producer<Refund>("com.example.ledger").publish({"t3", 1.0});
+                             CHECK(downstream.producer<Refund>("com.example.ledger").publish({"t3", 1.0}).ok());
                          })}});
     downstream.add_rule({.name = "refunds",
                          .pattern = R"({"detail-type": ["REFUND"]})",

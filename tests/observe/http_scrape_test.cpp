@@ -22,8 +22,8 @@ TEST_CASE("GET /metrics over HTTP returns valid exposition text with the bus's c
                 .targets = {handler<Refund>("ok", [](const auto&) {}),
                             handler<Refund>("fails", [](const auto&) -> void { throw permanent_error("no"); })}});
     auto p = b.producer<Refund>("s");
-    for (int i = 0; i < 7; ++i) p.publish({"t", 1});
-    b.put_events({{.source = "s", .detail_type = "REFUND", .detail = "not json"}});
+    for (int i = 0; i < 7; ++i) CHECK(p.publish({"t", 1}).ok());
+    CHECK(b.put_events({{.source = "s", .detail_type = "REFUND", .detail = "not json"}}).failed_entry_count == 1);
     REQUIRE(b.drain(std::chrono::seconds(30)));
 
     httplib::Server server;
@@ -63,7 +63,7 @@ TEST_CASE("GET /metrics over HTTP returns valid exposition text with the bus's c
 TEST_CASE("with metrics off every metric reads zero") {
     bus b{"quiet", bus_options{.metrics = false}};
     b.add_rule({.name = "r", .pattern = R"({"detail-type": ["REFUND"]})", .targets = {handler<Refund>("t", [](const auto&) {})}});
-    b.producer<Refund>("s").publish({"t", 1});
+    CHECK(b.producer<Refund>("s").publish({"t", 1}).ok());
     REQUIRE(b.drain(std::chrono::seconds(30)));
     const auto text = render_prometheus(b.metrics());
     CHECK(text.find(R"(switchyard_invocations_total{bus="quiet",rule="r",target="t"} 0)") != std::string::npos);

@@ -203,3 +203,16 @@ TEST_CASE("concurrent recording: nothing lost, every snapshot consistent") {
 }
 
 }  // namespace
+
+TEST_CASE("metrics_snapshot::find looks a sample up by name and a subset of its labels") {
+    switchyard::metrics_snapshot s;
+    s.samples.push_back(switchyard::counter_sample("Invocations", {{"bus", "b"}, {"rule", "r"}, {"target", "t1"}}, 3));
+    s.samples.push_back(switchyard::counter_sample("Invocations", {{"bus", "b"}, {"rule", "r"}, {"target", "t2"}}, 5));
+    s.samples.push_back(switchyard::gauge_sample("QueueDepth", {{"bus", "b"}, {"rule", "r"}, {"target", "t2"}}, 1));
+    REQUIRE(s.find("Invocations", {{"target", "t2"}, {"rule", "r"}}) != nullptr);
+    CHECK(s.find("Invocations", {{"target", "t2"}, {"rule", "r"}})->value == 5);
+    CHECK(s.find("Invocations")->value == 3);  // no labels: the first of that name
+    CHECK(s.find("Invocations", {{"target", "t3"}}) == nullptr);
+    CHECK(s.find("Invocations", {{"target", "t1"}, {"bus", "other"}}) == nullptr);  // every pair must match
+    CHECK(s.find("NoSuchMetric") == nullptr);
+}

@@ -15,6 +15,7 @@
 #include "switchyard/bus.hpp"
 #include "switchyard/bus/bus_core.hpp"
 #include "switchyard/config.hpp"
+#include "switchyard/detail/time.hpp"
 #include "switchyard/producer.hpp"
 
 namespace switchyard {
@@ -40,6 +41,19 @@ SWITCHYARD_INLINE publish_result publish_new(const std::weak_ptr<bus_core>& weak
     const auto began = timed != 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     const auto now = std::chrono::system_clock::now();  // one clock read for time and ingestion
     envelope meta = core->pipeline.make_envelope(source, std::string(detail_type), now);
+    if (options.time) {
+        // Read back through the same parser put_events' Time goes through, which holds the range.
+        auto text = format_rfc3339(*options.time);
+        if (!parse_rfc3339(text)) {
+            telemetry.record_put(false, began, timed);
+            publish_result refused;
+            refused.error_code = publish_errc::invalid_argument;
+            refused.error_message = fmt::format(
+                "publish_options::time ({}) is outside the years 1678 to 2261 that an event's time can hold", text);
+            return refused;
+        }
+        meta.time = std::move(text);
+    }
     meta.resources = std::move(options.resources);
     const auto trace = telemetry.trace_for_new(options.trace);
     meta.trace = trace.span;

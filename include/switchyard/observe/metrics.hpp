@@ -159,6 +159,23 @@ struct metric_sample {
 
 struct metrics_snapshot {
     std::vector<metric_sample> samples{};
+
+    // The first sample named `name` (EventBridge's name, e.g. "Invocations") whose labels include
+    // every pair in `labels`, in any order (other labels may be present); null when none does.
+    // `snapshot.find("Invocations", {{"rule", "r"}, {"target", "t"}})->value`.
+    const metric_sample* find(std::string_view name, const metric_labels& labels = {}) const noexcept {
+        for (const auto& sample : samples) {
+            if (sample.name != name) continue;
+            bool all = true;
+            for (const auto& wanted : labels) {
+                bool present = false;
+                for (const auto& label : sample.labels) present = present || label == wanted;
+                all = all && present;
+            }
+            if (all) return &sample;
+        }
+        return nullptr;
+    }
 };
 
 // ---- the names ----------------------------------------------------------------------------------
