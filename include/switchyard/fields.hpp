@@ -69,6 +69,12 @@
         SWITCHYARD_DETAIL_FE_5, SWITCHYARD_DETAIL_FE_4, SWITCHYARD_DETAIL_FE_3,                   \
         SWITCHYARD_DETAIL_FE_2, SWITCHYARD_DETAIL_FE_1)(m, __VA_ARGS__))
 
+// The one message for a field type without a JSON mapping (static_assert needs a literal).
+#define SWITCHYARD_DETAIL_NO_JSON_MAPPING                                                          \
+    "a field of a SWITCHYARD_EVENT or SWITCHYARD_FIELDS type has a type without a JSON mapping: "  \
+    "declare that type with SWITCHYARD_FIELDS(Type, field, ...) at its namespace, before the "     \
+    "SWITCHYARD_EVENT or SWITCHYARD_FIELDS that uses it"
+
 #define SWITCHYARD_DETAIL_VISIT_FIELD(field) visitor(::std::string_view{#field}, self.field);
 #define SWITCHYARD_DETAIL_TO_JSON_FIELD(field) ::switchyard::detail::field_to_json(json, #field, self.field);
 #define SWITCHYARD_DETAIL_FROM_JSON_FIELD(field) ::switchyard::detail::field_from_json(json, #field, self.field);
@@ -99,7 +105,8 @@
 namespace switchyard {
 
 namespace detail {
-template <class> inline constexpr bool field_dependent_false = false;
+// False, but only once instantiated: a static_assert in a discarded `if constexpr` branch.
+template <class> inline constexpr bool dependent_false = false;
 
 // What SWITCHYARD_FIELDS expands to for each field. A field whose type nlohmann cannot convert
 // fails with one message naming the fix, instead of pages of nlohmann's template errors.
@@ -107,10 +114,8 @@ template <class V> void field_to_json(nlohmann::json& json, const char* name, co
     if constexpr (std::is_constructible_v<nlohmann::json, const V&>) {
         json[name] = value;
     } else {
-        static_assert(field_dependent_false<V>,
-                      "a field of a SWITCHYARD_EVENT or SWITCHYARD_FIELDS type has a type without a JSON mapping: "
-                      "declare that type with SWITCHYARD_FIELDS(Type, field, ...) at its namespace, before the "
-                      "SWITCHYARD_EVENT or SWITCHYARD_FIELDS that uses it");
+        static_assert(dependent_false<V>,
+                      SWITCHYARD_DETAIL_NO_JSON_MAPPING);
     }
 }
 
@@ -120,10 +125,8 @@ template <class V> void field_from_json(const nlohmann::json& json, const char* 
     } else if constexpr (!std::is_constructible_v<nlohmann::json, const V&>) {
         // field_to_json, instantiated by the same macro, already says what to do.
     } else {
-        static_assert(field_dependent_false<V>,
-                      "a field of a SWITCHYARD_EVENT or SWITCHYARD_FIELDS type has a type without a JSON mapping: "
-                      "declare that type with SWITCHYARD_FIELDS(Type, field, ...) at its namespace, before the "
-                      "SWITCHYARD_EVENT or SWITCHYARD_FIELDS that uses it");
+        static_assert(dependent_false<V>,
+                      SWITCHYARD_DETAIL_NO_JSON_MAPPING);
     }
 }
 
@@ -198,10 +201,8 @@ template <class V> void emit_value(value_sink& sink, const V& value) {
     } else if constexpr (std::is_constructible_v<nlohmann::json, const T&>) {
         detail::emit_json(nlohmann::json(value), sink);
     } else {
-        static_assert(detail::field_dependent_false<T>,
-                      "a field of a SWITCHYARD_EVENT or SWITCHYARD_FIELDS type has a type without a JSON mapping: "
-                      "declare that type with SWITCHYARD_FIELDS(Type, field, ...) at its namespace, before the "
-                      "SWITCHYARD_EVENT or SWITCHYARD_FIELDS that uses it");
+        static_assert(detail::dependent_false<T>,
+                      SWITCHYARD_DETAIL_NO_JSON_MAPPING);
     }
 }
 

@@ -122,8 +122,6 @@ template <class T> event<T> payload_cast(const any_event& e, const delivery_info
 }
 
 namespace detail {
-template <class> inline constexpr bool dependent_false = false;
-
 template <class F, class... Args> outcome call_returning_outcome(F& f, Args&&... args) {
     using result = std::invoke_result_t<F&, Args...>;
     if constexpr (std::is_same_v<result, outcome>) {
