@@ -7,6 +7,10 @@
 #                  PACKAGE_VERSION, COMPONENTS, LINK_TARGET; EXPECT_CONFIGURE_ERROR=<regex> turns
 #                  the test around: configuring must fail with a message matching <regex>;
 #                  CONSUMER_OPTIONS=A=1|B=2 passes switchyard options to the consumer's configure.
+# MODE=fetchcontent_git  the fetchcontent_git consumer: `git clone --bare` of the source tree's
+#                  repository into WORK_DIR, then FetchContent from it by GIT_REPOSITORY (file://)
+#                  at HEAD's commit. It tests the committed tree: uncommitted changes are not in it.
+#                  Skipped when the source tree is not the top of a Git work tree (a tarball).
 # MODE=install     cmake --install BUILD_DIR into PREFIX (emptied first).
 # MODE=pkg_config  compile and link main.cpp with the compiler alone, using only what
 #                  `pkg-config --cflags --libs switchyard` says for the install in PREFIX, and run
@@ -152,6 +156,55 @@ if(MODE STREQUAL "consumer")
     endforeach()
   endif()
   build_and_run_consumer("${CONSUMER}" "${WORK_DIR}/build" ${extra})
+
+#=== fetchcontent_git ========================================================================
+elseif(MODE STREQUAL "fetchcontent_git")
+  # SKIP_REGULAR_EXPRESSION of the test (tests/consumers/CMakeLists.txt) matches this prefix.
+  set(skip "switchyard consumer test skipped:")
+  if(NOT EXISTS "${SWITCHYARD_SOURCE_DIR}/.git")
+    message(STATUS "${skip} ${SWITCHYARD_SOURCE_DIR} is not a Git work tree, so there is no repository to clone")
+    return()
+  endif()
+  find_package(Git QUIET)
+  if(NOT Git_FOUND)
+    message(FATAL_ERROR "git was not found: this test clones ${SWITCHYARD_SOURCE_DIR} with git and FetchContent "
+                        "clones that with git. Install git (Debian: apt-get install git) or put it on PATH.")
+  endif()
+  # A caller's GIT_DIR or GIT_WORK_TREE (a Git hook, say) would redirect every git command here.
+  unset(ENV{GIT_DIR})
+  unset(ENV{GIT_WORK_TREE})
+  run("find the Git work tree" "${GIT_EXECUTABLE}" -C "${SWITCHYARD_SOURCE_DIR}" rev-parse --show-toplevel)
+  string(STRIP "${run_output}" top)
+  file(REAL_PATH "${top}" top)
+  file(REAL_PATH "${SWITCHYARD_SOURCE_DIR}" real_source)
+  if(NOT top STREQUAL real_source)
+    message(STATUS "${skip} ${SWITCHYARD_SOURCE_DIR} is inside the Git work tree ${top}, not the top of its own")
+    return()
+  endif()
+  execute_process(COMMAND "${GIT_EXECUTABLE}" -C "${SWITCHYARD_SOURCE_DIR}" rev-parse --verify HEAD^{commit}
+    RESULT_VARIABLE rc OUTPUT_VARIABLE commit ERROR_VARIABLE err OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${SWITCHYARD_SOURCE_DIR} has no commit to clone (git rev-parse HEAD: ${err})")
+  endif()
+  # The test checks the committed tree, HEAD: say so when the work tree has more. Read-only and
+  # without optional locks, so it never takes index.lock from someone working in the tree.
+  execute_process(COMMAND "${GIT_EXECUTABLE}" --no-optional-locks -C "${SWITCHYARD_SOURCE_DIR}" status --porcelain
+    RESULT_VARIABLE rc OUTPUT_VARIABLE changes ERROR_QUIET)
+  if(rc EQUAL 0 AND NOT changes STREQUAL "")
+    message(STATUS "NOTE: ${SWITCHYARD_SOURCE_DIR} has uncommitted changes; this test builds commit ${commit} without them")
+  endif()
+
+  file(REMOVE_RECURSE "${WORK_DIR}")
+  file(MAKE_DIRECTORY "${WORK_DIR}")
+  set(repository "${WORK_DIR}/switchyard.git")
+  run("clone the source tree's repository" "${GIT_EXECUTABLE}" clone --bare --quiet "${SWITCHYARD_SOURCE_DIR}" "${repository}")
+  if(repository MATCHES "^/")
+    set(url "file://${repository}")
+  else()
+    set(url "file:///${repository}")  # C:/... on Windows
+  endif()
+  build_and_run_consumer(fetchcontent_git "${WORK_DIR}/build" "-DGIT_EXECUTABLE=${GIT_EXECUTABLE}"
+    "-DSWITCHYARD_GIT_REPOSITORY=${url}" "-DSWITCHYARD_GIT_TAG=${commit}")
 
 #=== install =================================================================================
 elseif(MODE STREQUAL "install")
@@ -334,5 +387,5 @@ elseif(MODE STREQUAL "vcpkg_port")
   unset(EXPECT_CONFIGURE_ERROR)
 
 else()
-  message(FATAL_ERROR "run_consumer.cmake: unknown MODE '${MODE}' (consumer, install or vcpkg_port)")
+  message(FATAL_ERROR "run_consumer.cmake: unknown MODE '${MODE}' (consumer, fetchcontent_git, install, pkg_config or vcpkg_port)")
 endif()
