@@ -81,15 +81,14 @@ SWITCHYARD_INLINE void archive::run_replay(replay_handle::shared& state, archive
                 cancelled = true;
                 return false;
             }
-            auto json = nlohmann::ordered_json::parse(row.event_json, nullptr, false);
-            if (json.is_discarded() || !json.is_object()) {
-                failure = fmt::format("archived event {} is not JSON; the archive's store holds something else", row.sequence);
-                return false;
-            }
-            json["replay-name"] = options.name;
+            // One parse, which also checks the text as ingest would; the replay's name goes on
+            // a copy of the envelope rather than through a JSON edit and a second parse.
             event_ptr e;
             try {
-                e = parse_event(json.dump());
+                const auto stored = parse_event(row.event_json);
+                envelope meta = stored->meta();
+                meta.replay_name = options.name;
+                e = std::make_shared<const detail::json_text_event>(std::move(meta), stored->detail_json());
             } catch (const std::exception& ex) {
                 failure = fmt::format("archived event {} is not an event: {}", row.sequence, ex.what());
                 return false;

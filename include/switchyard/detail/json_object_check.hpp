@@ -38,34 +38,30 @@ public:
     bool string(std::string&) { return value(); }
     bool binary(json::binary_t&) { return value(); }
     bool start_object(std::size_t) {
-        if (levels_.empty()) top_is_object_ = true;
+        if (depth_ == 0) top_is_object_ = true;
         element();
-        levels_.push_back({true, {}, {}, path_.size(), 0});
+        push(true);
         return true;
     }
     bool key(std::string& name) {
-        auto& level = levels_.back();
-        path_.resize(level.path_size);
+        auto& level = levels_[depth_ - 1];
         if (!level.seen_set.empty() || level.seen.size() >= 16) {
             if (level.seen_set.empty()) level.seen_set.insert(level.seen.begin(), level.seen.end());
             if (!level.seen_set.insert(name).second) return duplicate(name);
         } else {
             for (const auto& k : level.seen)
                 if (k == name) return duplicate(name);
-            level.seen.push_back(name);
         }
-        path_ += '.';
-        path_ += printable(name);
+        level.seen.push_back(name);  // its last name is the path's step through this object
         return true;
     }
     bool end_object() {
-        path_.resize(levels_.back().path_size);
-        levels_.pop_back();
+        --depth_;
         return true;
     }
     bool start_array(std::size_t) {
         element();
-        levels_.push_back({false, {}, {}, path_.size(), 0});
+        push(false);
         return true;
     }
     bool end_array() { return end_object(); }
@@ -90,26 +86,46 @@ public:
     std::optional<json_problem> problem;
 
 private:
+    // One open object or array. Levels are reused as the parser goes in and out, so a document
+    // costs allocations for its deepest path and its member names only; the path an error
+    // names is rebuilt from them when there is an error, not kept up to date on every token.
     struct level {
-        bool object;
-        std::vector<std::string> seen;
+        bool object = false;
+        std::vector<std::string> seen;  // an object's member names so far, in order
         std::unordered_set<std::string> seen_set;
-        std::size_t path_size;
-        std::size_t index;  // an array's next element
+        std::size_t elements = 0;  // an array's elements so far
     };
+    void push(bool object) {
+        if (depth_ == levels_.size()) levels_.emplace_back();
+        auto& level = levels_[depth_++];
+        level.object = object;
+        level.seen.clear();
+        level.seen_set.clear();
+        level.elements = 0;
+    }
     bool value() {
         any_value_ = true;
         element();
         return true;
     }
-    // A value inside an array: its path is the array's with [index].
     void element() {
-        if (levels_.empty() || levels_.back().object) return;
-        auto& array = levels_.back();
-        path_.resize(array.path_size);
-        path_ += '[';
-        path_ += std::to_string(array.index++);
-        path_ += ']';
+        if (depth_ != 0 && !levels_[depth_ - 1].object) ++levels_[depth_ - 1].elements;
+    }
+    // The path of the innermost open object, as `.name[2].other`.
+    std::string path() const {
+        std::string out;
+        for (std::size_t d = 0; d + 1 < depth_; ++d) {
+            const auto& level = levels_[d];
+            if (level.object) {
+                out += '.';
+                out += printable(level.seen.back());
+            } else {
+                out += '[';
+                out += std::to_string(level.elements - 1);
+                out += ']';
+            }
+        }
+        return out;
     }
     // A member name as a path shows it: control characters (a NUL would cut the message short)
     // make it a quoted JSON string.
@@ -123,11 +139,11 @@ private:
         problem = json_problem{json_problem::kind::duplicate_member,
                                fmt::format("has the member {} twice in one object (at ${}.{}): rules and handlers could "
                                            "read different values, so send each member once",
-                                           shown.front() == '"' ? shown : "\"" + shown + "\"", path_, shown)};
+                                           shown.front() == '"' ? shown : "\"" + shown + "\"", path(), shown)};
         return false;
     }
     std::vector<level> levels_;
-    std::string path_;
+    std::size_t depth_ = 0;
 };
 
 }  // namespace json_check
