@@ -2,6 +2,7 @@
 # switchyard's one-command set-up on Debian 12 (as root or with sudo):
 #   scripts/setup.sh example   install what is missing, build, run the credit-card example
 #   scripts/setup.sh test      install what is missing, build, run the whole test suite:
+#                              the Doxygen API reference (a warning fails),
 #                              GCC Release exactly as a user builds it (compiled library),
 #                              then ASan+UBSan with warnings as errors (header-only mode), then
 #                              the concurrency tests under TSan, then Clang 14 with warnings as
@@ -22,7 +23,7 @@ jobs=${JOBS:-$(nproc)}
 packages=(build-essential cmake ninja-build ccache pkg-config python3
           nlohmann-json3-dev libfmt-dev doctest-dev libbenchmark-dev libconcurrentqueue-dev
           libsqlite3-dev libasio-dev libcpp-httplib-dev)
-[ "$mode" = test ] && packages+=(clang-14 libclang-rt-14-dev bc)
+[ "$mode" = test ] && packages+=(clang-14 libclang-rt-14-dev bc doxygen git)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -57,6 +58,8 @@ step() { echo; echo "==> [${SECONDS}s] $*"; }
 
 step "GCC Release, as a user builds it (compiled library): build everything, run every test"
 configure "$build_root/gcc" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++
+# The API reference first (seconds, no compiling): any Doxygen warning fails the run.
+cmake --build "$build_root/gcc" --target switchyard_docs
 cmake --build "$build_root/gcc" -j "$jobs"
 ctest --test-dir "$build_root/gcc" -j "$jobs" --output-on-failure
 

@@ -1,6 +1,7 @@
-// Typed events: SWITCHYARD_EVENT declares a C++ type's detail-type, its JSON mapping (through
-// nlohmann) and a visitor over its fields, so rules can match a typed event without turning it
-// into JSON. SWITCHYARD_FIELDS does the same for a nested type that is not an event itself.
+/// @file
+/// Typed events: SWITCHYARD_EVENT declares a C++ type's detail-type, its JSON mapping (through
+/// nlohmann) and a visitor over its fields, so rules can match a typed event without turning it
+/// into JSON. SWITCHYARD_FIELDS does the same for a nested type that is not an event itself.
 #pragma once
 
 #include <concepts>
@@ -79,10 +80,10 @@
 #define SWITCHYARD_DETAIL_TO_JSON_FIELD(field) ::switchyard::detail::field_to_json(json, #field, self.field);
 #define SWITCHYARD_DETAIL_FROM_JSON_FIELD(field) ::switchyard::detail::field_from_json(json, #field, self.field);
 
-// Declares a type's fields (up to 32): its JSON mapping (for nlohmann, like
-// NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE: every field required when reading) and a field visitor.
-// Use it at the namespace of the type; the functions it defines are found by argument-dependent
-// lookup, and are marked maybe_unused so a type in an anonymous namespace warns about nothing.
+/// Declares a type's fields (up to 32): its JSON mapping (for nlohmann, like
+/// NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE: every field required when reading) and a field visitor.
+/// Use it at the namespace of the type; the functions it defines are found by argument-dependent
+/// lookup, and are marked maybe_unused so a type in an anonymous namespace warns about nothing.
 #define SWITCHYARD_FIELDS(Type, ...)                                                               \
     [[maybe_unused]] inline void to_json(::nlohmann::json& json, const Type& self) {               \
         SWITCHYARD_DETAIL_FOR_EACH(SWITCHYARD_DETAIL_TO_JSON_FIELD, __VA_ARGS__)                   \
@@ -95,7 +96,7 @@
         SWITCHYARD_DETAIL_FOR_EACH(SWITCHYARD_DETAIL_VISIT_FIELD, __VA_ARGS__)                     \
     }
 
-// Declares an event type: its detail-type (a string literal) and its fields.
+/// Declares an event type: its detail-type (a string literal) and its fields.
 #define SWITCHYARD_EVENT(Type, DetailType, ...)                                                    \
     SWITCHYARD_FIELDS(Type, __VA_ARGS__)                                                           \
     [[maybe_unused]] constexpr ::std::string_view switchyard_detail_type(const Type*) noexcept {   \
@@ -135,23 +136,24 @@ struct any_field_visitor {
 };
 }  // namespace detail
 
-// A type declared with SWITCHYARD_EVENT.
+/// A type declared with SWITCHYARD_EVENT.
 template <class T>
 concept event_type = requires {
     { switchyard_detail_type(static_cast<const T*>(nullptr)) } -> std::convertible_to<std::string_view>;
 };
 
-// A type declared with SWITCHYARD_FIELDS or SWITCHYARD_EVENT.
+/// A type declared with SWITCHYARD_FIELDS or SWITCHYARD_EVENT.
 template <class T>
 concept field_visitable = requires(const T& value) {
     switchyard_visit_fields(value, detail::any_field_visitor{});
 };
 
+/// The detail-type `T` was declared with (SWITCHYARD_EVENT's second argument).
 template <event_type T> constexpr std::string_view detail_type_of() noexcept {
     return switchyard_detail_type(static_cast<const T*>(nullptr));
 }
 
-// Calls `visitor(name, field)` for each declared field, in declaration order.
+/// Calls `visitor(name, field)` for each declared field, in declaration order.
 template <field_visitable T, class Visitor> void visit_fields(const T& value, Visitor&& visitor) {
     switchyard_visit_fields(value, visitor);
 }
@@ -165,9 +167,9 @@ template <class V, class... R>
 struct is_string_map<std::unordered_map<std::string, V, R...>> : std::true_type {};
 }  // namespace detail
 
-// Streams a C++ value into a sink: visitable types as objects, strings, numbers, booleans,
-// optionals (an empty one is null), ranges as arrays, string-keyed maps as objects, and anything
-// else nlohmann can serialise through its JSON form.
+/// Streams a C++ value into a sink: visitable types as objects, strings, numbers, booleans,
+/// optionals (an empty one is null), ranges as arrays, string-keyed maps as objects, and anything
+/// else nlohmann can serialise through its JSON form.
 template <class V> void emit_value(value_sink& sink, const V& value) {
     using T = std::remove_cvref_t<V>;
     if constexpr (std::is_same_v<T, nlohmann::json>) {

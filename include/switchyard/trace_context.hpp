@@ -17,7 +17,9 @@
 
 namespace switchyard {
 
+/// A W3C trace id: 16 bytes, all zero when absent.
 using trace_id = std::array<std::uint8_t, 16>;
+/// A W3C span (parent) id: 8 bytes, all zero when absent.
 using span_id = std::array<std::uint8_t, 8>;
 
 namespace detail::trace {
@@ -101,8 +103,8 @@ inline bool valid_tracestate_member(std::string_view member) noexcept {
 
 }  // namespace detail::trace
 
-// Whether `tracestate` may be propagated: at most 512 characters, at most 32 list-members, each
-// well-formed, no key twice. Empty members (",,") and optional whitespace are allowed.
+/// Whether `tracestate` may be propagated: at most 512 characters, at most 32 list-members, each
+/// well-formed, no key twice. Empty members (",,") and optional whitespace are allowed.
 inline bool valid_tracestate(std::string_view tracestate) noexcept {
     if (tracestate.size() > 512) return false;
     std::array<std::string_view, 32> keys{};
@@ -122,27 +124,33 @@ inline bool valid_tracestate(std::string_view tracestate) noexcept {
     }
 }
 
-// One span's identity within a trace, plus the vendor state that travels with it. `span` is the
-// id of the span this context names: a child created from it records it as its parent, and it is
-// what the `parent-id` field of a traceparent carries.
+/// W3C Trace Context (https://www.w3.org/TR/trace-context/): one span's identity within a trace,
+/// plus the vendor state that travels with it; what an event carries as `traceparent` and
+/// `tracestate` so its deliveries join the caller's trace. `span` is the id of the span this
+/// context names: a child created from it records it as its parent, and it is what the
+/// `parent-id` field of a traceparent carries.
 struct trace_context {
+    /// The trace-flags bit that says the caller may be recording.
     static constexpr std::uint8_t sampled_flag = 0x01;
 
-    trace_id trace{};
-    span_id span{};
-    std::uint8_t flags = 0;
-    std::string tracestate{};  // opaque, already validated (or empty)
+    trace_id trace{};          ///< the trace's id
+    span_id span{};            ///< the id of the span this context names
+    std::uint8_t flags = 0;    ///< the trace-flags byte (sampled_flag)
+    std::string tracestate{};  ///< opaque, already validated (or empty)
 
-    // A context is valid when both ids are non-zero; a default-constructed one is not.
+    /// A context is valid when both ids are non-zero; a default-constructed one is not.
     bool valid() const noexcept { return !detail::trace::all_zero(trace) && !detail::trace::all_zero(span); }
+    /// Whether the sampled flag is set.
     bool sampled() const noexcept { return (flags & sampled_flag) != 0; }
 
+    /// The trace id as 32 lower-case hex digits.
     std::string trace_id_hex() const {
         std::string out;
         out.reserve(32);
         detail::trace::append_hex(out, trace);
         return out;
     }
+    /// The span id as 16 lower-case hex digits.
     std::string span_id_hex() const {
         std::string out;
         out.reserve(16);
@@ -150,7 +158,7 @@ struct trace_context {
         return out;
     }
 
-    // "00-<trace-id>-<parent-id>-<flags>": always version 00, whatever version it was parsed from.
+    /// "00-<trace-id>-<parent-id>-<flags>": always version 00, whatever version it was parsed from.
     std::string traceparent() const {
         std::string out;
         out.reserve(55);
@@ -163,18 +171,21 @@ struct trace_context {
         return out;
     }
 
-    // Starts a new trace: random, non-zero trace and span ids.
+    /// Starts a new trace: random, non-zero trace and span ids.
     SWITCHYARD_API static trace_context start(bool sampled = true);
 
-    // Parses a traceparent header (and its tracestate, dropped when invalid). Nothing when the
-    // traceparent is invalid: the caller then starts a new trace.
+    /// Parses a traceparent header (and its tracestate, dropped when invalid). Nothing when the
+    /// traceparent is invalid: the caller then starts a new trace. Follows the spec's rules
+    /// (lower-case hex, version ff invalid, all-zero ids invalid, later versions parsed as
+    /// version 00 where possible).
     SWITCHYARD_API static std::optional<trace_context> parse(std::string_view traceparent, std::string_view tracestate = {});
 
+    /// Field by field.
     friend bool operator==(const trace_context&, const trace_context&) = default;
 };
 
-// A new span in the same trace: fresh span id, the same trace id, flags and tracestate. The
-// parent's `span` is the child's parent id.
+/// A new span in the same trace: fresh span id, the same trace id, flags and tracestate. The
+/// parent's `span` is the child's parent id.
 SWITCHYARD_API trace_context child_of(const trace_context& parent);
 
 namespace detail::trace {
@@ -194,19 +205,21 @@ private:
 };
 }  // namespace detail::trace
 
-// Inside a handler: the span of the delivery attempt that called it (hand it to your own
-// tracing, or to an outgoing request's headers). Elsewhere, or when the event carries no trace:
-// nothing.
+/// Inside a handler: the span of the delivery attempt that called it (hand it to your own
+/// tracing, or to an outgoing request's headers). Elsewhere, or when the event carries no trace:
+/// nothing.
 inline std::optional<trace_context> current_trace() {
     if (const auto* span = detail::trace::current) return *span;
     return std::nullopt;
 }
 
+/// The id as 16 lower-case hex digits.
 inline std::string to_hex(const span_id& id) {
     std::string out;
     detail::trace::append_hex(out, id);
     return out;
 }
+/// The id as 32 lower-case hex digits.
 inline std::string to_hex(const trace_id& id) {
     std::string out;
     detail::trace::append_hex(out, id);

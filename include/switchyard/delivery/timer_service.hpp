@@ -18,9 +18,14 @@
 
 namespace switchyard {
 
+/// One thread that runs callbacks at their due time: every retry of a bus waits here, so a
+/// thousand pending retries cost a thousand heap entries, not a thousand sleeping threads. The
+/// thread starts with the first timer and is joined by the destructor.
 class SWITCHYARD_API timer_service {
 public:
+    /// The clock due times are on.
     using clock = std::chrono::steady_clock;
+    /// Called once: at its due time with `cancelled` false, or early with `cancelled` true.
     using callback = std::function<void(bool cancelled)>;
 
     timer_service() = default;
@@ -29,16 +34,18 @@ public:
 
     ~timer_service();
 
-    // Queues `cb`; returns false (and drops nothing: `cb` was not taken) once close() ran.
+    /// Queues `cb`; returns false (and drops nothing: `cb` was not taken) once close() ran.
     [[nodiscard]] bool schedule(clock::time_point due, callback&& cb);
 
-    // Cancels everything pending (see cancel_all) and refuses later schedules: checked under the
-    // same lock, so no callback can slip in between the cancel and the refusal.
+    /// Cancels everything pending (see cancel_all) and refuses later schedules: checked under the
+    /// same lock, so no callback can slip in between the cancel and the refusal.
     void close();
 
+    /// Callbacks scheduled and not yet run.
     std::size_t pending() const;
 
-    // Runs every pending callback now, with cancelled = true, on the calling thread.
+    /// Runs every pending callback now, with cancelled = true, on the calling thread (used by
+    /// shutdown to dead-letter retries).
     void cancel_all();
 
 private:

@@ -17,35 +17,40 @@
 
 namespace switchyard {
 
-// One archived event, as a store hands it to a scan.
+/// One archived event, as a store hands it to a scan.
 struct archived_event {
-    std::uint64_t sequence = 0;                       // the store's order of appending (ascending)
-    std::chrono::system_clock::time_point time{};     // the event's `time`
-    std::string_view event_json;                      // valid during the visit only
+    std::uint64_t sequence = 0;                    ///< the store's order of appending (ascending)
+    std::chrono::system_clock::time_point time{};  ///< the event's `time`
+    std::string_view event_json;                   ///< valid during the visit only
 };
 
+/// Where an archive keeps the events it archived: each accepted event's JSON with its event time
+/// and a sequence number that orders the archive. memory_archive_store keeps them in memory
+/// (tests, short-lived archives); switchyard::sqlite's sqlite_archive_store keeps them on disk.
 class archive_store {
 public:
+    /// The event times' clock.
     using time_point = std::chrono::system_clock::time_point;
-    // Returns false to stop the scan.
+    /// Called with each event a scan visits. Returns false to stop the scan.
     using visitor = std::function<bool(const archived_event&)>;
 
     virtual ~archive_store() = default;
 
-    // Appends one event (its whole EventBridge JSON, which must be a JSON object) with its event
-    // time. Returns the event's sequence, greater than every sequence appended before. Throws
-    // switchyard::error on non-JSON input or when the store cannot write. Thread-safe.
+    /// Appends one event (its whole EventBridge JSON, which must be a JSON object) with its event
+    /// time. Returns the event's sequence, greater than every sequence appended before. Throws
+    /// switchyard::error on non-JSON input or when the store cannot write. Thread-safe.
     virtual std::uint64_t append(std::string_view event_json, time_point event_time) = 0;
 
-    // Visits every event whose time is in [from, to), in sequence (original) order, until
-    // `visit` returns false. Returns how many events were visited.
+    /// Visits every event whose time is in [from, to), in sequence (original) order, until
+    /// `visit` returns false. Returns how many events were visited.
     virtual std::size_t scan(time_point from, time_point to, const visitor& visit) = 0;
 
-    // Removes every event whose time is before `cutoff`; returns how many.
+    /// Removes every event whose time is before `cutoff`; returns how many.
     virtual std::size_t purge_before(time_point cutoff) = 0;
 
-    // How many events the store holds, in all or with time in [from, to).
+    /// How many events the store holds.
     virtual std::size_t count() = 0;
+    /// How many events the store holds with time in [from, to).
     virtual std::size_t count(time_point from, time_point to) = 0;
 };
 
@@ -54,7 +59,7 @@ namespace detail {
 SWITCHYARD_API void check_archive_json(std::string_view store, std::string_view event_json);
 }  // namespace detail
 
-// The archive_store contract in memory: kept as long as the object lives.
+/// The archive_store contract in memory: kept as long as the object lives.
 class SWITCHYARD_API memory_archive_store final : public archive_store {
 public:
     std::uint64_t append(std::string_view event_json, time_point event_time) override;

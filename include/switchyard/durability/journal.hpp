@@ -18,41 +18,47 @@
 
 namespace switchyard {
 
-// One delivery an accepted event starts: the target `target` of rule `rule`.
+/// One delivery an accepted event starts: the target `target` of rule `rule`.
 struct journal_delivery {
-    std::string rule;
-    std::string target;
+    std::string rule;    ///< the rule's name
+    std::string target;  ///< the target's id
+    /// Same rule, same target.
     friend bool operator==(const journal_delivery&, const journal_delivery&) = default;
 };
 
-// One accepted event to record, as record_accepted_batch takes them.
+/// One accepted event to record, as record_accepted_batch takes them.
 struct journal_record {
-    std::string_view event_json;
-    std::span<const journal_delivery> deliveries;
+    std::string_view event_json;                   ///< the whole event, EventBridge JSON
+    std::span<const journal_delivery> deliveries;  ///< the deliveries it starts
 };
 
-// An accepted event whose deliveries have not all ended.
+/// An accepted event whose deliveries have not all ended.
 struct journaled_event {
-    std::uint64_t sequence = 0;      // the journal's order of acceptance (ascending)
-    std::string event_json;          // the whole event, EventBridge JSON (any_event::json())
-    std::vector<journal_delivery> open;  // the deliveries that had not ended, in recorded order
+    std::uint64_t sequence = 0;          ///< the journal's order of acceptance (ascending)
+    std::string event_json;              ///< the whole event, EventBridge JSON (any_event::json())
+    std::vector<journal_delivery> open;  ///< the deliveries that had not ended, in recorded order
 };
 
+/// How a bus makes accepted events survive a crash. The bus records each accepted event, with
+/// the deliveries it starts, before `publish` returns success, and records each delivery's end;
+/// after a crash `bus::recover()` re-delivers what had not ended (at least once).
+/// memory_journal keeps the records in memory (tests, and users who need the accounting without
+/// durability); switchyard::sqlite's sqlite_journal keeps them on disk.
 class journal {
 public:
     virtual ~journal() = default;
 
-    // Records an accepted event and the deliveries it starts. Returns only once the record is
-    // as durable as the journal promises, with the event's sequence number. Throws (any
-    // std::exception) when it cannot record: the bus then refuses the publish (JournalFailed)
-    // and starts none of its deliveries. Called concurrently from publishing threads.
+    /// Records an accepted event and the deliveries it starts. Returns only once the record is
+    /// as durable as the journal promises, with the event's sequence number. Throws (any
+    /// std::exception) when it cannot record: the bus then refuses the publish (JournalFailed)
+    /// and starts none of its deliveries. Called concurrently from publishing threads.
     virtual std::uint64_t record_accepted(std::string_view event_json, std::span<const journal_delivery> deliveries) = 0;
 
-    // Records several accepted events (a put_events batch) all or none, in order; returns their
-    // sequence numbers. A journal that can should make this one write (one transaction, one
-    // fsync): it is how a single publisher batches. The default records them one by one and, if
-    // one fails, ends the deliveries of those already recorded before it rethrows, so none of
-    // them is re-delivered by a recovery.
+    /// Records several accepted events (a put_events batch) all or none, in order; returns their
+    /// sequence numbers. A journal that can should make this one write (one transaction, one
+    /// fsync): it is how a single publisher batches. The default records them one by one and, if
+    /// one fails, ends the deliveries of those already recorded before it rethrows, so none of
+    /// them is re-delivered by a recovery.
     virtual std::vector<std::uint64_t> record_accepted_batch(std::span<const journal_record> records) {
         std::vector<std::uint64_t> sequences;
         sequences.reserve(records.size());
@@ -66,24 +72,24 @@ public:
         return sequences;
     }
 
-    // Records that one delivery of event `sequence` ended (delivered or dead-lettered). Need not
-    // be durable at once: a delivery whose end is lost is delivered again after a crash. Must
-    // not throw. Called concurrently from worker threads.
+    /// Records that one delivery of event `sequence` ended (delivered or dead-lettered). Need not
+    /// be durable at once: a delivery whose end is lost is delivered again after a crash. Must
+    /// not throw. Called concurrently from worker threads.
     virtual void record_ended(std::uint64_t sequence, std::string_view rule, std::string_view target) noexcept = 0;
 
-    // Every event with deliveries not yet ended, in acceptance order. Called by bus::recover()
-    // before the bus publishes anything.
+    /// Every event with deliveries not yet ended, in acceptance order. Called by bus::recover()
+    /// before the bus publishes anything.
     virtual std::vector<journaled_event> unfinished() = 0;
 };
 
-// The journal's contract without the disk: what a crash would keep is what this object keeps.
+/// The journal's contract without the disk: what a crash would keep is what this object keeps.
 class SWITCHYARD_API memory_journal final : public journal {
 public:
     std::uint64_t record_accepted(std::string_view event_json, std::span<const journal_delivery> deliveries) override;
 
     std::vector<std::uint64_t> record_accepted_batch(std::span<const journal_record> records) override;
 
-    // How many record_accepted_batch calls it took (a test's view of batching).
+    /// How many record_accepted_batch calls it took (a test's view of batching).
     std::uint64_t batches() const;
 
     void record_ended(std::uint64_t sequence, std::string_view rule, std::string_view target) noexcept override;

@@ -19,10 +19,13 @@
 
 namespace switchyard {
 
+/// Per-key FIFO bookkeeping alone: items that share a key run one at a time in arrival order,
+/// items of different keys in parallel; the caller runs them and says when one has finished (the
+/// bus: when a delivery ends, retries included). Thread-safe.
 template <class Item> class keyed_sequencer {
 public:
-    // `item` arrives for `key`. Returns it back when it is the key's head now (the caller runs
-    // it), or nothing when it waits behind the key's head.
+    /// `item` arrives for `key`. Returns it back when it is the key's head now (the caller runs
+    /// it), or nothing when it waits behind the key's head.
     std::optional<Item> arrive(const std::string& key, Item item) {
         std::lock_guard lock(mutex_);
         auto [queue, created] = waiting_.try_emplace(key);
@@ -31,8 +34,8 @@ public:
         return std::nullopt;
     }
 
-    // The head of `key` has finished. Returns the key's next item, which is its head now (the
-    // caller runs it), or nothing when the key has no more items (it is forgotten).
+    /// The head of `key` has finished. Returns the key's next item, which is its head now (the
+    /// caller runs it), or nothing when the key has no more items (it is forgotten).
     std::optional<Item> depart(const std::string& key) {
         std::lock_guard lock(mutex_);
         const auto it = waiting_.find(key);
@@ -46,7 +49,7 @@ public:
         return next;
     }
 
-    // Keys with an item in flight.
+    /// Keys with an item in flight.
     std::size_t active_keys() const {
         std::lock_guard lock(mutex_);
         return waiting_.size();
@@ -58,18 +61,21 @@ private:
     std::unordered_map<std::string, std::deque<Item>> waiting_;
 };
 
-// An executor adaptor: `execute(key, task)` runs on the inner executor, one task per key at a
-// time, in the order they were given. The strand must outlive the tasks it was given.
+/// An executor adaptor: `execute(key, task)` runs on the inner executor, one task per key at a
+/// time, in the order they were given (a task of a key finishes when it returns). The strand
+/// must outlive the tasks it was given.
 class SWITCHYARD_API keyed_strand {
 public:
+    /// Runs tasks on `inner`.
     explicit keyed_strand(any_executor inner) : state_(std::make_shared<state>(std::move(inner))) {}
 
-    // Throws what the inner executor throws when it refuses this very task (which then does
-    // not run; the key's later tasks still do, in order). A task queued behind its key's head
-    // that the inner executor refuses later is skipped: give the strand an executor that
-    // refuses only when it stops.
+    /// Runs `t` once every earlier task of `key` has returned. Throws what the inner executor
+    /// throws when it refuses this very task (which then does not run; the key's later tasks
+    /// still do, in order). A task queued behind its key's head that the inner executor refuses
+    /// later is skipped: give the strand an executor that refuses only when it stops.
     void execute(const std::string& key, task t);
 
+    /// Keys with a task in flight.
     std::size_t active_keys() const { return state_->order.active_keys(); }
 
 private:

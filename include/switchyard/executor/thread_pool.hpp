@@ -23,10 +23,15 @@
 
 namespace switchyard {
 
+/// A fixed pool of worker threads sharing one FIFO queue. The destructor runs every task already
+/// queued, then joins its threads. An exception escaping a task goes to the pool's error handler
+/// (by default a line on stderr) and the worker carries on.
 class SWITCHYARD_API thread_pool {
 public:
+    /// Receives an exception that escaped a task; without one, the pool writes a line to stderr.
     using error_handler = std::function<void(std::exception_ptr)>;
 
+    /// Starts `threads` workers. Throws switchyard::error when `threads` is zero.
     explicit thread_pool(std::size_t threads, error_handler on_error = {});
 
     thread_pool(const thread_pool&) = delete;
@@ -34,15 +39,16 @@ public:
 
     ~thread_pool();
 
-    // Queues `t`. Throws switchyard::error once the pool is being destroyed.
+    /// Queues `t`. Throws switchyard::error once the pool is being destroyed.
     void execute(task t);
 
+    /// The number of worker threads.
     std::size_t size() const noexcept { return workers_.size(); }
 
-    // Tasks queued and not yet started.
+    /// Tasks queued and not yet started.
     std::size_t backlog() const;
 
-    // Expires when the executor is destroyed (see executor_lifetime).
+    /// Expires when the executor is destroyed (see executor_lifetime).
     std::weak_ptr<const void> lifetime() const noexcept { return lifetime_.token(); }
 
 private:

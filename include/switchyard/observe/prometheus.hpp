@@ -21,19 +21,24 @@
 
 namespace switchyard {
 
+/// The Content-Type of a `/metrics` response whose body render_prometheus() wrote.
 inline constexpr std::string_view prometheus_content_type = "text/plain; version=0.0.4; charset=utf-8";
 
-// The exposition name of a metric (see the mapping above).
+/// The exposition name of a metric: `switchyard_` + the snake_case form of `name`, then
+/// `_total` for counters and `_seconds` for histograms (MatchedEvents ->
+/// switchyard_matched_events_total, PutEventsLatency -> switchyard_put_events_latency_seconds,
+/// QueueDepth -> switchyard_queue_depth).
 SWITCHYARD_API std::string prometheus_name(std::string_view name, metric_type type);
 
-// A sample value as Prometheus (Go's ParseFloat) reads it, whatever the C locale: shortest
-// round-trip decimal, and +Inf, -Inf, NaN spelled its way.
+/// A sample value as Prometheus (Go's ParseFloat) reads it, whatever the C locale: shortest
+/// round-trip decimal, and +Inf, -Inf, NaN spelled its way.
 SWITCHYARD_API std::string prometheus_value(double v);
 
-// Renders every sample, grouped into one family per exposition name (in the order each family
-// first appears), each family preceded by its `# HELP` and `# TYPE` lines. Throws
-// switchyard::error when two samples of one family disagree on their type, or a histogram's
-// bounds and counts differ in length. Duplicate label sets are the caller's to avoid.
+/// Renders every sample in the Prometheus text exposition format 0.0.4, grouped into one family
+/// per exposition name (in the order each family first appears), each family preceded by its
+/// `# HELP` and `# TYPE` lines. Throws switchyard::error when two samples of one family disagree
+/// on their type, or a histogram's bounds and counts differ in length. Duplicate label sets are
+/// the caller's to avoid.
 SWITCHYARD_API std::string render_prometheus(const metrics_snapshot& snapshot);
 
 }  // namespace switchyard

@@ -18,35 +18,43 @@ struct path_index;
 struct trie_node;
 }
 
-enum class value_kind : std::uint8_t { string, number, boolean, null };
-
-// Arrays and objects nested deeper than this in an event are refused by the JSON scanner.
-inline constexpr int max_event_nesting = 512;
-
-// Why the JSON scanner refused an event (flat_event::error after match_json returned false).
-enum class scan_error : std::uint8_t {
-    none,
-    malformed,  // not valid JSON where the scanner read it
-    too_deep,   // valid or not, nested deeper than max_event_nesting
+/// The type of a leaf value.
+enum class value_kind : std::uint8_t {
+    string,   ///< a JSON string
+    number,   ///< a JSON number
+    boolean,  ///< true or false
+    null,     ///< null
 };
 
-// An object inside an array: which array (numbered in document order within one event) and
-// which element of it.
+/// Arrays and objects nested deeper than this in an event are refused by the JSON scanner.
+inline constexpr int max_event_nesting = 512;
+
+/// Why the JSON scanner refused an event (flat_event::error after match_json returned false).
+enum class scan_error : std::uint8_t {
+    none,       ///< nothing went wrong
+    malformed,  ///< not valid JSON where the scanner read it
+    too_deep,   ///< valid or not, nested deeper than max_event_nesting
+};
+
+/// An object inside an array: which array (numbered in document order within one event) and
+/// which element of it.
 struct array_step {
-    std::uint32_t array;
-    std::uint32_t index;
+    std::uint32_t array;  ///< the array, numbered in document order within the event
+    std::uint32_t index;  ///< the element of that array
+    /// Same array, same element.
     friend bool operator==(const array_step&, const array_step&) = default;
 };
 
+/// One leaf value of the event that some rule reads.
 struct flat_field {
-    const detail::path_index* index = nullptr;  // the rules' view of this field's path
-    std::string_view text;                      // a string's decoded value (valid until the next flatten)
-    double number = 0.0;                        // a number; 1 or 0 for a boolean
-    std::uint32_t text_offset = 0;              // where `text` lives in flat_event::text while buffered
-    std::uint32_t trail_offset = 0;             // this field's array_steps in flat_event::trails
-    std::uint16_t trail_size = 0;
-    value_kind kind = value_kind::null;
-    bool buffered = false;
+    const detail::path_index* index = nullptr;  ///< the rules' view of this field's path
+    std::string_view text;                      ///< a string's decoded value (valid until the next flatten)
+    double number = 0.0;                        ///< a number; 1 or 0 for a boolean
+    std::uint32_t text_offset = 0;              ///< where `text` lives in flat_event::text while buffered
+    std::uint32_t trail_offset = 0;             ///< this field's array_steps in flat_event::trails
+    std::uint16_t trail_size = 0;               ///< how many array_steps (0 outside arrays of objects)
+    value_kind kind = value_kind::null;         ///< the value's type
+    bool buffered = false;                      ///< `text` lives in flat_event::text, not in the event
 };
 
 namespace detail {
@@ -112,8 +120,11 @@ struct match_state {
 
 }  // namespace detail
 
+/// An event reduced to the leaf values some rule reads: the matcher's input, and scratch space
+/// reused from event to event (one per thread), so matching allocates nothing once warmed up.
 class flat_event {
 public:
+    /// Empties it for the next event, keeping the capacity.
     void clear() {
         fields.clear();
         text.clear();
@@ -123,7 +134,7 @@ public:
         error_offset = 0;
     }
 
-    // What went wrong in the last scan, for a message (empty when nothing did).
+    /// What went wrong in the last scan, for a message (empty when nothing did).
     std::string error_message() const {
         switch (error) {
             case scan_error::none: return {};
@@ -135,12 +146,12 @@ public:
         return {};
     }
 
-    std::vector<flat_field> fields;
-    std::string text;                 // decoded strings that could not be viewed in place
-    std::vector<array_step> trails;
-    detail::match_state state;
-    scan_error error = scan_error::none;  // why the last JSON scan failed
-    std::size_t error_offset = 0;         // the byte where it gave up
+    std::vector<flat_field> fields;       ///< the leaf values some rule reads
+    std::string text;                     ///< decoded strings that could not be viewed in place
+    std::vector<array_step> trails;       ///< every field's array_steps, end to end
+    detail::match_state state;            ///< the matcher's per-event scratch state
+    scan_error error = scan_error::none;  ///< why the last JSON scan failed
+    std::size_t error_offset = 0;         ///< the byte where it gave up
 };
 
 }  // namespace switchyard::pattern

@@ -14,11 +14,11 @@
 
 namespace switchyard {
 
-// Fills `out` with the leaves of `e` that `matcher` reads.
+/// Fills `out` with the leaves of `e` that `matcher` reads.
 SWITCHYARD_API void flatten(const any_event& e, const pattern::matcher& matcher, pattern::flat_event& out);
 
-// Appends the ids of the rules in `matcher` that match `e`, each once and in ascending order.
-// `scratch` is reused between calls to avoid allocating.
+/// Appends the ids of the rules in `matcher` that match `e`, each once and in ascending order.
+/// `scratch` is reused between calls to avoid allocating.
 SWITCHYARD_API void match(const pattern::matcher& matcher, const any_event& e, pattern::flat_event& scratch,
                           std::vector<pattern::rule_id>& out);
 

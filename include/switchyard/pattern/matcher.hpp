@@ -19,6 +19,7 @@
 
 namespace switchyard::pattern {
 
+/// A rule's number in a matcher.
 using rule_id = std::uint32_t;
 
 namespace detail {
@@ -29,31 +30,38 @@ struct trie_node;
 using trie_ptr = std::shared_ptr<const trie_node>;
 }  // namespace detail
 
+/// Every rule's pattern merged into one automaton, as an immutable, persistent value: with() and
+/// without() return a new matcher sharing all untouched structure (O(log n) per rule) and leave
+/// this one untouched, so readers match against a snapshot without a lock while a writer derives
+/// the next. Matching costs what the event's fields cost, not what the number of rules costs.
 class SWITCHYARD_API matcher {
 public:
+    /// A matcher with no rules.
     matcher();
 
-    // A matcher with `pattern` as rule `id` (replacing any rule with that id).
+    /// A matcher with `pattern` as rule `id` (replacing any rule with that id).
     [[nodiscard]] matcher with(rule_id id, const compiled_pattern& pattern) const;
 
-    // A matcher without rule `id` (this one when there is no such rule).
+    /// A matcher without rule `id` (this one when there is no such rule).
     [[nodiscard]] matcher without(rule_id id) const;
 
+    /// The number of rules.
     std::size_t size() const noexcept;
+    /// Whether there is a rule `id`.
     bool contains(rule_id id) const;
 
-    // The field-name automaton's start state (for flatteners).
+    /// The field-name automaton's start state (for flatteners).
     const detail::trie_node& root() const noexcept;
 
-    // Matches fields already flattened against this matcher (by flatten() or match_json()).
-    // Appends the ids of matching rules to `out`, each once, in ascending order.
+    /// Matches fields already flattened against this matcher (by flatten() or match_json()).
+    /// Appends the ids of matching rules to `out`, each once, in ascending order.
     void match(flat_event& event, std::vector<rule_id>& out) const;
 
-    // Matches a plain JSON document (not necessarily an EventBridge envelope: its top-level
-    // members are the pattern's top-level fields). Returns false, matching nothing, when the
-    // scanner meets malformed JSON (scratch.error and error_message() say why, e.g. nesting
-    // beyond max_event_nesting); it does not validate the parts it skips. A member that appears
-    // twice in one object counts once, with its last value (as nlohmann::json reads it).
+    /// Matches a plain JSON document (not necessarily an EventBridge envelope: its top-level
+    /// members are the pattern's top-level fields). Returns false, matching nothing, when the
+    /// scanner meets malformed JSON (scratch.error and error_message() say why, e.g. nesting
+    /// beyond max_event_nesting); it does not validate the parts it skips. A member that appears
+    /// twice in one object counts once, with its last value (as nlohmann::json reads it).
     bool match_json(std::string_view text, flat_event& scratch, std::vector<rule_id>& out) const;
 
 private:

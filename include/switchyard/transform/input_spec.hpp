@@ -16,34 +16,35 @@
 
 namespace switchyard {
 
-// The whole event as EventBridge JSON (the default).
+/// The whole event as EventBridge JSON (the default).
 struct whole_event {};
 
-// A fixed JSON text, sent whatever the event (EventBridge's `Input`).
+/// A fixed JSON text, sent whatever the event (EventBridge's `Input`).
 struct constant_input {
-    std::string json{};
+    std::string json{};  ///< the JSON text
 };
 
-// The value at one JSON path, e.g. `$.detail` (EventBridge's `InputPath`).
+/// The value at one JSON path, e.g. `$.detail` (EventBridge's `InputPath`).
 struct input_path {
-    std::string path{};
+    std::string path{};  ///< the JSON path
 };
 
-// Variables bound to JSON paths and a template that uses them as `<name>` (EventBridge's
-// `InputTransformer` with `InputPathsMap` and `InputTemplate`).
+/// Variables bound to JSON paths and a template that uses them as `<name>` (EventBridge's
+/// `InputTransformer` with `InputPathsMap` and `InputTemplate`).
 struct input_transformer {
-    std::map<std::string, std::string> input_paths{};
-    std::string input_template{};
+    std::map<std::string, std::string> input_paths{};  ///< variable name to JSON path (`InputPathsMap`)
+    std::string input_template{};                      ///< the template (`InputTemplate`)
 };
 
-// Exactly one of the four, per target.
+/// What a target receives (EventBridge's Input, InputPath and InputTransformer): exactly one of
+/// the four, per target. compiled_input compiles and renders it.
 using input_spec = std::variant<whole_event, constant_input, input_path, input_transformer>;
 
-// A rendered payload as a typed target's value. `std::string` receives the payload text as is
-// (JSON text, or the text of a plain-text template), as EventBridge would send it to a target;
-// any other T is parsed from the JSON and converted with nlohmann. Throws
-// switchyard::permanent_error, naming the target, when the payload does not fit T, so the
-// delivery is dead-lettered rather than retried.
+/// A rendered payload as a typed target's value. `std::string` receives the payload text as is
+/// (JSON text, or the text of a plain-text template), as EventBridge would send it to a target;
+/// any other T is parsed from the JSON and converted with nlohmann. Throws
+/// switchyard::permanent_error, naming the target, when the payload does not fit T, so the
+/// delivery is dead-lettered rather than retried.
 template <class T> T payload_as(std::string_view payload, bool is_json, std::string_view target_name) {
     if constexpr (std::is_same_v<T, std::string>) {
         return std::string(payload);
