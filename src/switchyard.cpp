@@ -21,6 +21,7 @@
 #include "switchyard/pattern/pattern-inl.hpp"
 #include "switchyard/pattern/matcher-inl.hpp"
 #include "switchyard/pattern/flatten-inl.hpp"
+#include "switchyard/pattern/explain-inl.hpp"
 #include "switchyard/transform-inl.hpp"
 #include "switchyard/archive-inl.hpp"
 #include "switchyard/bus/bus-inl.hpp"

@@ -30,6 +30,7 @@
 #include "switchyard/observe/pool_metrics.hpp"
 #include "switchyard/observe/prometheus.hpp"
 #include "switchyard/observe/tracer.hpp"
+#include "switchyard/pattern/explain.hpp"
 #include "switchyard/pattern/flatten.hpp"
 #include "switchyard/pattern/matcher.hpp"
 #include "switchyard/pattern/pattern.hpp"
@@ -41,3 +42,8 @@
 #include "switchyard/transform.hpp"
 #include "switchyard/transform/input_spec.hpp"
 #include "switchyard/version.hpp"
+
+/// @namespace switchyard
+/// switchyard's public API: the bus, typed events and producers, rules and targets, executors,
+/// and the observability (log, metrics, tracing) and durability (journal, archive) hooks.
+/// Names in switchyard::detail are the engine's internals, not API.

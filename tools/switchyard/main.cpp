@@ -1,5 +1,6 @@
 // The switchyard command-line tool.
 //   switchyard test-pattern PATTERN EVENT      EventBridge's TestEventPattern, offline
+//   switchyard test-pattern --explain PATTERN EVENT   the same, saying why it does not match
 //   switchyard match --rules FILE --events FILE [--repeat N] [--threads T]
 // Arguments that start with '@' name a file to read.
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include <switchyard/error.hpp>
+#include <switchyard/pattern/explain.hpp>
 #include <switchyard/pattern/matcher.hpp>
 #include <switchyard/pattern/pattern.hpp>
 
@@ -61,8 +63,13 @@ void check_event(const std::string& text, const std::string& what) {
     if (!parsed.is_object()) throw usage_error(what + " must be a JSON object");
 }
 
-int test_pattern(const std::vector<std::string>& args) {
-    if (args.size() != 2) throw usage_error("usage: switchyard test-pattern PATTERN EVENT (JSON text or @file)");
+// Prints true/false, or with --explain the explanation ("match", "no match: a expected [1], event
+// has 2"); exit code 0 for a match, 1 for none, 2 when either argument is invalid.
+int test_pattern(std::vector<std::string> args) {
+    const bool explaining = !args.empty() && args[0] == "--explain";
+    if (explaining) args.erase(args.begin());
+    if (args.size() != 2)
+        throw usage_error("usage: switchyard test-pattern [--explain] PATTERN EVENT (JSON text or @file)");
     const std::string pattern_text = argument_text(args[0]);
     const std::string event_text = argument_text(args[1]);
     sp::compiled_pattern pattern;
@@ -72,6 +79,11 @@ int test_pattern(const std::vector<std::string>& args) {
         throw usage_error(std::string("invalid pattern: ") + e.what());
     }
     check_event(event_text, "the event");
+    if (explaining) {
+        const auto explanation = switchyard::explain(pattern_text, event_text);
+        std::cout << explanation.to_string() << '\n';
+        return explanation.matched ? 0 : 1;
+    }
     const auto m = sp::matcher{}.with(0, pattern);
     sp::flat_event scratch;
     std::vector<sp::rule_id> out;
@@ -163,7 +175,7 @@ int match(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);
     try {
-        if (args.empty()) throw usage_error("usage: switchyard test-pattern PATTERN EVENT | switchyard match --rules FILE --events FILE [--repeat N] [--threads T]");
+        if (args.empty()) throw usage_error("usage: switchyard test-pattern [--explain] PATTERN EVENT | switchyard match --rules FILE --events FILE [--repeat N] [--threads T]");
         const std::vector<std::string> rest(args.begin() + 1, args.end());
         if (args[0] == "test-pattern") return test_pattern(rest);
         if (args[0] == "match") return match(rest);
