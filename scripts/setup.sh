@@ -4,8 +4,8 @@
 #   scripts/setup.sh test      install what is missing, build, run the whole test suite:
 #                              the Doxygen API reference (a warning fails),
 #                              GCC Release exactly as a user builds it (compiled library),
-#                              then ASan+UBSan with warnings as errors (header-only mode), then
-#                              the concurrency tests under TSan, then Clang 14 with warnings as
+#                              then ASan+UBSan with warnings as errors (compiled library), then
+#                              the concurrency tests under TSan (header-only mode), then Clang 14 with warnings as
 #                              errors (examples, and the libFuzzer targets for a bounded time)
 # Environment: JOBS (default: nproc), BUILD_ROOT (default: ./build).
 set -euo pipefail

@@ -41,6 +41,11 @@ SWITCHYARD_INLINE std::string archive_pattern(std::string_view archive, const st
 
 SWITCHYARD_INLINE archive::archive(bus& b, archive_spec spec) : bus_(&b), spec_(std::move(spec)) {
     if (spec_.name.empty()) throw error("an archive needs a name (archive_spec::name)");
+    // EventBridge's archive names: up to 48 of [.-_A-Za-z0-9]. The archive's managed rule is
+    // "Events-Archive-<name>", as EventBridge names it, which names it in stats and metrics.
+    detail::check_name("archive", spec_.name);
+    if (spec_.name.size() > 48)
+        throw error(fmt::format("archive name \"{}\" is {} characters long; at most 48 are allowed", spec_.name, spec_.name.size()));
     if (!spec_.store)
         throw error(fmt::format("archive \"{}\" has no store: give archive_spec::store a memory_archive_store or a "
                                 "sqlite_archive_store",
@@ -53,7 +58,8 @@ SWITCHYARD_INLINE archive::archive(bus& b, archive_spec spec) : bus_(&b), spec_(
                                            const auto time = detail::parse_rfc3339(e.meta().time);
                                            store->append(e.json(), time ? *time : e.ingestion_time());
                                            return outcome::success();
-                                       }});
+                                       }},
+                                "Events-Archive-" + spec_.name);
 }
 
 SWITCHYARD_INLINE replay_handle archive::replay(replay_options options) {

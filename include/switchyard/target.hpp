@@ -23,97 +23,115 @@
 
 namespace switchyard {
 
-// What a handler can learn about the delivery it is part of.
+/// What a handler can learn about the delivery it is part of.
 struct delivery_info {
-    std::string_view rule;
-    std::string_view target;
-    unsigned attempt = 1;  // 1 for the first delivery, 2 for the first retry, ...
-    // What the target's input specification made of the event; empty for the whole event.
+    std::string_view rule;   ///< the rule's name
+    std::string_view target; ///< the target's id
+    unsigned attempt = 1;    ///< 1 for the first delivery, 2 for the first retry, ...
+    /// What the target's input specification made of the event; empty for the whole event.
     std::optional<std::string_view> payload{};
-    bool payload_is_json = true;  // false for a plain-text template's output
-    // Started again by bus::recover() after a crash: the handler may have seen this event
-    // before (journaled deliveries are at least once; the event's id is stable across them).
+    bool payload_is_json = true;  ///< false for a plain-text template's output
+    /// Started again by bus::recover() after a crash: the handler may have seen this event
+    /// before (journaled deliveries are at least once; the event's id is stable across them).
     bool redelivered = false;
 };
 
-// What happens when a target already holds `capacity` deliveries that have not ended.
+/// What happens when a target already holds `capacity` deliveries that have not ended.
 enum class overflow_policy {
-    block,        // the publisher waits up to block_timeout, then the entry is throttled
-    reject,       // the entry fails with ThrottlingException (nothing of it is delivered)
-    dead_letter,  // this target's delivery goes straight to its dead-letter sink
+    block,        ///< the publisher waits up to block_timeout, then the entry is throttled
+    reject,       ///< the entry fails with ThrottlingException (nothing of it is delivered)
+    dead_letter,  ///< this target's delivery goes straight to its dead-letter sink
 };
 
+/// A target's bounded queue (target::bounded()).
 struct queue_options {
-    // Deliveries accepted for the target and not yet ended (queued, running or waiting to retry).
+    /// Deliveries accepted for the target and not yet ended (queued, running or waiting to retry).
     std::size_t capacity = 65536;
-    overflow_policy on_full = overflow_policy::block;
-    std::chrono::milliseconds block_timeout = std::chrono::seconds(10);
+    overflow_policy on_full = overflow_policy::block;                     ///< what happens beyond `capacity`
+    std::chrono::milliseconds block_timeout = std::chrono::seconds(10);  ///< overflow_policy::block's wait
 };
 
-// A target. Its setters (`retry`, `dead_letters`, `ordered_by`, `bounded`, `with_input`) chain on a
-// temporary (`handler<T>(...).retry(...)`) and also work on a named target (`t.retry(...)`).
+/// Where a rule sends the events it matches: an id (unique within its rule), an invoker that hands
+/// the event to user code (a typed handler, a raw JSON handler, a subscriber), the executor that
+/// runs it, and how its deliveries behave: a bounded queue with an overflow policy, retries, a
+/// dead-letter sink and an optional per-group FIFO ordering key.
+///
+/// Its setters (`retry`, `dead_letters`, `ordered_by`, `bounded`, `with_input`) chain on a
+/// temporary (`handler<T>(...).retry(...)`) and also work on a named target (`t.retry(...)`).
 struct target {
+    /// Hands one event to user code and says how that went.
     using invoker = std::function<outcome(const any_event&, const delivery_info&)>;
 
-    std::string id;
-    invoker invoke;
-    any_executor executor = inline_executor::instance();
-    retry_policy retries{};
-    dead_letter_sink dead_letter_to{};  // empty: dead letters go to the bus's error handler
-    std::string ordering_key{};         // empty: no ordering; else a path such as "$.detail.customerId"
-    queue_options queue{};
-    input_spec input{};  // what the handler receives: the whole event unless set
-    bool forwards_whole_event = false;  // set by bus_target: an input specification cannot apply
+    std::string id;                                       ///< unique within its rule
+    invoker invoke;                                       ///< hands the event to user code
+    any_executor executor = inline_executor::instance();  ///< runs `invoke`
+    retry_policy retries{};                               ///< when and how often to retry
+    dead_letter_sink dead_letter_to{};  ///< empty: dead letters go to the bus's error handler
+    std::string ordering_key{};         ///< empty: no ordering; else a path such as "$.detail.customerId"
+    queue_options queue{};              ///< the bound on deliveries not yet ended
+    input_spec input{};                 ///< what the handler receives: the whole event unless set
+    bool forwards_whole_event = false;  ///< set by bus_target: an input specification cannot apply
+    /// Set by handler<T>: the detail type the handler reads, so that the bus refuses an ordering
+    /// key naming a field T does not have when the rule is added.
+    const detail::typed_detail_shape* typed_detail = nullptr;
 
-    // What this target receives: `whole_event{}` (default), `constant_input{json}`,
-    // `input_path{"$.detail"}` or `input_transformer{{{"var", "$.path"}}, "template <var>"}`.
+    /// What this target receives: `whole_event{}` (default), `constant_input{json}`,
+    /// `input_path{"$.detail"}` or `input_transformer{{{"var", "$.path"}}, "template <var>"}`.
     target&& with_input(input_spec spec) && {
         input = std::move(spec);
         return std::move(*this);
     }
+    /// with_input() on a named target.
     target& with_input(input_spec spec) & {
         input = std::move(spec);
         return *this;
     }
+    /// Sets the retry policy.
     target&& retry(retry_policy policy) && {
         retries = policy;
         return std::move(*this);
     }
+    /// retry() on a named target.
     target& retry(retry_policy policy) & {
         retries = policy;
         return *this;
     }
+    /// Sends this target's dead letters to `sink` (instead of the bus's error handler).
     target&& dead_letters(dead_letter_sink sink) && {
         dead_letter_to = std::move(sink);
         return std::move(*this);
     }
+    /// dead_letters() on a named target.
     target& dead_letters(dead_letter_sink sink) & {
         dead_letter_to = std::move(sink);
         return *this;
     }
-    // Deliveries whose events share the value at `path` run one at a time, in publish order
-    // (like an SQS FIFO message group); different values run in parallel. Events without the
-    // field form one group of their own.
+    /// Deliveries whose events share the value at `path` run one at a time, in publish order
+    /// (like an SQS FIFO message group); different values run in parallel. Events without the
+    /// field form one group of their own.
     target&& ordered_by(std::string path) && {
         ordering_key = std::move(path);
         return std::move(*this);
     }
+    /// ordered_by() on a named target.
     target& ordered_by(std::string path) & {
         ordering_key = std::move(path);
         return *this;
     }
+    /// Sets the queue's capacity and overflow policy.
     target&& bounded(queue_options options) && {
         queue = options;
         return std::move(*this);
     }
+    /// bounded() on a named target.
     target& bounded(queue_options options) & {
         queue = options;
         return *this;
     }
 };
 
-// The event with a transformed payload as its detail (the envelope stays the event's). Throws
-// permanent_error, naming the target, when the payload does not fit T.
+/// The event with a transformed payload as its detail (the envelope stays the event's). Throws
+/// permanent_error, naming the target, when the payload does not fit T.
 template <class T> event<T> payload_cast(const any_event& e, const delivery_info& info) {
     event<T> out;
     static_cast<envelope&>(out) = e.meta();
@@ -137,33 +155,45 @@ template <class F, class... Args> outcome call_returning_outcome(F& f, Args&&...
         return outcome::success();
     }
 }
+
+template <class T> void emit_default_detail(value_sink& sink) { emit_value(sink, T{}); }
+
+// The shape of T's detail, for handler<T> (none when T has no default value to show it).
+template <class T> constexpr typed_detail_shape typed_shape_of() {
+    if constexpr (!std::is_default_constructible_v<T>) return {{}, nullptr};
+    else if constexpr (event_type<T>) return {detail_type_of<T>(), &emit_default_detail<T>};
+    else return {"the handler's detail type", &emit_default_detail<T>};
+}
+template <class T> inline constexpr typed_detail_shape typed_shape = typed_shape_of<T>();
 }  // namespace detail
 
-// A handler for events of type T: `f(const event<T>&)` or `f(const event<T>&, const
-// delivery_info&)`, returning void or an `outcome`. An event published as T reaches it without
-// copies; any other event's detail JSON is converted to T, and a detail that does not fit T is a
-// permanent failure (dead-lettered, not retried). With an input specification, the transformed
-// payload becomes the detail (the envelope stays the event's).
+/// A handler for events of type T: `f(const event<T>&)` or `f(const event<T>&, const
+/// delivery_info&)`, returning void or an `outcome`. An event published as T reaches it without
+/// copies; any other event's detail JSON is converted to T, and a detail that does not fit T is a
+/// permanent failure (dead-lettered, not retried). With an input specification, the transformed
+/// payload becomes the detail (the envelope stays the event's).
 template <class T, class F> target handler(std::string id, F f, any_executor executor = inline_executor::instance()) {
     constexpr bool with_info = std::is_invocable_v<F&, const event<T>&, const delivery_info&>;
     static_assert(with_info || std::is_invocable_v<F&, const event<T>&>,
                   "a handler<T> must be callable as f(const event<T>&) or f(const event<T>&, const delivery_info&)");
-    return target{std::move(id),
-                  [f = std::move(f)](const any_event& e, const delivery_info& info) mutable -> outcome {
-                      auto call = [&](const event<T>& typed) {
-                          if constexpr (with_info) return detail::call_returning_outcome(f, typed, info);
-                          else return detail::call_returning_outcome(f, typed);
-                      };
-                      if (info.payload) return call(payload_cast<T>(e, info));
-                      if (const auto* typed = e.as<T>()) return call(*typed);
-                      return call(event_cast<T>(e));
-                  },
-                  std::move(executor)};
+    target t{std::move(id),
+             [f = std::move(f)](const any_event& e, const delivery_info& info) mutable -> outcome {
+                 auto call = [&](const event<T>& typed) {
+                     if constexpr (with_info) return detail::call_returning_outcome(f, typed, info);
+                     else return detail::call_returning_outcome(f, typed);
+                 };
+                 if (info.payload) return call(payload_cast<T>(e, info));
+                 if (const auto* typed = e.as<T>()) return call(*typed);
+                 return call(event_cast<T>(e));
+             },
+             std::move(executor)};
+    if constexpr (std::is_default_constructible_v<T>) t.typed_detail = &detail::typed_shape<T>;
+    return t;
 }
 
-// A handler that receives the whole event as EventBridge JSON text (or what the target's input
-// specification made of it): `f(std::string_view)` or `f(std::string_view, const
-// delivery_info&)`, returning void or an `outcome`.
+/// A handler that receives the whole event as EventBridge JSON text (or what the target's input
+/// specification made of it): `f(std::string_view)` or `f(std::string_view, const
+/// delivery_info&)`, returning void or an `outcome`.
 template <class F> target json_handler(std::string id, F f, any_executor executor = inline_executor::instance()) {
     constexpr bool with_info = std::is_invocable_v<F&, std::string_view, const delivery_info&>;
     static_assert(with_info || std::is_invocable_v<F&, std::string_view>,
@@ -177,10 +207,11 @@ template <class F> target json_handler(std::string id, F f, any_executor executo
                   std::move(executor)};
 }
 
-// An object-oriented receiver of typed events, attached with `bus::subscribe`.
+/// An object-oriented receiver of typed events, attached with `bus::subscribe`.
 template <class T> class subscriber {
 public:
     virtual ~subscriber() = default;
+    /// Receives one event; throwing fails the delivery.
     virtual void on_event(const event<T>& e) = 0;
 };
 

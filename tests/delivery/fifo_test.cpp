@@ -171,3 +171,114 @@ TEST_CASE("the ordering key reader follows nested paths through typed and JSON d
         CHECK_FALSE(detail::key_path("$.detail.tags.x").read(*e));
     }
 }
+
+namespace {
+struct Payment {
+    std::string customerId;
+    std::map<std::string, std::string> labels;
+    nlohmann::json extra;
+    std::vector<test_types::Card> cards;
+};
+SWITCHYARD_EVENT(Payment, "PAYMENT", customerId, labels, extra, cards)
+
+// Keeps what the bus logs.
+struct recording_log final : log_sink {
+    void write(log_level level, std::string_view message, std::span<const log_field> fields) override {
+        std::lock_guard lock(m);
+        std::string line = std::string(to_string(level)) + " " + std::string(message);
+        for (const auto& f : fields) line += " " + std::string(f.key) + "=" + f.value;
+        lines.push_back(std::move(line));
+    }
+    std::vector<std::string> snapshot() {
+        std::lock_guard lock(m);
+        return lines;
+    }
+    std::mutex m;
+    std::vector<std::string> lines;
+};
+}  // namespace
+
+TEST_CASE("a typed handler's ordering key is checked against its type when the rule is added") {
+    bus b{"payments"};
+    auto add = [&](std::string key) {
+        b.put_rule({.name = "r", .pattern = all, .targets = {handler<CreditCardTransaction>("t", [](const auto&) {}).ordered_by(std::move(key))}});
+    };
+    // A typo names the type, the field, and the fields there are.
+    CHECK_THROWS_WITH_AS(add("$.detail.customerID"),
+                         doctest::Contains("target \"t\" of rule \"r\": ordering key \"$.detail.customerID\": the detail of "
+                                           "CREDIT_CARD_TRANSACTION has no field \"customerID\" (its fields: transactionId, "
+                                           "customerId, total, card, tags)"),
+                         error);
+    CHECK_THROWS_WITH_AS(add("detail.card.number"), doctest::Contains("field \"card\" of CREDIT_CARD_TRANSACTION has no field \"number\""),
+                         error);
+    CHECK_THROWS_WITH_AS(add("$.detail.customerId.first"),
+                         doctest::Contains("field \"customerId\" of CREDIT_CARD_TRANSACTION is a string, so the path cannot go on"), error);
+    CHECK_THROWS_WITH_AS(add("$.detail.total.cents"), doctest::Contains("is a number"), error);
+    CHECK(b.list_rules().empty());  // nothing of a refused rule is left behind
+    // Fields that exist, nested fields, an array field's (not on the path), envelope fields.
+    CHECK_NOTHROW(add("$.detail.customerId"));
+    CHECK_NOTHROW(add("detail.card.last4"));
+    CHECK_NOTHROW(add("$.detail.card"));
+    CHECK_NOTHROW(add("$.detail.tags"));
+    CHECK_NOTHROW(add("$.source"));
+    // What a default value leaves open is taken on trust: an optional, a map, a JSON value.
+    bus p{"p"};
+    auto add_payment = [&](std::string key) {
+        p.put_rule({.name = "r", .pattern = all, .targets = {handler<Payment>("t", [](const auto&) {}).ordered_by(std::move(key))}});
+    };
+    CHECK_NOTHROW(add_payment("$.detail.labels.region"));
+    CHECK_NOTHROW(add_payment("$.detail.extra.anything.deeper"));
+    CHECK_THROWS_WITH_AS(add_payment("$.detail.customer"), doctest::Contains("PAYMENT has no field \"customer\""), error);
+    // The reader never looks inside arrays, so a path into one could never be found.
+    CHECK_THROWS_WITH_AS(add_payment("$.detail.cards.last4"), doctest::Contains("field \"cards\" of PAYMENT is an array"), error);
+    CHECK_NOTHROW(add_payment("$.detail.cards"));
+    // With an input specification the handler's type is not the event's: the key is not checked
+    // against it.
+    CHECK_NOTHROW(b.put_rule({.name = "r2",
+                              .pattern = all,
+                              .targets = {handler<CreditCardTransaction>("t", [](const auto&) {})
+                                              .with_input(input_path{"$.detail"})
+                                              .ordered_by("$.detail.someOtherField")}}));
+}
+
+TEST_CASE("an ordering key no event can have is refused for JSON handlers too") {
+    bus b{"payments"};
+    auto add = [&](const char* key) {
+        b.put_rule({.name = "r", .pattern = all, .targets = {json_handler("t", [](std::string_view) {}).ordered_by(key)}});
+    };
+    CHECK_THROWS_WITH_AS(add("$.detial.customerId"), doctest::Contains("starts at \"detial\", which no event has"), error);
+    CHECK_THROWS_WITH_AS(add("$.detail"), doctest::Contains("names the whole detail"), error);
+    CHECK_THROWS_WITH_AS(add("$.source.name"), doctest::Contains("goes inside \"source\", which is a string"), error);
+    for (const char* ok : {"$.source", "detail-type", "$.id", "account", "region", "time", "version", "replay-name", "$.detail.anything"})
+        CHECK_NOTHROW(add(ok));
+}
+
+TEST_CASE("events without the ordering key are counted per target, and the first is logged once") {
+    auto log = std::make_shared<recording_log>();
+    bus b{"payments", bus_options{}.with_log(log)};
+    tally delivered;
+    b.add_rule({.name = "r",
+                .pattern = R"({"source": ["s"]})",
+                .targets = {json_handler("t", [&](std::string_view) { delivered.add(); }).ordered_by("$.detail.customerId")}});
+    for (int i = 0; i < 5; ++i)
+        CHECK(b.put_events({{.source = "s", .detail_type = "X", .detail = R"({"customer": "c1"})"}}).failed_entry_count == 0);
+    CHECK(b.put_events({{.source = "s", .detail_type = "X", .detail = R"({"customerId": "c1"})"}}).failed_entry_count == 0);
+    REQUIRE(delivered.wait_for(6));
+    REQUIRE(b.drain(10s));
+    const auto stats = b.stats();
+    REQUIRE(stats.size() == 1);
+    CHECK(stats[0].missing_ordering_key == 5);
+    CHECK(stats[0].delivered == 6);
+    const auto* missing = b.metrics().find(metric_names::ordering_key_missing, {{"rule", "r"}, {"target", "t"}});
+    REQUIRE(missing != nullptr);
+    CHECK(missing->value == 5);
+    int warnings = 0;
+    for (const auto& line : log->snapshot())
+        if (line.find("no value at the target's ordering key") != std::string::npos) {
+            ++warnings;
+            CHECK(line.rfind("warn ", 0) == 0);
+            CHECK(line.find("ordering_key=$.detail.customerId") != std::string::npos);
+            CHECK(line.find("target=t") != std::string::npos);
+        }
+    CHECK(warnings == 1);
+}

@@ -2,12 +2,15 @@
 // (src/switchyard.cpp), or included by bus.hpp itself when SWITCHYARD_HEADER_ONLY is defined.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -24,12 +27,38 @@ namespace detail {
 
 inline constexpr const char* dead_letter_source = "switchyard.dead-letter";
 
+// How many events of a typed batch a journaled bus records with one journal call.
+inline constexpr std::size_t typed_batch_chunk = 256;
+
 // A handle's lock on the core, or the result a publish through a dead handle gets.
 inline publish_result bus_gone() {
     publish_result r;
     r.error_code = publish_errc::bus_shut_down;
     r.error_message = "the bus no longer exists: a producer must not outlive its bus";
     return r;
+}
+
+// A typed event with a new envelope from `source`, its options applied; nothing (and `refused`
+// saying why) when they cannot be.
+inline std::optional<publish_pipeline::built_entry> build_typed(bus_core& core, const std::string& source, std::string_view detail_type,
+                                                                  const publish_options& options, void* detail, typed_event_factory make,
+                                                                  std::chrono::system_clock::time_point now, publish_result& refused) {
+    envelope meta = core.pipeline.make_envelope(source, std::string(detail_type), now);
+    if (options.time) {
+        // Read back through the same parser put_events' Time goes through, which holds the range.
+        auto text = format_rfc3339(*options.time);
+        if (!parse_rfc3339(text)) {
+            refused.error_code = publish_errc::invalid_argument;
+            refused.error_message =
+                fmt::format("publish_options::time ({}) is outside the years 1678 to 2261 that an event's time can hold", text);
+            return std::nullopt;
+        }
+        meta.time = std::move(text);
+    }
+    meta.resources = options.resources;
+    auto trace = core.telemetry.trace_for_new(options.trace);
+    meta.trace = trace.span;
+    return publish_pipeline::built_entry{make(detail, std::move(meta), now), std::move(trace), options.dedup_id};
 }
 
 SWITCHYARD_INLINE publish_result publish_new(const std::weak_ptr<bus_core>& weak, const std::string& source, std::string_view detail_type,
@@ -40,26 +69,58 @@ SWITCHYARD_INLINE publish_result publish_new(const std::weak_ptr<bus_core>& weak
     const auto timed = telemetry.latency_weight();
     const auto began = timed != 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     const auto now = std::chrono::system_clock::now();  // one clock read for time and ingestion
-    envelope meta = core->pipeline.make_envelope(source, std::string(detail_type), now);
-    if (options.time) {
-        // Read back through the same parser put_events' Time goes through, which holds the range.
-        auto text = format_rfc3339(*options.time);
-        if (!parse_rfc3339(text)) {
-            telemetry.record_put(false, began, timed);
-            publish_result refused;
-            refused.error_code = publish_errc::invalid_argument;
-            refused.error_message = fmt::format(
-                "publish_options::time ({}) is outside the years 1678 to 2261 that an event's time can hold", text);
-            return refused;
-        }
-        meta.time = std::move(text);
-    }
-    meta.resources = std::move(options.resources);
-    const auto trace = telemetry.trace_for_new(options.trace);
-    meta.trace = trace.span;
-    auto result = core->pipeline.publish(make(detail, std::move(meta), now), options.dedup_id, {}, &trace);
+    publish_result result;
+    if (auto built = build_typed(*core, source, detail_type, options, detail, make, now, result))
+        result = core->pipeline.publish(built->event, built->dedup_id, {}, &built->trace);
     telemetry.record_put(result.ok(), began, timed);
     return result;
+}
+
+SWITCHYARD_INLINE std::vector<publish_result> publish_batch_new(const std::weak_ptr<bus_core>& weak, const std::string& source,
+                                                                std::string_view detail_type, const publish_options& options,
+                                                                void* details, std::size_t count, std::size_t stride,
+                                                                typed_event_factory make) {
+    if (!options.dedup_id.empty())
+        throw error(fmt::format("publish_batch got publish_options::dedup_id \"{}\": one id for {} events would make every event "
+                                "after the first a duplicate; publish them one by one, each with its own dedup_id, or leave it "
+                                "empty to deduplicate by content",
+                                options.dedup_id, count));
+    const auto core = weak.lock();
+    if (!core) return std::vector<publish_result>(count, bus_gone());
+    auto& telemetry = core->telemetry;
+    auto* first = static_cast<char*>(details);
+    std::vector<publish_result> results;
+    results.reserve(count);
+    if (!core->pipeline.journaled()) {
+        // Each event is published alone, and timed alone, as publish() would.
+        for (std::size_t i = 0; i < count; ++i) {
+            const auto timed = telemetry.latency_weight();
+            const auto began = timed != 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+            auto& result = results.emplace_back();
+            if (auto built = build_typed(*core, source, detail_type, options, first + i * stride, make, std::chrono::system_clock::now(), result))
+                result = core->pipeline.publish(built->event, built->dedup_id, {}, &built->trace);
+            telemetry.record_put(result.ok(), began, timed);
+        }
+        return results;
+    }
+    // Journaled: chunks of typed_batch_chunk events, each recorded with one journal call (one
+    // transaction and one sync for sqlite_journal), so the queue slots and journal records held
+    // at once stay bounded however large the batch. Each event's latency is its chunk's.
+    std::vector<publish_result> chunk;
+    for (std::size_t begin = 0; begin < count; begin += typed_batch_chunk) {
+        const std::size_t n = std::min(typed_batch_chunk, count - begin);
+        const auto timed = telemetry.latency_weight();
+        const auto began = timed != 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+        const auto now = std::chrono::system_clock::now();
+        core->pipeline.publish_many(n, chunk, [&](std::size_t i, publish_result& refused) {
+            return build_typed(*core, source, detail_type, options, first + (begin + i) * stride, make, now, refused);
+        });
+        for (auto& r : chunk) {
+            telemetry.record_put(r.ok(), began, timed);
+            results.push_back(std::move(r));
+        }
+    }
+    return results;
 }
 
 }  // namespace detail
@@ -159,8 +220,8 @@ SWITCHYARD_INLINE put_events_result bus::put_events(std::span<const put_events_e
     return result;
 }
 
-SWITCHYARD_INLINE subscription bus::subscribe(std::string pattern, target t) {
-    std::string name = core_->rules.next_subscription_name();
+SWITCHYARD_INLINE subscription bus::subscribe(std::string pattern, target t, std::string rule_name) {
+    std::string name = rule_name.empty() ? core_->rules.next_subscription_name() : std::move(rule_name);
     core_->rules.add(rule_spec{name, std::move(pattern), {std::move(t)}, rule_state::enabled, "subscription"}, true);
     return subscription(core_, std::move(name));
 }
@@ -172,13 +233,26 @@ SWITCHYARD_INLINE bool bus::shutdown(std::chrono::nanoseconds timeout) { return 
 SWITCHYARD_INLINE std::uint64_t bus::pending() const noexcept { return core_->engine.pending(); }
 SWITCHYARD_INLINE std::size_t bus::pending_retries() const { return core_->engine.pending_retries(); }
 
+SWITCHYARD_INLINE std::vector<rule_explanation> bus::explain(const any_event& e) const { return explain(std::string_view(e.json())); }
+
+SWITCHYARD_INLINE std::vector<rule_explanation> bus::explain(std::string_view event_json) const {
+    const auto table = core_->rules.load();
+    std::vector<rule_explanation> out;
+    out.reserve(table->by_name.size());
+    for (const auto& [name, id] : table->by_name) {
+        const auto& entry = *table->by_id[id];
+        out.push_back({entry.name, entry.state, switchyard::explain(entry.pattern, event_json)});
+    }
+    return out;
+}
+
 SWITCHYARD_INLINE std::vector<target_stats> bus::stats() const {
     const auto table = core_->rules.load();
     std::vector<target_stats> out;
     for (const auto& [name, id] : table->by_name)
         for (const auto& t : table->by_id[id]->targets)
             out.push_back({t->rule, t->spec.id, t->accepted.load(), t->delivered.load(), t->retried.load(), t->dead_lettered.load(),
-                           t->discarded.load(), t->slots.in_use(), t->throttled.load(), t->spec.queue.capacity});
+                           t->discarded.load(), t->slots.in_use(), t->throttled.load(), t->spec.queue.capacity, t->missing_key.load()});
     return out;
 }
 

@@ -126,6 +126,12 @@ public:
                      fmt::format("the ordering key {} could not be read: {}", t.spec.ordering_key, ex.what()));
                 return;
             }
+            if (*d->group == no_key_group) {
+                t.missing_key.fetch_add(1, std::memory_order_relaxed);
+                telemetry_.count(t.metrics.ordering_key_missing);
+                if (!t.missing_key_logged.exchange(true, std::memory_order_relaxed))
+                    telemetry_.missing_ordering_key(t.rule, t.spec.id, t.spec.ordering_key, d->event->meta().id);
+            }
             const std::string group = *d->group;  // not *d->group in the call: `d` moves into it
             auto head = t.groups.arrive(group, std::move(d));
             if (!head) return;  // the group's head is in flight; this one follows it

@@ -76,32 +76,41 @@ public:
         return result;
     }
 
-    // PutEvents: each entry is checked and published alone (a bad one fails alone). On a
-    // journaled bus the admitted entries are recorded with one journal call (one transaction for
-    // sqlite_journal, so a single publisher batches), then each starts; an entry that would
+    // A new event on its way into publish_many: the event, its publish span, its dedup id.
+    struct built_entry {
+        event_ptr event;
+        publish_trace trace;
+        std::string_view dedup_id{};
+    };
+
+    // PutEvents and typed batches: `count` events, each built by `make_entry(i, result)` (nothing when
+    // it fails alone, its result saying why) and published alone: a bad one fails alone. On a
+    // journaled bus the admitted events are recorded with one journal call (one transaction for
+    // sqlite_journal, so a single publisher batches), then each starts; an event that would
     // block for a queue slot first commits those admitted before it, whose deliveries may be
     // what frees the slot.
-    void put_events(std::span<const put_events_entry> entries, std::vector<publish_result>& results) {
-        results.assign(entries.size(), publish_result{});
+    template <class MakeEntry> void publish_many(std::size_t count, std::vector<publish_result>& results, MakeEntry&& make_entry) {
+        results.assign(count, publish_result{});
         if (!journal_) {
-            for (std::size_t i = 0; i < entries.size(); ++i) results[i] = put_entry(entries[i]);
+            for (std::size_t i = 0; i < count; ++i)
+                if (auto built = make_entry(i, results[i])) results[i] = publish(built->event, built->dedup_id, {}, &built->trace);
             return;
         }
         const delivery_engine::publish_token token(engine_);
         batch waiting{*this, results};
-        for (std::size_t i = 0; i < entries.size(); ++i) {
+        for (std::size_t i = 0; i < count; ++i) {
             auto& result = results[i];
             if (refuse_if_closed(result)) continue;
-            auto built = build(entries[i], result);
+            auto built = make_entry(i, result);
             if (!built) continue;
             result.event_id = built->event->meta().id;
             scratch_guard scratch;
             admission a(scratch->plan, built->event);
-            auto outcome = admit(a, result, *scratch, entries[i].dedup_id, {}, &built->trace, waiting.empty());
+            auto outcome = admit(a, result, *scratch, built->dedup_id, {}, &built->trace, waiting.empty());
             if (outcome == admitted::would_block) {
                 waiting.commit();
                 a.plan.reset();
-                outcome = admit(a, result, *scratch, entries[i].dedup_id, {}, &built->trace, true);
+                outcome = admit(a, result, *scratch, built->dedup_id, {}, &built->trace, true);
             }
             if (outcome != admitted::ready) continue;
             a.plan.keep();  // the scratch is reused by the next entry
@@ -109,6 +118,11 @@ public:
             waiting.add(std::move(a), i);
         }
         waiting.commit();
+    }
+
+    // PutEvents: each entry checked and published alone.
+    void put_events(std::span<const put_events_entry> entries, std::vector<publish_result>& results) {
+        publish_many(entries.size(), results, [&](std::size_t i, publish_result& result) { return build(entries[i], result); });
     }
 
     // One PutEvents entry, checked and published alone.
@@ -231,10 +245,6 @@ private:
     };
 
     // A checked put_events entry as an event, with its publish span.
-    struct built_entry {
-        event_ptr event;
-        publish_trace trace;
-    };
     std::optional<built_entry> build(const put_events_entry& entry, publish_result& result) const {
         if (auto failure = check_entry(entry, limits_)) {
             result.error_code = failure->code;
@@ -246,7 +256,7 @@ private:
         if (!entry.traceparent.empty()) caller = trace_context::parse(entry.traceparent, entry.tracestate);
         auto trace = telemetry_.trace_for_new(caller);
         meta.trace = trace.span;
-        return built_entry{std::make_shared<const json_text_event>(std::move(meta), entry.detail), std::move(trace)};
+        return built_entry{std::make_shared<const json_text_event>(std::move(meta), entry.detail), std::move(trace), entry.dedup_id};
     }
 
     bool refuse_if_closed(publish_result& result) const {

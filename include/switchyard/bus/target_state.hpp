@@ -47,7 +47,10 @@ struct target_state {
           key(spec.ordering_key.empty() ? key_path{} : key_path(spec.ordering_key)),
           input(compiled_input::compile(spec.input)),
           slots(spec.queue.capacity),
-          closable(subscription) {}
+          closable(subscription) {
+        // A typed handler reading the whole event: its ordering key must name a field it has.
+        if (spec.typed_detail && !key.empty() && std::holds_alternative<whole_event>(spec.input)) key.check_against(*spec.typed_detail);
+    }
 
     target spec;
     std::string rule;
@@ -58,6 +61,8 @@ struct target_state {
     call_gate gate;
     keyed_sequencer<delivery_owner> groups;  // FIFO groups of an ordered target
     std::atomic<std::uint64_t> accepted{0}, delivered{0}, retried{0}, dead_lettered{0}, discarded{0}, throttled{0};
+    std::atomic<std::uint64_t> missing_key{0};      // deliveries whose event had no ordering key
+    std::atomic<bool> missing_key_logged{false};    // the first of them is logged, once
     target_metrics metrics;
 };
 

@@ -2,11 +2,14 @@
 // SWITCHYARD_HEADER_ONLY is defined).
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "switchyard/config.hpp"
@@ -104,18 +107,125 @@ private:
     std::optional<std::string> found_;
 };
 
+// The envelope fields an ordering key can name (each is one name long).
+inline constexpr std::array<std::string_view, 8> key_envelope_fields{"source", "detail-type", "id",      "account",
+                                                                     "region", "time",        "version", "replay-name"};
+
+// What a typed detail looks like: the tree a default-constructed value emits.
+struct detail_shape_node {
+    enum class kind { object, array, string, number, boolean, null } what = kind::null;
+    std::vector<std::pair<std::string, detail_shape_node>> members;  // an object's, in order
+};
+
+class detail_shape_builder final : public value_sink {
+public:
+    detail_shape_node root;
+
+    void begin_object() override { open(detail_shape_node::kind::object); }
+    bool key(std::string_view name) override {
+        pending_key_ = name;
+        return true;
+    }
+    void end_object() override { open_.pop_back(); }
+    void begin_array() override { open(detail_shape_node::kind::array); }
+    void end_array() override { open_.pop_back(); }
+    void string(std::string_view) override { place(detail_shape_node::kind::string); }
+    void number(double, std::string_view) override { place(detail_shape_node::kind::number); }
+    void boolean(bool) override { place(detail_shape_node::kind::boolean); }
+    void null() override { place(detail_shape_node::kind::null); }
+
+private:
+    // Only the innermost open node gains children, so the pointers to open nodes stay valid.
+    detail_shape_node& place(detail_shape_node::kind what) {
+        if (!started_) {
+            started_ = true;
+            root.what = what;
+            return root;
+        }
+        auto& parent = *open_.back();
+        parent.members.emplace_back(parent.what == detail_shape_node::kind::object ? pending_key_ : std::string(),
+                                    detail_shape_node{what, {}});
+        return parent.members.back().second;
+    }
+    void open(detail_shape_node::kind what) { open_.push_back(&place(what)); }
+
+    bool started_ = false;
+    std::string pending_key_;
+    std::vector<detail_shape_node*> open_;
+};
+
+inline std::string key_path_text(const std::vector<std::string>& parts) {
+    std::string out = "$";
+    for (const auto& p : parts) out += "." + p;
+    return out;
+}
+
 SWITCHYARD_INLINE key_path::key_path(std::string_view text) {
     if (text.empty() || text == "$.")
         throw error("ordering key \"" + std::string(text) + "\" is empty: name a field such as \"$.detail.customerId\"");
     // The one path language (detail/json_path.hpp), in its ordering-key dialect.
     const auto path = json_path::parse(text, ordering_key_grammar);
     for (const auto& step : path.steps()) parts_.push_back(step.name);
+    // A path no event can have would quietly put every event into one FIFO group.
+    const auto& root = parts_.front();
+    const bool envelope_field = std::find(key_envelope_fields.begin(), key_envelope_fields.end(), root) != key_envelope_fields.end();
+    if (root == "detail" && parts_.size() == 1)
+        throw error(fmt::format("ordering key \"{}\" names the whole detail: name one of its fields, such as \"$.detail.customerId\"",
+                                text));
+    if (envelope_field && parts_.size() > 1)
+        throw error(fmt::format("ordering key \"{}\" goes inside \"{}\", which is a string: use \"$.{}\" or a field of the detail",
+                                text, root, root));
+    if (root != "detail" && !envelope_field)
+        throw error(fmt::format("ordering key \"{}\" starts at \"{}\", which no event has: start at \"$.detail.\" (a field of the "
+                                "detail) or name an envelope field (source, detail-type, id, account, region, time, version, "
+                                "replay-name)",
+                                text, root));
+}
+
+SWITCHYARD_INLINE void key_path::check_against(const typed_detail_shape& shape) const {
+    if (parts_.size() < 2 || parts_.front() != "detail" || !shape.emit_default) return;
+    detail_shape_builder builder;
+    shape.emit_default(builder);
+    const detail_shape_node* node = &builder.root;
+    std::string at = "the detail";
+    for (std::size_t i = 1; i < parts_.size(); ++i) {
+        switch (node->what) {
+            case detail_shape_node::kind::object: {
+                if (node->members.empty()) return;  // a map, or a type without fields: any name may be there
+                const auto found = std::find_if(node->members.begin(), node->members.end(),
+                                                [&](const auto& m) { return m.first == parts_[i]; });
+                if (found == node->members.end()) {
+                    std::string fields;
+                    for (const auto& m : node->members) fields += (fields.empty() ? "" : ", ") + m.first;
+                    throw error(fmt::format("ordering key \"{}\": {} of {} has no field \"{}\" (its fields: {}), so every event "
+                                            "would share one FIFO group; name one of its fields",
+                                            key_path_text(parts_), at, shape.type_name, parts_[i], fields));
+                }
+                at = "field \"" + parts_[i] + "\"";
+                node = &found->second;
+                break;
+            }
+            case detail_shape_node::kind::null:
+                return;  // an empty optional or a JSON value: what it holds is not known here
+            case detail_shape_node::kind::array:
+                throw error(fmt::format("ordering key \"{}\": {} of {} is an array, and an ordering key cannot reach inside one "
+                                        "(to \"{}\"); order by the whole array (end the path there) or by another field",
+                                        key_path_text(parts_), at, shape.type_name, parts_[i]));
+            default:
+                throw error(fmt::format("ordering key \"{}\": {} of {} is a {}, so the path cannot go on to \"{}\"",
+                                        key_path_text(parts_), at, shape.type_name,
+                                        node->what == detail_shape_node::kind::string   ? "string"
+                                        : node->what == detail_shape_node::kind::number ? "number"
+                                                                                        : "boolean",
+                                        parts_[i]));
+        }
+    }
 }
 
 SWITCHYARD_INLINE std::string key_path::group_of(const any_event& e) const {
     bool is_string = false;
     auto value = read(e, &is_string);
-    if (!value) return std::string(1, '\0');
+    if (!value) return std::string(no_key_group);
     value->insert(value->begin(), is_string ? 's' : 'j');
     return std::move(*value);
 }

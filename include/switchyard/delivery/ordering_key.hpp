@@ -15,12 +15,22 @@
 
 namespace switchyard::detail {
 
+// The FIFO group of the events that have no value at the ordering key.
+inline constexpr std::string_view no_key_group{"\0", 1};
+
 class SWITCHYARD_API key_path {
 public:
     key_path() = default;
 
-    // Throws switchyard::error when `text` is not a dotted path of non-empty names.
+    // Throws switchyard::error when `text` is not a dotted path of non-empty names, or cannot
+    // name anything in an event (its first name is neither `detail` nor an envelope field).
     explicit key_path(std::string_view text);
+
+    // Throws switchyard::error when the path names a member the typed detail does not have,
+    // or goes on past one of its strings, numbers or booleans. A path through what a default
+    // value leaves open (an empty optional, a map, a JSON value) is taken on trust; a path into an
+    // array is refused, as the reader never looks inside one.
+    void check_against(const typed_detail_shape& shape) const;
 
     bool empty() const noexcept { return parts_.empty(); }
 

@@ -149,6 +149,6 @@ private:
 
 }  // namespace switchyard::pattern
 
-#ifdef SWITCHYARD_HEADER_ONLY
+#if defined(SWITCHYARD_HEADER_ONLY) && !defined(SWITCHYARD_DETAIL_DEFER_PATTERN_INL)
 #include "switchyard/pattern/pattern-inl.hpp"
 #endif

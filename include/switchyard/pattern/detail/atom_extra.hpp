@@ -10,7 +10,11 @@
 #include "switchyard/pattern/detail/cidr.hpp"
 #include "switchyard/pattern/detail/regexp.hpp"
 #include "switchyard/pattern/detail/wildcard.hpp"
+// pattern.hpp's definitions (header-only mode) need atom_extra complete: when this header is
+// the first to include pattern.hpp, they are included at the end of this one instead.
+#define SWITCHYARD_DETAIL_DEFER_PATTERN_INL
 #include "switchyard/pattern/pattern.hpp"
+#undef SWITCHYARD_DETAIL_DEFER_PATTERN_INL
 
 namespace switchyard::pattern {
 
@@ -26,3 +30,7 @@ struct atom_extra {
 };
 
 }  // namespace switchyard::pattern
+
+#ifdef SWITCHYARD_HEADER_ONLY
+#include "switchyard/pattern/pattern-inl.hpp"
+#endif
