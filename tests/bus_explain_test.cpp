@@ -25,7 +25,7 @@ TEST_CASE("bus::explain: every rule, why each matches or not, for typed and JSON
     REQUIRE(why.size() == 3);  // sorted by name
     CHECK(why[0].rule == "big");
     CHECK_FALSE(why[0].routes());
-    CHECK(why[0].explanation.to_string() == R"(no match: detail.total expected [{"numeric":[">",100]}], event has 42.0)");  // the event JSON writes a double so
+    CHECK(why[0].explanation.to_string() == R"(no match: detail.total expected [{"numeric":[">",100]}], event has 42.0)");  // a double, as the event's JSON writes it
     CHECK(why[1].rule == "eur");
     CHECK(why[1].explanation.to_string() == R"(no match: detail.currency expected ["EUR"], event has missing)");
     CHECK(why[2].rule == "off");

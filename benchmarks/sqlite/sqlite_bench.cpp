@@ -5,6 +5,8 @@
 //                                                      event is recorded accepted and ended
 //   journaled_put_events_batch/<sync>                  one publisher, put_events of 10 entries:
 //                                                      one journal transaction per batch
+//   journaled_publish_batch/<sync>                     one publisher, producer::publish_batch of
+//                                                      all 2,000 typed events: 256 per transaction
 //   archive_publish, replay                            archive + replay on sqlite_archive_store
 // Sync levels: 0 off, 1 normal, 2 full. Files go to $SWITCHYARD_BENCH_DIR (default: the current
 // directory), so they land on a real disk rather than a tmpfs where fsync is free.
@@ -152,6 +154,30 @@ void journaled_put_events_batch(benchmark::State& state) {
     remove_file(file);
 }
 BENCHMARK(journaled_put_events_batch)->ArgNames({"sync"})->Arg(0)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// One publisher, typed: producer::publish_batch of the iteration's events at once (the bus
+// records them 256 per journal call).
+void journaled_publish_batch(benchmark::State& state) {
+    const auto file = bench_file("journal-typed-batch");
+    {
+        auto journal = std::make_shared<switchyard::sqlite_journal>(file, switchyard::sqlite_journal_options{.synchronous = level(state.range(0))});
+        switchyard::bus bus{"payments", switchyard::bus_options{}.with_journal(journal)};
+        std::atomic<long> handled{0};
+        bus.add_rule({.name = "all",
+                      .pattern = R"({"detail-type": ["CREDIT_CARD_TRANSACTION"]})",
+                      .targets = {switchyard::handler<CreditCardTransaction>("count", [&](const auto&) { handled.fetch_add(1, std::memory_order_relaxed); })}});
+        auto producer = bus.producer<CreditCardTransaction>("com.example.transaction");
+        const std::vector<CreditCardTransaction> batch(events_per_iteration, CreditCardTransaction{"tx-0000012345", "customer-67890", 2500.0});
+        for (auto _ : state)
+            if (!producer.publish_batch(batch).ok()) std::abort();
+        bus.drain();
+        const auto stats = journal->stats();
+        state.counters["events_per_commit"] = stats.transactions ? static_cast<double>(stats.events) / static_cast<double>(stats.transactions) : 0;
+    }
+    state.SetItemsProcessed(state.iterations() * events_per_iteration);
+    remove_file(file);
+}
+BENCHMARK(journaled_publish_batch)->ArgNames({"sync"})->Arg(0)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // The same publish path with the journal in memory: what the bus costs without SQLite.
 void memory_journaled_publish(benchmark::State& state) {

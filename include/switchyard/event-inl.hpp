@@ -1,5 +1,5 @@
 // Definitions of event.hpp's compiled half: the envelope's JSON mapping, an event's JSON text,
-// and parsing. Compiled into libswitchyard (src/switchyard.cpp), or included by event.hpp when
+// and parsing. Compiled into libswitchyard (src/*.cpp), or included by event.hpp when
 // SWITCHYARD_HEADER_ONLY is defined.
 #pragma once
 

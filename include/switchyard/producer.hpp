@@ -63,7 +63,8 @@ public:
         std::vector<T> values;
         if constexpr (std::ranges::sized_range<R>) values.reserve(std::ranges::size(details));
         // A container passed as an rvalue gives its elements up; anything else is copied from.
-        constexpr bool owned = !std::is_lvalue_reference_v<R> && !std::ranges::view<std::remove_cvref_t<R>>;
+        constexpr bool owned = !std::is_lvalue_reference_v<R> && !std::ranges::view<std::remove_cvref_t<R>> &&
+                               !std::ranges::borrowed_range<R>;
         for (auto&& d : details) {
             if constexpr (owned && std::is_lvalue_reference_v<decltype(d)>)
                 values.push_back(static_cast<T>(std::move(d)));

@@ -158,13 +158,16 @@ template <class F, class... Args> outcome call_returning_outcome(F& f, Args&&...
 
 template <class T> void emit_default_detail(value_sink& sink) { emit_value(sink, T{}); }
 
-// The shape of T's detail, for handler<T> (none when T has no default value to show it).
+// The shape of T's detail, for handler<T>: only for types declared with SWITCHYARD_EVENT or
+// SWITCHYARD_FIELDS, whose default value shows every field (a type read only through its own
+// from_json may have no way to be written, or may leave members out).
+template <class T>
+concept has_detail_shape = std::is_default_constructible_v<T> && field_visitable<T>;
 template <class T> constexpr typed_detail_shape typed_shape_of() {
-    if constexpr (!std::is_default_constructible_v<T>) return {{}, nullptr};
-    else if constexpr (event_type<T>) return {detail_type_of<T>(), &emit_default_detail<T>};
+    if constexpr (event_type<T>) return {detail_type_of<T>(), &emit_default_detail<T>};
     else return {"the handler's detail type", &emit_default_detail<T>};
 }
-template <class T> inline constexpr typed_detail_shape typed_shape = typed_shape_of<T>();
+template <has_detail_shape T> inline constexpr typed_detail_shape typed_shape = typed_shape_of<T>();
 }  // namespace detail
 
 /// A handler for events of type T: `f(const event<T>&)` or `f(const event<T>&, const
@@ -187,7 +190,7 @@ template <class T, class F> target handler(std::string id, F f, any_executor exe
                  return call(event_cast<T>(e));
              },
              std::move(executor)};
-    if constexpr (std::is_default_constructible_v<T>) t.typed_detail = &detail::typed_shape<T>;
+    if constexpr (detail::has_detail_shape<T>) t.typed_detail = &detail::typed_shape<T>;
     return t;
 }
 

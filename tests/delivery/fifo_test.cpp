@@ -232,8 +232,9 @@ TEST_CASE("a typed handler's ordering key is checked against its type when the r
     // The reader never looks inside arrays, so a path into one could never be found.
     CHECK_THROWS_WITH_AS(add_payment("$.detail.cards.last4"), doctest::Contains("field \"cards\" of PAYMENT is an array"), error);
     CHECK_NOTHROW(add_payment("$.detail.cards"));
-    // With an input specification the handler's type is not the event's: the key is not checked
-    // against it.
+    // With an input specification the handler receives the transformed payload, not the event's
+    // detail, while the key is read from the event: the key is not checked against the handler's
+    // type (here the payload is a CreditCardTransaction, the event's detail may be anything).
     CHECK_NOTHROW(b.put_rule({.name = "r2",
                               .pattern = all,
                               .targets = {handler<CreditCardTransaction>("t", [](const auto&) {})
@@ -281,4 +282,25 @@ TEST_CASE("events without the ordering key are counted per target, and the first
             CHECK(line.find("target=t") != std::string::npos);
         }
     CHECK(warnings == 1);
+}
+
+namespace {
+// Read through its own from_json only (no SWITCHYARD_FIELDS, no to_json).
+struct Loose {
+    std::string customerId;
+};
+void from_json(const nlohmann::json& json, Loose& out) { json.at("customerId").get_to(out.customerId); }
+}  // namespace
+
+TEST_CASE("a type read only through its own from_json is not checked, and resources get their own message") {
+    bus b{"payments"};
+    // handler<T> compiles for it (it needs no way to write T), and its key is taken on trust.
+    CHECK_NOTHROW(b.add_rule({.name = "r", .pattern = all, .targets = {handler<Loose>("t", [](const auto&) {}).ordered_by("$.detail.other")}}));
+    CHECK_NOTHROW(b.add_rule({.name = "r1",
+                              .pattern = all,
+                              .targets = {handler<nlohmann::json>("t", [](const auto&) {}).ordered_by("$.detail.anything")}}));
+    CHECK_THROWS_WITH_AS(b.add_rule({.name = "r2",
+                                     .pattern = all,
+                                     .targets = {json_handler("t", [](std::string_view) {}).ordered_by("$.resources")}}),
+                         doctest::Contains("names the envelope's resources, a list"), error);
 }

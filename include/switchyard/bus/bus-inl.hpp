@@ -1,5 +1,5 @@
 // The definitions behind bus.hpp and producer.hpp: compiled once into the switchyard library
-// (src/switchyard.cpp), or included by bus.hpp itself when SWITCHYARD_HEADER_ONLY is defined.
+// (src/*.cpp), or included by bus.hpp itself when SWITCHYARD_HEADER_ONLY is defined.
 #pragma once
 
 #include <algorithm>
@@ -40,8 +40,10 @@ inline publish_result bus_gone() {
 
 // A typed event with a new envelope from `source`, its options applied; nothing (and `refused`
 // saying why) when they cannot be.
+// `resources` is taken apart from `options` so a single publish can move them in.
 inline std::optional<publish_pipeline::built_entry> build_typed(bus_core& core, const std::string& source, std::string_view detail_type,
-                                                                  const publish_options& options, void* detail, typed_event_factory make,
+                                                                  const publish_options& options, std::vector<std::string> resources,
+                                                                  void* detail, typed_event_factory make,
                                                                   std::chrono::system_clock::time_point now, publish_result& refused) {
     envelope meta = core.pipeline.make_envelope(source, std::string(detail_type), now);
     if (options.time) {
@@ -55,7 +57,7 @@ inline std::optional<publish_pipeline::built_entry> build_typed(bus_core& core, 
         }
         meta.time = std::move(text);
     }
-    meta.resources = options.resources;
+    meta.resources = std::move(resources);
     auto trace = core.telemetry.trace_for_new(options.trace);
     meta.trace = trace.span;
     return publish_pipeline::built_entry{make(detail, std::move(meta), now), std::move(trace), options.dedup_id};
@@ -70,7 +72,7 @@ SWITCHYARD_INLINE publish_result publish_new(const std::weak_ptr<bus_core>& weak
     const auto began = timed != 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     const auto now = std::chrono::system_clock::now();  // one clock read for time and ingestion
     publish_result result;
-    if (auto built = build_typed(*core, source, detail_type, options, detail, make, now, result))
+    if (auto built = build_typed(*core, source, detail_type, options, std::move(options.resources), detail, make, now, result))
         result = core->pipeline.publish(built->event, built->dedup_id, {}, &built->trace);
     telemetry.record_put(result.ok(), began, timed);
     return result;
@@ -97,8 +99,15 @@ SWITCHYARD_INLINE std::vector<publish_result> publish_batch_new(const std::weak_
             const auto timed = telemetry.latency_weight();
             const auto began = timed != 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
             auto& result = results.emplace_back();
-            if (auto built = build_typed(*core, source, detail_type, options, first + i * stride, make, std::chrono::system_clock::now(), result))
-                result = core->pipeline.publish(built->event, built->dedup_id, {}, &built->trace);
+            std::optional<publish_pipeline::built_entry> built;
+            try {
+                built = build_typed(*core, source, detail_type, options, options.resources, first + i * stride, make,
+                                    std::chrono::system_clock::now(), result);
+            } catch (const std::exception& ex) {  // the event could not be built: it fails alone
+                result.error_code = publish_errc::invalid_argument;
+                result.error_message = fmt::format("the event could not be built: {}", ex.what());
+            }
+            if (built) result = core->pipeline.publish(built->event, built->dedup_id, {}, &built->trace);
             telemetry.record_put(result.ok(), began, timed);
         }
         return results;
@@ -113,7 +122,7 @@ SWITCHYARD_INLINE std::vector<publish_result> publish_batch_new(const std::weak_
         const auto began = timed != 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
         const auto now = std::chrono::system_clock::now();
         core->pipeline.publish_many(n, chunk, [&](std::size_t i, publish_result& refused) {
-            return build_typed(*core, source, detail_type, options, first + (begin + i) * stride, make, now, refused);
+            return build_typed(*core, source, detail_type, options, options.resources, first + (begin + i) * stride, make, now, refused);
         });
         for (auto& r : chunk) {
             telemetry.record_put(r.ok(), began, timed);

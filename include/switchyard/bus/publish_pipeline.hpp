@@ -83,12 +83,12 @@ public:
         std::string_view dedup_id{};
     };
 
-    // PutEvents and typed batches: `count` events, each built by `make_entry(i, result)` (nothing when
-    // it fails alone, its result saying why) and published alone: a bad one fails alone. On a
-    // journaled bus the admitted events are recorded with one journal call (one transaction for
-    // sqlite_journal, so a single publisher batches), then each starts; an event that would
-    // block for a queue slot first commits those admitted before it, whose deliveries may be
-    // what frees the slot.
+    // PutEvents and typed batches on a journaled bus: `count` events, each built by
+    // `make_entry(i, result)` (nothing when it fails alone, its result saying why) and published
+    // alone: a bad one fails alone. The admitted events are recorded with one journal call (one
+    // transaction for sqlite_journal, so a single publisher batches), then each starts; an event
+    // that would block for a queue slot first commits those admitted before it, whose deliveries
+    // may be what frees the slot. Without a journal, each event is simply publish()ed.
     template <class MakeEntry> void publish_many(std::size_t count, std::vector<publish_result>& results, MakeEntry&& make_entry) {
         results.assign(count, publish_result{});
         if (!journal_) {
@@ -101,7 +101,18 @@ public:
         for (std::size_t i = 0; i < count; ++i) {
             auto& result = results[i];
             if (refuse_if_closed(result)) continue;
-            auto built = make_entry(i, result);
+            std::optional<built_entry> built;
+            try {
+                built = make_entry(i, result);
+                // The journal records the event's JSON: a detail that cannot be written (a
+                // string that is not UTF-8, a to_json that throws) fails here, alone, before
+                // anything is reserved for it.
+                if (built) (void)built->event->json();
+            } catch (const std::exception& ex) {
+                result.error_code = publish_errc::invalid_argument;
+                result.error_message = fmt::format("the event cannot be written as JSON for the journal: {}", ex.what());
+                continue;
+            }
             if (!built) continue;
             result.event_id = built->event->meta().id;
             scratch_guard scratch;

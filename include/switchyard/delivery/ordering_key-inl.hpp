@@ -114,7 +114,10 @@ inline constexpr std::array<std::string_view, 8> key_envelope_fields{"source", "
 // What a typed detail looks like: the tree a default-constructed value emits.
 struct detail_shape_node {
     enum class kind { object, array, string, number, boolean, null } what = kind::null;
-    std::vector<std::pair<std::string, detail_shape_node>> members;  // an object's, in order
+    // An object's members, in order: names[i] is children[i]'s (two vectors, as a vector of
+    // pairs would need this type complete).
+    std::vector<std::string> names;
+    std::vector<detail_shape_node> children;
 };
 
 class detail_shape_builder final : public value_sink {
@@ -143,9 +146,9 @@ private:
             return root;
         }
         auto& parent = *open_.back();
-        parent.members.emplace_back(parent.what == detail_shape_node::kind::object ? pending_key_ : std::string(),
-                                    detail_shape_node{what, {}});
-        return parent.members.back().second;
+        parent.names.push_back(parent.what == detail_shape_node::kind::object ? pending_key_ : std::string());
+        parent.children.push_back(detail_shape_node{what, {}, {}});
+        return parent.children.back();
     }
     void open(detail_shape_node::kind what) { open_.push_back(&place(what)); }
 
@@ -175,6 +178,11 @@ SWITCHYARD_INLINE key_path::key_path(std::string_view text) {
     if (envelope_field && parts_.size() > 1)
         throw error(fmt::format("ordering key \"{}\" goes inside \"{}\", which is a string: use \"$.{}\" or a field of the detail",
                                 text, root, root));
+    if (root == "resources")
+        throw error(fmt::format("ordering key \"{}\" names the envelope's resources, a list, which an ordering key cannot "
+                                "read: name a field of the detail or source, detail-type, id, account, region, time, version or "
+                                "replay-name",
+                                text));
     if (root != "detail" && !envelope_field)
         throw error(fmt::format("ordering key \"{}\" starts at \"{}\", which no event has: start at \"$.detail.\" (a field of the "
                                 "detail) or name an envelope field (source, detail-type, id, account, region, time, version, "
@@ -191,18 +199,17 @@ SWITCHYARD_INLINE void key_path::check_against(const typed_detail_shape& shape) 
     for (std::size_t i = 1; i < parts_.size(); ++i) {
         switch (node->what) {
             case detail_shape_node::kind::object: {
-                if (node->members.empty()) return;  // a map, or a type without fields: any name may be there
-                const auto found = std::find_if(node->members.begin(), node->members.end(),
-                                                [&](const auto& m) { return m.first == parts_[i]; });
-                if (found == node->members.end()) {
+                if (node->names.empty()) return;  // a map, or a type without fields: any name may be there
+                const auto found = std::find(node->names.begin(), node->names.end(), parts_[i]);
+                if (found == node->names.end()) {
                     std::string fields;
-                    for (const auto& m : node->members) fields += (fields.empty() ? "" : ", ") + m.first;
+                    for (const auto& name : node->names) fields += (fields.empty() ? "" : ", ") + name;
                     throw error(fmt::format("ordering key \"{}\": {} of {} has no field \"{}\" (its fields: {}), so every event "
                                             "would share one FIFO group; name one of its fields",
                                             key_path_text(parts_), at, shape.type_name, parts_[i], fields));
                 }
                 at = "field \"" + parts_[i] + "\"";
-                node = &found->second;
+                node = &node->children[static_cast<std::size_t>(found - node->names.begin())];
                 break;
             }
             case detail_shape_node::kind::null:

@@ -47,12 +47,15 @@ public:
         auto& level = levels_[depth_ - 1];
         if (!level.seen_set.empty() || level.seen.size() >= 16) {
             if (level.seen_set.empty()) level.seen_set.insert(level.seen.begin(), level.seen.end());
-            if (!level.seen_set.insert(name).second) return duplicate(name);
+            const auto [at, inserted] = level.seen_set.insert(name);
+            if (!inserted) return duplicate(name);
+            level.last = &*at;  // a set's elements stay where they are
         } else {
             for (const auto& k : level.seen)
                 if (k == name) return duplicate(name);
+            level.seen.push_back(name);
+            level.last = nullptr;  // seen.back()
         }
-        level.seen.push_back(name);  // its last name is the path's step through this object
         return true;
     }
     bool end_object() {
@@ -91,8 +94,9 @@ private:
     // names is rebuilt from them when there is an error, not kept up to date on every token.
     struct level {
         bool object = false;
-        std::vector<std::string> seen;  // an object's member names so far, in order
-        std::unordered_set<std::string> seen_set;
+        std::vector<std::string> seen;  // an object's first 16 member names, in order
+        std::unordered_set<std::string> seen_set;  // all of them, once there are more
+        const std::string* last = nullptr;  // the latest name when it is in seen_set, else seen.back()
         std::size_t elements = 0;  // an array's elements so far
     };
     void push(bool object) {
@@ -101,6 +105,7 @@ private:
         level.object = object;
         level.seen.clear();
         level.seen_set.clear();
+        level.last = nullptr;
         level.elements = 0;
     }
     bool value() {
@@ -118,7 +123,7 @@ private:
             const auto& level = levels_[d];
             if (level.object) {
                 out += '.';
-                out += printable(level.seen.back());
+                out += printable(level.last ? *level.last : level.seen.back());
             } else {
                 out += '[';
                 out += std::to_string(level.elements - 1);

@@ -1,0 +1,7 @@
+// libswitchyard, one unit: Events: JSON emission, trace context, the event's JSON and parsing, the dedup window.
+// (SWITCHYARD_HEADER_ONLY compiles the same -inl.hpp files into every file that includes
+// their headers instead.)
+#include "switchyard/detail/json_emit-inl.hpp"
+#include "switchyard/trace_context-inl.hpp"
+#include "switchyard/event-inl.hpp"
+#include "switchyard/dedup-inl.hpp"
