@@ -60,7 +60,8 @@ TEST_CASE("subscriptions can name their rule; an archive's rule is named after i
             CHECK(s.target == "archive-everything");
         }
     CHECK(found);
-    CHECK(b.metrics().find(metric_names::invocations, {{"rule", "Events-Archive-everything"}}) != nullptr);
+    const auto snapshot = b.metrics();
+    CHECK(snapshot.find(metric_names::invocations, {{"rule", "Events-Archive-everything"}}) != nullptr);
     CHECK_THROWS_WITH_AS(archive(b, {.name = "no spaces", .store = std::make_shared<memory_archive_store>()}),
                          doctest::Contains("archive name \"no spaces\" contains ' '"), error);
     CHECK_THROWS_WITH_AS(archive(b, {.name = std::string(49, 'a'), .store = std::make_shared<memory_archive_store>()}),

@@ -66,7 +66,8 @@ TEST_CASE("publish_batch: every event of any size of batch, in order, each with 
     REQUIRE(seen.totals.size() == 31);
     CHECK(seen.totals.back() == 300);
     // Counted as PutEvents entries, one per event.
-    CHECK(b.metrics().find(metric_names::put_events_entries)->value == 31);
+    const auto snapshot = b.metrics();
+    CHECK(snapshot.find(metric_names::put_events_entries)->value == 31);
 }
 
 TEST_CASE("publish_batch: a refused event fails alone") {

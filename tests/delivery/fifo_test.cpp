@@ -270,7 +270,8 @@ TEST_CASE("events without the ordering key are counted per target, and the first
     REQUIRE(stats.size() == 1);
     CHECK(stats[0].missing_ordering_key == 5);
     CHECK(stats[0].delivered == 6);
-    const auto* missing = b.metrics().find(metric_names::ordering_key_missing, {{"rule", "r"}, {"target", "t"}});
+    const auto snapshot = b.metrics();  // find() points into it
+    const auto* missing = snapshot.find(metric_names::ordering_key_missing, {{"rule", "r"}, {"target", "t"}});
     REQUIRE(missing != nullptr);
     CHECK(missing->value == 5);
     int warnings = 0;

@@ -184,7 +184,7 @@ struct metrics_snapshot {
     /// The first sample named `name` (EventBridge's name, e.g. "Invocations") whose labels include
     /// every pair in `labels`, in any order (other labels may be present); null when none does.
     /// `snapshot.find("Invocations", {{"rule", "r"}, {"target", "t"}})->value`.
-    const metric_sample* find(std::string_view name, const metric_labels& labels = {}) const noexcept {
+    const metric_sample* find(std::string_view name, const metric_labels& labels = {}) const& noexcept {
         for (const auto& sample : samples) {
             if (sample.name != name) continue;
             bool all = true;
@@ -197,6 +197,9 @@ struct metrics_snapshot {
         }
         return nullptr;
     }
+    /// Not on a temporary snapshot (`bus.metrics().find(...)`): the sample would dangle as soon
+    /// as the statement ends. Keep the snapshot in a variable.
+    const metric_sample* find(std::string_view name, const metric_labels& labels = {}) const&& = delete;
 };
 
 // ---- the names ----------------------------------------------------------------------------------
