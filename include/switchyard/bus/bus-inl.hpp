@@ -68,13 +68,12 @@ SWITCHYARD_INLINE publish_result publish_new(const std::weak_ptr<bus_core>& weak
     const auto core = weak.lock();
     if (!core) return bus_gone();
     auto& telemetry = core->telemetry;
-    const auto timed = telemetry.latency_weight();
-    const auto began = timed != 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    const auto timer = telemetry.start_put();
     const auto now = std::chrono::system_clock::now();  // one clock read for time and ingestion
     publish_result result;
     if (auto built = build_typed(*core, source, detail_type, options, std::move(options.resources), detail, make, now, result))
         result = core->pipeline.publish(built->event, built->dedup_id, {}, &built->trace);
-    telemetry.record_put(result.ok(), began, timed);
+    telemetry.record_put(result.ok(), timer);
     return result;
 }
 
@@ -95,20 +94,16 @@ SWITCHYARD_INLINE std::vector<publish_result> publish_batch_new(const std::weak_
     results.reserve(count);
     if (!core->pipeline.journaled()) {
         // Each event is published alone, and timed alone, as publish() would.
+        auto build = [&](std::size_t i, publish_result& refused) {
+            return build_typed(*core, source, detail_type, options, options.resources, first + i * stride, make,
+                               std::chrono::system_clock::now(), refused);
+        };
         for (std::size_t i = 0; i < count; ++i) {
-            const auto timed = telemetry.latency_weight();
-            const auto began = timed != 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+            const auto timer = telemetry.start_put();
             auto& result = results.emplace_back();
-            std::optional<publish_pipeline::built_entry> built;
-            try {
-                built = build_typed(*core, source, detail_type, options, options.resources, first + i * stride, make,
-                                    std::chrono::system_clock::now(), result);
-            } catch (const std::exception& ex) {  // the event could not be built: it fails alone
-                result.error_code = publish_errc::invalid_argument;
-                result.error_message = fmt::format("the event could not be built: {}", ex.what());
-            }
-            if (built) result = core->pipeline.publish(built->event, built->dedup_id, {}, &built->trace);
-            telemetry.record_put(result.ok(), began, timed);
+            if (auto built = core->pipeline.build_alone(build, i, result))
+                result = core->pipeline.publish(built->event, built->dedup_id, {}, &built->trace);
+            telemetry.record_put(result.ok(), timer);
         }
         return results;
     }
@@ -118,14 +113,13 @@ SWITCHYARD_INLINE std::vector<publish_result> publish_batch_new(const std::weak_
     std::vector<publish_result> chunk;
     for (std::size_t begin = 0; begin < count; begin += typed_batch_chunk) {
         const std::size_t n = std::min(typed_batch_chunk, count - begin);
-        const auto timed = telemetry.latency_weight();
-        const auto began = timed != 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+        const auto timer = telemetry.start_put();
         const auto now = std::chrono::system_clock::now();
         core->pipeline.publish_many(n, chunk, [&](std::size_t i, publish_result& refused) {
             return build_typed(*core, source, detail_type, options, options.resources, first + (begin + i) * stride, make, now, refused);
         });
         for (auto& r : chunk) {
-            telemetry.record_put(r.ok(), began, timed);
+            telemetry.record_put(r.ok(), timer);
             results.push_back(std::move(r));
         }
     }
@@ -209,21 +203,19 @@ SWITCHYARD_INLINE put_events_result bus::put_events(std::span<const put_events_e
         // Each entry is published alone, and timed alone.
         result.entries.reserve(entries.size());
         for (const auto& entry : entries) {
-            const auto timed = telemetry.latency_weight();
-            const auto began = timed != 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+            const auto timer = telemetry.start_put();
             result.entries.push_back(core_->pipeline.put_entry(entry));
-            telemetry.record_put(result.entries.back().ok(), began, timed);
+            telemetry.record_put(result.entries.back().ok(), timer);
             if (!result.entries.back().ok()) ++result.failed_entry_count;
         }
         return result;
     }
     // Journaled, the batch is recorded with one journal call, so each entry's latency is the
     // batch's.
-    const auto timed = telemetry.latency_weight();
-    const auto began = timed != 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    const auto timer = telemetry.start_put();
     core_->pipeline.put_events(entries, result.entries);
     for (const auto& entry : result.entries) {
-        telemetry.record_put(entry.ok(), began, timed);
+        telemetry.record_put(entry.ok(), timer);
         if (!entry.ok()) ++result.failed_entry_count;
     }
     return result;

@@ -93,7 +93,7 @@ public:
         results.assign(count, publish_result{});
         if (!journal_) {
             for (std::size_t i = 0; i < count; ++i)
-                if (auto built = make_entry(i, results[i])) results[i] = publish(built->event, built->dedup_id, {}, &built->trace);
+                if (auto built = build_alone(make_entry, i, results[i])) results[i] = publish(built->event, built->dedup_id, {}, &built->trace);
             return;
         }
         const delivery_engine::publish_token token(engine_);
@@ -101,18 +101,7 @@ public:
         for (std::size_t i = 0; i < count; ++i) {
             auto& result = results[i];
             if (refuse_if_closed(result)) continue;
-            std::optional<built_entry> built;
-            try {
-                built = make_entry(i, result);
-                // The journal records the event's JSON: a detail that cannot be written (a
-                // string that is not UTF-8, a to_json that throws) fails here, alone, before
-                // anything is reserved for it.
-                if (built) (void)built->event->json();
-            } catch (const std::exception& ex) {
-                result.error_code = publish_errc::invalid_argument;
-                result.error_message = fmt::format("the event cannot be written as JSON for the journal: {}", ex.what());
-                continue;
-            }
+            auto built = build_alone(make_entry, i, result);
             if (!built) continue;
             result.event_id = built->event->meta().id;
             scratch_guard scratch;
@@ -129,6 +118,33 @@ public:
             waiting.add(std::move(a), i);
         }
         waiting.commit();
+    }
+
+    // Entry `i` from `make_entry(i, result)`, failing alone (nothing, `result` saying why) when
+    // building it throws or, on a journaled bus, when its JSON, which the journal records, cannot
+    // be written (a string that is not UTF-8, a to_json that throws): before anything is
+    // reserved for it.
+    template <class MakeEntry>
+    std::optional<built_entry> build_alone(MakeEntry& make_entry, std::size_t i, publish_result& result) const {
+        auto fail = [&](std::string_view what, const std::exception& ex) {
+            result.error_code = publish_errc::invalid_argument;
+            result.error_message = fmt::format("{}: {}", what, ex.what());
+            return std::optional<built_entry>();
+        };
+        std::optional<built_entry> built;
+        try {
+            built = make_entry(i, result);
+        } catch (const std::exception& ex) {
+            return fail("the event could not be built", ex);
+        }
+        if (built && journal_) {
+            try {
+                (void)built->event->json();
+            } catch (const std::exception& ex) {
+                return fail("the event cannot be written as JSON for the journal", ex);
+            }
+        }
+        return built;
     }
 
     // PutEvents: each entry checked and published alone.

@@ -45,6 +45,17 @@ public:
     }
     // Whether to time this operation: the weight to record its latency with, 0 for no.
     std::uint32_t latency_weight() const noexcept { return metrics_on_ ? sampler_.weight() : 0; }
+    // The start of a put (a PutEvents entry, a typed publish, or a batch timed as one): whether
+    // to time it, and when it began.
+    struct put_timer {
+        std::uint32_t weight = 0;
+        std::chrono::steady_clock::time_point began{};
+    };
+    put_timer start_put() const noexcept {
+        const auto weight = latency_weight();
+        return {weight, weight != 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{}};
+    }
+    void record_put(bool ok, const put_timer& timer) noexcept { record_put(ok, timer.began, timer.weight); }
     // Counts one PutEvents entry (or typed publish), and its latency when `weight` says so.
     void record_put(bool ok, std::chrono::steady_clock::time_point began, std::uint32_t weight) noexcept {
         if (!metrics_on_) return;
