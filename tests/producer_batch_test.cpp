@@ -17,6 +17,17 @@ namespace {
 const char* const all = R"({"detail-type": ["CREDIT_CARD_TRANSACTION"]})";
 CreditCardTransaction tx(int n) { return {"t" + std::to_string(n), "c" + std::to_string(n % 3), static_cast<double>(n), {}, {}}; }
 
+std::vector<CreditCardTransaction> transactions(int count) {
+    std::vector<CreditCardTransaction> out;
+    for (int i = 0; i < count; ++i) out.push_back(tx(i));
+    return out;
+}
+
+// A target whose queue holds three deliveries and refuses the fourth; nothing runs until `held` does.
+target three_slots(manual_executor& held) {
+    return handler<CreditCardTransaction>("slow", [](const auto&) {}, held).bounded({.capacity = 3, .on_full = overflow_policy::reject});
+}
+
 struct recorder {
     std::mutex m;
     std::vector<double> totals;
@@ -38,8 +49,7 @@ TEST_CASE("publish_batch: every event of any size of batch, in order, each with 
     recorder seen;
     b.add_rule({.name = "r", .pattern = all, .targets = {seen.as_target()}});
     auto producer = b.producer<CreditCardTransaction>("com.example.tx");
-    std::vector<CreditCardTransaction> batch;
-    for (int i = 0; i < 25; ++i) batch.push_back(tx(i));  // more than PutEvents' 10
+    auto batch = transactions(25);  // more than PutEvents' 10
     const auto result = producer.publish_batch(batch);
     CHECK(result.ok());
     CHECK(result.failed_entry_count == 0);
@@ -73,13 +83,9 @@ TEST_CASE("publish_batch: every event of any size of batch, in order, each with 
 TEST_CASE("publish_batch: a refused event fails alone") {
     bus b{"payments"};
     manual_executor held;
-    b.add_rule({.name = "r",
-                .pattern = all,
-                .targets = {handler<CreditCardTransaction>("slow", [](const auto&) {}, held)
-                                .bounded({.capacity = 3, .on_full = overflow_policy::reject})}});
+    b.add_rule({.name = "r", .pattern = all, .targets = {three_slots(held)}});
     auto producer = b.producer<CreditCardTransaction>("com.example.tx");
-    std::vector<CreditCardTransaction> batch;
-    for (int i = 0; i < 5; ++i) batch.push_back(tx(i));
+    auto batch = transactions(5);
     const auto result = producer.publish_batch(batch);
     CHECK(result.failed_entry_count == 2);
     REQUIRE(result.entries.size() == 5);
@@ -117,8 +123,7 @@ TEST_CASE("publish_batch on a journaled bus: 256 events per journal call, every 
     recorder seen;
     b.add_rule({.name = "r", .pattern = all, .targets = {seen.as_target(held)}});
     auto producer = b.producer<CreditCardTransaction>("com.example.tx");
-    std::vector<CreditCardTransaction> batch;
-    for (int i = 0; i < 600; ++i) batch.push_back(tx(i));
+    const auto batch = transactions(600);
     const auto result = producer.publish_batch(batch);
     CHECK(result.ok());
     CHECK(result.entries.size() == 600);
@@ -136,13 +141,9 @@ TEST_CASE("publish_batch on a journaled bus: a full queue or a detail that canno
     auto journal = std::make_shared<memory_journal>();
     manual_executor held;
     bus b{"payments", bus_options{}.with_journal(journal)};
-    b.add_rule({.name = "r",
-                .pattern = all,
-                .targets = {handler<CreditCardTransaction>("slow", [](const auto&) {}, held)
-                                .bounded({.capacity = 3, .on_full = overflow_policy::reject})}});
+    b.add_rule({.name = "r", .pattern = all, .targets = {three_slots(held)}});
     auto producer = b.producer<CreditCardTransaction>("com.example.tx");
-    std::vector<CreditCardTransaction> batch;
-    for (int i = 0; i < 6; ++i) batch.push_back(tx(i));
+    auto batch = transactions(6);
     batch[1].customerId = "\xff";  // not UTF-8: its JSON, which the journal records, cannot be written
     const auto result = producer.publish_batch(batch);
     CHECK(result.failed_entry_count == 3);
