@@ -10,6 +10,9 @@ set(_switchyard_header_excludes)
 if(NOT SWITCHYARD_WITH_SQLITE)
   list(APPEND _switchyard_header_excludes PATTERN "sqlite" EXCLUDE)
 endif()
+if(NOT SWITCHYARD_WITH_SCHEDULE)
+  list(APPEND _switchyard_header_excludes PATTERN "schedule" EXCLUDE)
+endif()
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/switchyard"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}" ${_switchyard_header_excludes})
 install(TARGETS switchyard_core
@@ -34,6 +37,18 @@ if(SWITCHYARD_WITH_SQLITE)
   install(FILES "${PROJECT_BINARY_DIR}/switchyard-sqlite-dependencies.cmake" DESTINATION "${SWITCHYARD_CMAKE_DIR}")
 endif()
 
+if(SWITCHYARD_WITH_SCHEDULE)
+  install(TARGETS switchyard_schedule
+    EXPORT switchyard-schedule-targets
+    ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}")
+  install(EXPORT switchyard-schedule-targets
+    NAMESPACE switchyard::
+    DESTINATION "${SWITCHYARD_CMAKE_DIR}")
+  file(WRITE "${PROJECT_BINARY_DIR}/switchyard-schedule-dependencies.cmake"
+    "include(CMakeFindDependencyMacro)\nfind_dependency(date CONFIG)\n")
+  install(FILES "${PROJECT_BINARY_DIR}/switchyard-schedule-dependencies.cmake" DESTINATION "${SWITCHYARD_CMAKE_DIR}")
+endif()
+
 # The umbrella links every component that was built, so it is exported after them, on its own.
 install(TARGETS switchyard_switchyard
   EXPORT switchyard-targets)
@@ -47,7 +62,7 @@ configure_package_config_file(
   INSTALL_DESTINATION "${SWITCHYARD_CMAKE_DIR}")
 # A header-only core works for any architecture; a compiled library does not.
 set(_switchyard_arch_independent ARCH_INDEPENDENT)
-if(SWITCHYARD_WITH_SQLITE OR NOT SWITCHYARD_HEADER_ONLY)
+if(SWITCHYARD_WITH_SQLITE OR SWITCHYARD_WITH_SCHEDULE OR NOT SWITCHYARD_HEADER_ONLY)
   set(_switchyard_arch_independent)
 endif()
 write_basic_package_version_file(

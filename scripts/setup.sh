@@ -22,7 +22,7 @@ jobs=${JOBS:-$(nproc)}
 
 packages=(build-essential cmake ninja-build ccache pkg-config python3
           nlohmann-json3-dev libfmt-dev doctest-dev libbenchmark-dev libconcurrentqueue-dev
-          libsqlite3-dev libasio-dev libcpp-httplib-dev)
+          libsqlite3-dev libasio-dev libcpp-httplib-dev libhowardhinnant-date-dev tzdata)
 [ "$mode" = test ] && packages+=(clang-14 libclang-rt-14-dev bc doxygen git)
 
 missing=()
@@ -40,11 +40,12 @@ fi
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
-# configure <dir> <extra cmake args...>: every build includes the SQLite component, so CI
-# builds, tests and installs switchyard::sqlite in each configuration.
+# configure <dir> <extra cmake args...>: every build includes the SQLite and schedule
+# components, so CI builds, tests and installs switchyard::sqlite and switchyard::schedule in
+# each configuration.
 configure() {
   local dir=$1; shift
-  cmake -S "$root" -B "$dir" -G Ninja "${launcher[@]}" -DSWITCHYARD_WITH_SQLITE=ON "$@" >/dev/null
+  cmake -S "$root" -B "$dir" -G Ninja "${launcher[@]}" -DSWITCHYARD_WITH_SQLITE=ON -DSWITCHYARD_WITH_SCHEDULE=ON "$@" >/dev/null
 }
 
 if [ "$mode" = example ]; then

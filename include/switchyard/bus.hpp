@@ -101,6 +101,9 @@ public:
     /// The bus's name (labels its metrics and logs).
     SWITCHYARD_API const std::string& name() const noexcept;
 
+    /// The options the bus was made with (its account, region, journal, limits).
+    SWITCHYARD_API const bus_options& options() const noexcept;
+
     /// Adds a rule. Throws switchyard::error (pattern_error for the pattern) naming the problem.
     SWITCHYARD_API void add_rule(rule_spec spec);
 
@@ -147,6 +150,11 @@ public:
 
     /// Publishes an already-built event as it is (id, time and all), e.g. one read from JSON.
     SWITCHYARD_API publish_result publish(event_ptr e);
+
+    /// Publishes an already-built event whose idempotency key is `dedup_id`: with deduplication
+    /// on (bus_options::dedup), a second event with the same key inside the window is accepted but
+    /// not delivered (publish_result::deduplicated). A scheduler's fire uses its id.
+    SWITCHYARD_API publish_result publish_deduplicated(event_ptr e, std::string_view dedup_id);
 
     /// Publishes an already-built event to the rules named in `only_rules` alone (all rules when
     /// it is empty), as a replay does.

@@ -40,7 +40,8 @@ struct sqlite_journal::impl {
 
     sqlite_journal_options options;
     sqlite_detail::database db;
-    sqlite_detail::statement begin, commit_tx, rollback, insert_event, read_open, update_open, delete_event, save_floor, read_unfinished;
+    sqlite_detail::statement begin, commit_tx, rollback, insert_event, read_open, update_open, delete_event, save_floor, read_unfinished,
+        put_checkpoint, get_checkpoint;
     static constexpr std::uint64_t floor_block = 65536;
     std::uint64_t floor = 0;  // sequence_floor as committed; the leader's alone
 
@@ -73,6 +74,8 @@ struct sqlite_journal::impl {
         db.exec("CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, json TEXT NOT NULL, open TEXT NOT NULL)");
         db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
         db.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('sequence_floor', 0)");
+        // Components' progress (a scheduler's last fires), in the same file as the events.
+        db.exec("CREATE TABLE IF NOT EXISTS checkpoints (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
         begin = db.prepare("BEGIN IMMEDIATE");
         commit_tx = db.prepare("COMMIT");
         rollback = db.prepare("ROLLBACK");
@@ -82,6 +85,8 @@ struct sqlite_journal::impl {
         delete_event = db.prepare("DELETE FROM events WHERE seq = ?1");
         save_floor = db.prepare("UPDATE meta SET value = ?1 WHERE key = 'sequence_floor'");
         read_unfinished = db.prepare("SELECT seq, json, open FROM events ORDER BY seq");
+        put_checkpoint = db.prepare("INSERT OR REPLACE INTO checkpoints (key, value) VALUES (?1, ?2)");
+        get_checkpoint = db.prepare("SELECT value FROM checkpoints WHERE key = ?1");
         floor = static_cast<std::uint64_t>(db.scalar("SELECT value FROM meta WHERE key = 'sequence_floor'"));
         last_sequence = std::max(floor, static_cast<std::uint64_t>(db.scalar("SELECT coalesce(max(seq), 0) FROM events")));
         flusher = std::thread([this] { flush_loop(); });
@@ -227,6 +232,24 @@ struct sqlite_journal::impl {
         if (b.error) std::rethrow_exception(b.error);
     }
 
+    // Runs `work` on the connection as the leader, so no commit is under way on it (reads, and
+    // checkpoints: each its own statement, SQLite's implicit transaction).
+    template <class Work> auto as_leader(Work&& work) -> decltype(work()) {
+        std::unique_lock lock(mutex);
+        changed.wait(lock, [&] { return !leading; });
+        leading = true;
+        lock.unlock();
+        struct release {
+            impl& s;
+            ~release() {
+                std::lock_guard relock(s.mutex);
+                s.leading = false;
+                s.changed.notify_all();
+            }
+        } released{*this};
+        return work();
+    }
+
     void flush_loop() {
         std::unique_lock lock(mutex);
         while (!stopping) {
@@ -308,13 +331,8 @@ void sqlite_journal::flush() {
 std::vector<journaled_event> sqlite_journal::unfinished() {
     flush();
     auto& s = *impl_;
-    std::unique_lock lock(s.mutex);
-    s.changed.wait(lock, [&] { return !s.leading; });
-    s.leading = true;
-    lock.unlock();
-    std::vector<journaled_event> out;
-    std::exception_ptr failure;
-    try {
+    return s.as_leader([&] {
+        std::vector<journaled_event> out;
         auto& q = s.read_unfinished;
         try {
             while (q.step())
@@ -324,14 +342,37 @@ std::vector<journaled_event> sqlite_journal::unfinished() {
             throw;
         }
         q.reset();
-    } catch (...) {
-        failure = std::current_exception();
-    }
-    lock.lock();
-    s.leading = false;
-    s.changed.notify_all();
-    if (failure) std::rethrow_exception(failure);
-    return out;
+        return out;
+    });
+}
+
+void sqlite_journal::save_checkpoint(std::string_view key, std::string_view value) {
+    auto& s = *impl_;
+    s.as_leader([&] {
+        try {
+            s.put_checkpoint.bind(1, key).bind(2, value).run();
+        } catch (const std::exception& e) {
+            s.put_checkpoint.reset();
+            throw error(fmt::format("sqlite_journal could not save checkpoint '{}' in {}: {}", key, s.db.file(), e.what()));
+        }
+    });
+}
+
+std::optional<std::string> sqlite_journal::load_checkpoint(std::string_view key) {
+    auto& s = *impl_;
+    return s.as_leader([&]() -> std::optional<std::string> {
+        auto& q = s.get_checkpoint;
+        std::optional<std::string> out;
+        try {
+            q.bind(1, key);
+            if (q.step()) out = std::string(q.text(0));
+        } catch (...) {
+            q.reset();
+            throw;
+        }
+        q.reset();
+        return out;
+    });
 }
 
 sqlite_journal::statistics sqlite_journal::stats() const {

@@ -161,6 +161,7 @@ SWITCHYARD_INLINE bus::~bus() {
 }
 
 SWITCHYARD_INLINE const std::string& bus::name() const noexcept { return core_->name(); }
+SWITCHYARD_INLINE const bus_options& bus::options() const noexcept { return core_->options(); }
 SWITCHYARD_INLINE void bus::add_rule(rule_spec spec) { core_->rules.add(std::move(spec)); }
 SWITCHYARD_INLINE bool bus::remove_rule(std::string_view name) { return core_->rules.remove(name).has_value(); }
 SWITCHYARD_INLINE void bus::enable_rule(std::string_view name) { core_->rules.set_state(name, rule_state::enabled); }
@@ -183,6 +184,11 @@ SWITCHYARD_INLINE std::optional<dedup_window::stats> bus::dedup_statistics() con
 SWITCHYARD_INLINE publish_result bus::publish(event_ptr e) {
     if (!e) throw error("bus::publish: the event pointer is null");
     return core_->pipeline.publish(e);
+}
+
+SWITCHYARD_INLINE publish_result bus::publish_deduplicated(event_ptr e, std::string_view dedup_id) {
+    if (!e) throw error("bus::publish_deduplicated: the event pointer is null");
+    return core_->pipeline.publish(e, dedup_id);
 }
 
 SWITCHYARD_INLINE publish_result bus::publish(event_ptr e, std::span<const std::string> only_rules) {

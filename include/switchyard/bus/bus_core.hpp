@@ -51,7 +51,8 @@ public:
                                     "(recover before shutting down)",
                                     name_));
         return recover_from(*options_.journal, rules, engine, telemetry,
-                            pipeline.make_envelope("switchyard.journal", "Unreadable", std::chrono::system_clock::now()));
+                            pipeline.make_envelope("switchyard.journal", "Unreadable", std::chrono::system_clock::now()),
+                            pipeline.dedup());
     }
 
 private:

@@ -48,6 +48,7 @@ public:
 
     bool journaled() const noexcept { return journal_ != nullptr; }
     const dedup_window* dedup() const noexcept { return dedup_.get(); }
+    dedup_window* dedup() noexcept { return dedup_.get(); }
 
     // Routes an event to every target of every enabled rule it matches (only those of the
     // rules named in `only_rules` when it is not empty: a replay's). `built_trace` is the

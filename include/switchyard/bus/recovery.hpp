@@ -1,6 +1,9 @@
 // Recovery from the journal: every delivery that was accepted before a crash and had not ended
 // starts again on the rule and target of the same names. One whose rule or target is gone, or
 // whose event cannot be read, is reported and ended in the journal, never silently dropped.
+// With deduplication on, each recovered event's id is remembered as an idempotency key, so a
+// producer that publishes the event again with its id as dedup id (a scheduler repeating a fire
+// the crash cut short) is caught.
 #pragma once
 
 #include <memory>
@@ -14,13 +17,14 @@
 #include "switchyard/bus/rule_registry.hpp"
 #include "switchyard/bus/telemetry.hpp"
 #include "switchyard/bus_options.hpp"
+#include "switchyard/dedup.hpp"
 #include "switchyard/durability/journal.hpp"
 #include "switchyard/event.hpp"
 
 namespace switchyard::detail {
 
 inline recovery_result recover_from(journal& source, const rule_registry& rules, delivery_engine& engine, bus_telemetry& telemetry,
-                                    const envelope& unreadable_envelope) {
+                                    const envelope& unreadable_envelope, dedup_window* dedup = nullptr) {
     auto report = [&](event_ptr e, const journal_delivery& d, std::string message) noexcept {
         bus_telemetry::guarded([&] {
             if (!e) e = std::make_shared<const json_text_event>(unreadable_envelope, "{}");
@@ -42,6 +46,7 @@ inline recovery_result recover_from(journal& source, const rule_registry& rules,
             continue;
         }
         ++out.events;
+        if (dedup) (void)dedup->first_seen(dedup_window::id_key(e->meta().id));
         const auto trace = telemetry.trace_of_built(*e);
         telemetry.published(*e, trace);
         const auto table = rules.load();

@@ -56,6 +56,22 @@ SWITCHYARD_INLINE std::vector<journaled_event> memory_journal::unfinished() {
     return out;
 }
 
+SWITCHYARD_INLINE void memory_journal::save_checkpoint(std::string_view key, std::string_view value) {
+    std::lock_guard lock(mutex_);
+    const auto it = checkpoints_.find(key);
+    if (it != checkpoints_.end())
+        it->second = std::string(value);
+    else
+        checkpoints_.emplace(std::string(key), std::string(value));
+}
+
+SWITCHYARD_INLINE std::optional<std::string> memory_journal::load_checkpoint(std::string_view key) {
+    std::lock_guard lock(mutex_);
+    const auto it = checkpoints_.find(key);
+    if (it == checkpoints_.end()) return std::nullopt;
+    return it->second;
+}
+
 SWITCHYARD_INLINE std::uint64_t memory_journal::record(std::string_view event_json, std::span<const journal_delivery> deliveries) {
     const auto sequence = ++last_;
     auto& entry = open_[sequence];

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "switchyard/config.hpp"
+#include "switchyard/error.hpp"
 
 namespace switchyard {
 
@@ -80,6 +82,24 @@ public:
     /// Every event with deliveries not yet ended, in acceptance order. Called by bus::recover()
     /// before the bus publishes anything.
     virtual std::vector<journaled_event> unfinished() = 0;
+
+    /// Saves a small named value beside the events, replacing the one saved under `key` before;
+    /// returns once it is as durable as the journal's events. Components that must pick up where
+    /// they stopped keep their progress here (a scheduler: each schedule's last fire). Throws when
+    /// it cannot save. The default throws: a journal written before checkpoints existed has none.
+    virtual void save_checkpoint(std::string_view key, std::string_view value) {
+        (void)key;
+        (void)value;
+        throw error("this journal keeps no checkpoints: override journal::save_checkpoint and load_checkpoint "
+                    "(memory_journal and sqlite_journal do)");
+    }
+
+    /// The value last saved under `key`, or nullopt when there is none.
+    virtual std::optional<std::string> load_checkpoint(std::string_view key) {
+        (void)key;
+        throw error("this journal keeps no checkpoints: override journal::save_checkpoint and load_checkpoint "
+                    "(memory_journal and sqlite_journal do)");
+    }
 };
 
 /// The journal's contract without the disk: what a crash would keep is what this object keeps.
@@ -96,6 +116,9 @@ public:
 
     std::vector<journaled_event> unfinished() override;
 
+    void save_checkpoint(std::string_view key, std::string_view value) override;
+    std::optional<std::string> load_checkpoint(std::string_view key) override;
+
 private:
     std::uint64_t record(std::string_view event_json, std::span<const journal_delivery> deliveries);
 
@@ -103,6 +126,7 @@ private:
     std::uint64_t batches_ = 0;
     std::uint64_t last_ = 0;
     std::map<std::uint64_t, journaled_event> open_;
+    std::map<std::string, std::string, std::less<>> checkpoints_;
 };
 
 }  // namespace switchyard

@@ -67,6 +67,10 @@ public:
     std::vector<std::uint64_t> record_accepted_batch(std::span<const journal_record> records) override;
     void record_ended(std::uint64_t sequence, std::string_view rule, std::string_view target) noexcept override;
     std::vector<journaled_event> unfinished() override;
+    /// Saves `value` under `key` in the journal's file, in a transaction of its own (durable as
+    /// the journal's `synchronous` level makes events). Throws switchyard::error when it cannot.
+    void save_checkpoint(std::string_view key, std::string_view value) override;
+    std::optional<std::string> load_checkpoint(std::string_view key) override;
 
     /// Writes the buffered delivery ends now. Throws switchyard::error when it cannot.
     void flush();
