@@ -324,3 +324,42 @@ TEST_CASE("once_per_event handles each replay of an event once, apart from its o
     b.drain();
     CHECK(calls == 2);
 }
+
+TEST_CASE("journal checkpoints: memory_journal keeps the last value per key; a journal without them says so") {
+    switchyard::memory_journal j;
+    CHECK_FALSE(j.load_checkpoint("k").has_value());
+    j.save_checkpoint("k", "1");
+    j.save_checkpoint("k", "2");
+    CHECK(j.load_checkpoint("k") == "2");
+
+    struct old_journal final : switchyard::journal {
+        std::uint64_t record_accepted(std::string_view, std::span<const switchyard::journal_delivery>) override { return 1; }
+        void record_ended(std::uint64_t, std::string_view, std::string_view) noexcept override {}
+        std::vector<switchyard::journaled_event> unfinished() override { return {}; }
+    } old;
+    CHECK_THROWS_WITH_AS(old.save_checkpoint("k", "v"), doctest::Contains("this journal keeps no checkpoints"), switchyard::error);
+    CHECK_THROWS_WITH_AS((void)old.load_checkpoint("k"), doctest::Contains("override journal::save_checkpoint"), switchyard::error);
+}
+
+TEST_CASE("recover() remembers each recovered event's id in the dedup window: publishing it again by its id is a duplicate") {
+    auto journal = std::make_shared<switchyard::memory_journal>();
+    auto e = switchyard::make_json_event(
+        switchyard::envelope{.id = "7f0c2d4e-0000-4000-8000-000000000001", .detail_type = "T", .source = "s", .account = "000000000000",
+                             .time = "2026-01-01T00:00:00Z", .region = "local", .resources = {}, .replay_name = {}, .trace = {}},
+        R"({"n": 1})");
+    const switchyard::journal_delivery open[] = {{"r", "t"}};
+    (void)journal->record_accepted(e->json(), open);
+
+    tally delivered;
+    switchyard::bus b{"b", switchyard::bus_options{}.with_journal(journal).with_dedup({})};
+    b.add_rule({.name = "r", .pattern = R"({"source": ["s"]})", .targets = {switchyard::json_handler("t", [&](std::string_view) { delivered.add(); })}});
+    CHECK(b.recover().deliveries == 1);
+    CHECK(delivered.value() == 1);
+    const auto again = b.publish_deduplicated(e, e->meta().id);
+    CHECK(again.ok());
+    CHECK(again.deduplicated);
+    const auto other = b.publish_deduplicated(e, "another-key");
+    CHECK_FALSE(other.deduplicated);
+    b.drain();
+    CHECK(delivered.value() == 2);
+}

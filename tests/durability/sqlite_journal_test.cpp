@@ -301,3 +301,21 @@ TEST_CASE("a journal that would not survive a crash is refused") {
     for (const char* file : {"", ":memory:", "file::memory:?cache=shared"})
         CHECK_THROWS_WITH_AS(switchyard::sqlite_journal{std::string(file)}, doctest::Contains("needs a file path"), switchyard::error);
 }
+
+TEST_CASE("sqlite_journal: checkpoints survive reopening, the last value under each key") {
+    temp_dir dir;
+    const auto file = dir.file("journal.db");
+    {
+        switchyard::sqlite_journal journal(file);
+        CHECK_FALSE(journal.load_checkpoint("schedule/default/a").has_value());
+        journal.save_checkpoint("schedule/default/a", R"({"last":1})");
+        journal.save_checkpoint("schedule/default/a", R"({"last":2})");
+        journal.save_checkpoint("schedule/default/b", "");
+        (void)journal.record_accepted("{}", two);  // events and checkpoints share the file
+    }
+    switchyard::sqlite_journal journal(file);
+    CHECK(journal.load_checkpoint("schedule/default/a") == R"({"last":2})");
+    CHECK(journal.load_checkpoint("schedule/default/b") == "");
+    CHECK_FALSE(journal.load_checkpoint("schedule/default/c").has_value());
+    CHECK(journal.unfinished().size() == 1);
+}
