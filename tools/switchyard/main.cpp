@@ -2,6 +2,7 @@
 //   switchyard test-pattern PATTERN EVENT      EventBridge's TestEventPattern, offline
 //   switchyard test-pattern --explain PATTERN EVENT   the same, saying why it does not match
 //   switchyard match --rules FILE --events FILE [--repeat N] [--threads T]
+//   switchyard next-fires EXPRESSION [--tz ZONE] [--from TIME] [--count N]   a schedule's next fire times
 // Arguments that start with '@' name a file to read.
 #include <algorithm>
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <exception>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -22,6 +24,10 @@
 #include <switchyard/pattern/explain.hpp>
 #include <switchyard/pattern/matcher.hpp>
 #include <switchyard/pattern/pattern.hpp>
+#ifdef SWITCHYARD_CLI_HAS_SCHEDULE
+#include <switchyard/detail/time.hpp>
+#include <switchyard/schedule/expression.hpp>
+#endif
 
 namespace {
 
@@ -170,16 +176,89 @@ int match(const std::vector<std::string>& args) {
     return 0;
 }
 
+constexpr const char* next_fires_usage =
+    "usage: switchyard next-fires EXPRESSION [--tz ZONE] [--from TIME] [--count N]: the next N (default 5, at most "
+    "1000) fire times strictly after --from (RFC 3339, default now), in ZONE (IANA, default UTC); a rate counts from "
+    "--from";
+
+// Prints a schedule's next fire times, one a line as RFC 3339 with the zone's offset; fewer when
+// the schedule ends (an at(), a cron whose years run out). Exit 0, or 2 for a bad argument.
+int next_fires(const std::vector<std::string>& args) {
+#ifndef SWITCHYARD_CLI_HAS_SCHEDULE
+    (void)args;
+    throw usage_error("next-fires needs a switchyard built with SWITCHYARD_WITH_SCHEDULE=ON");
+#else
+    using namespace std::chrono;
+    std::optional<std::string> expression_text;
+    std::string zone_name = "UTC";
+    std::optional<std::string> from_text;
+    long count = 5;
+    constexpr long max_count = 1000;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        auto value = [&]() -> const std::string& {
+            if (i + 1 >= args.size()) throw usage_error(args[i] + " needs a value");
+            return args[++i];
+        };
+        if (args[i] == "--tz") {
+            zone_name = value();
+        } else if (args[i] == "--from") {
+            from_text = value();
+        } else if (args[i] == "--count") {
+            const std::string& v = value();
+            count = 0;
+            if (!v.empty() && v.size() <= 5 && v.find_first_not_of("0123456789") == std::string::npos)
+                count = std::stol(v);
+            if (count < 1 || count > max_count)
+                throw usage_error("--count must be an integer from 1 to " + std::to_string(max_count) + ", got \"" + v +
+                                  "\"");
+        } else if (args[i].rfind("--", 0) == 0) {
+            throw usage_error("unknown option \"" + args[i] + "\"");
+        } else if (expression_text) {
+            throw usage_error(next_fires_usage);
+        } else {
+            expression_text = args[i];
+        }
+    }
+    if (!expression_text) throw usage_error(next_fires_usage);
+    const auto expression = switchyard::schedule_expression::parse(*expression_text);
+    const auto zone = switchyard::time_zone::locate(zone_name);
+    sys_seconds from = floor<seconds>(system_clock::now());
+    if (from_text) {
+        const auto parsed = switchyard::detail::parse_rfc3339(*from_text);
+        if (!parsed)
+            throw usage_error("--from must be an RFC 3339 time such as 2026-03-08T00:00:00Z or "
+                              "2026-03-08T00:00:00-05:00, got \"" + *from_text + "\"");
+        // Whole seconds: a fire at the floor is not after a fractional --from either.
+        from = floor<seconds>(*parsed);
+    }
+    std::string out;
+    auto after = from;
+    for (long i = 0; i < count; ++i) {
+        const auto next = expression.next_after(after, zone, from);
+        if (!next) break;
+        out += zone.format(*next);
+        out += '\n';
+        after = *next;
+    }
+    std::cout << out;
+    return 0;
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 1, argv + argc);
     try {
-        if (args.empty()) throw usage_error("usage: switchyard test-pattern [--explain] PATTERN EVENT | switchyard match --rules FILE --events FILE [--repeat N] [--threads T]");
+        if (args.empty())
+            throw usage_error("usage: switchyard test-pattern [--explain] PATTERN EVENT | switchyard match --rules FILE "
+                              "--events FILE [--repeat N] [--threads T] | switchyard next-fires EXPRESSION [--tz ZONE] "
+                              "[--from TIME] [--count N]");
         const std::vector<std::string> rest(args.begin() + 1, args.end());
         if (args[0] == "test-pattern") return test_pattern(rest);
         if (args[0] == "match") return match(rest);
-        throw usage_error("unknown command \"" + args[0] + "\"; expected test-pattern or match");
+        if (args[0] == "next-fires") return next_fires(rest);
+        throw usage_error("unknown command \"" + args[0] + "\"; expected test-pattern, match or next-fires");
     } catch (const std::exception& e) {
         std::cerr << "switchyard: " << one_line(e.what()) << '\n';
         return 2;
