@@ -11,17 +11,9 @@ get_filename_component(SOURCE_PATH "${CMAKE_CURRENT_LIST_DIR}/../.." ABSOLUTE)
 vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
   FEATURES
     sqlite SWITCHYARD_WITH_SQLITE
+    schedule SWITCHYARD_WITH_SCHEDULE
     nats SWITCHYARD_WITH_NATS
 )
-
-# Without a compiled component switchyard is header-only: one (release) configuration is enough.
-set(switchyard_header_only ON)
-if("sqlite" IN_LIST FEATURES OR "nats" IN_LIST FEATURES)
-  set(switchyard_header_only OFF)
-endif()
-if(switchyard_header_only)
-  set(VCPKG_BUILD_TYPE release)
-endif()
 
 # FETCHCONTENT_FULLY_DISCONNECTED: every dependency comes from vcpkg; a port build never downloads.
 vcpkg_cmake_configure(
@@ -40,11 +32,8 @@ vcpkg_cmake_configure(
 vcpkg_cmake_install()
 vcpkg_cmake_config_fixup(CONFIG_PATH lib/cmake/switchyard)
 
-if(switchyard_header_only)
-  file(REMOVE_RECURSE "${CURRENT_PACKAGES_DIR}/debug" "${CURRENT_PACKAGES_DIR}/lib")
-else()
-  file(REMOVE_RECURSE "${CURRENT_PACKAGES_DIR}/debug/include" "${CURRENT_PACKAGES_DIR}/debug/share")
-endif()
+# libswitchyard is compiled (both configurations); the debug tree needs no second set of headers.
+file(REMOVE_RECURSE "${CURRENT_PACKAGES_DIR}/debug/include" "${CURRENT_PACKAGES_DIR}/debug/share")
 # The project installs its LICENSE under share/doc; vcpkg's place for it is share/switchyard/copyright.
 file(REMOVE_RECURSE "${CURRENT_PACKAGES_DIR}/share/doc")
 vcpkg_install_copyright(FILE_LIST "${SOURCE_PATH}/LICENSE")

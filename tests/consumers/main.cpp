@@ -14,6 +14,12 @@
 #include <switchyard/sqlite/sqlite_archive_store.hpp>
 #endif
 
+#if SWITCHYARD_CONSUMER_SCHEDULE
+#include <chrono>
+
+#include <switchyard/schedule/scheduler.hpp>
+#endif
+
 struct Ping {
     std::string id;
     int n = 0;
@@ -57,5 +63,25 @@ int main() {
     std::puts("consumer: PING archived with switchyard::sqlite");
 #endif
     std::puts("consumer: PING delivered");
+#if SWITCHYARD_CONSUMER_SCHEDULE
+    // The schedule component (and date/tz behind it): a cron in New York fires on a manual clock.
+    {
+        using namespace std::chrono;
+        switchyard::bus bus{"consumer"};
+        int fires = 0;
+        bus.add_rule({.name = "fires",
+                      .pattern = R"({"detail-type": ["Scheduled Event"]})",
+                      .targets = {switchyard::json_handler("count", [&](std::string_view) { ++fires; })}});
+        switchyard::manual_clock clock{sys_days{2026y / March / 7}};
+        switchyard::scheduler scheduler{bus, {.clock = &clock}};
+        scheduler.add({.name = "noon", .expression = "cron(0 12 * * ? *)", .time_zone = "America/New_York"});
+        clock.advance(days(3));
+        if (fires != 3) {
+            std::fprintf(stderr, "consumer: expected 3 fires of the schedule, got %d\n", fires);
+            return 1;
+        }
+    }
+    std::puts("consumer: schedule fired with switchyard::schedule");
+#endif
     return 0;
 }
