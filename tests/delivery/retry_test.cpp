@@ -194,3 +194,38 @@ TEST_CASE("full-jitter backoff stays within [0, min(cap, base * 2^retry)] and sp
     CHECK(low < 200ms);  // jitter reaches down near zero...
     CHECK(high > 800ms);  // ...and up near the cap
 }
+
+TEST_CASE("a retry outcome with a minimum wait (Retry-After) delays the next attempt at least that long") {
+    std::vector<std::chrono::steady_clock::time_point> attempts;
+    std::mutex m;
+    bus b{"payments"};
+    b.add_rule({.name = "r",
+                .pattern = refunds,
+                .targets = {handler<Refund>("throttled",
+                                            [&](const event<Refund>&, const delivery_info& info) {
+                                                std::lock_guard lock(m);
+                                                attempts.push_back(std::chrono::steady_clock::now());
+                                                return info.attempt == 1 ? outcome::retry("HTTP 429", 250ms) : outcome::success();
+                                            })
+                                .retry(quick(3))}});
+    CHECK(b.producer<Refund>("s").publish({"t1", 1}).ok());
+    REQUIRE(b.drain(30s));
+    REQUIRE(attempts.size() == 2);
+    CHECK(attempts[1] - attempts[0] >= 250ms);  // the backoff alone would be 1-2 ms
+    CHECK(outcome::retry("x", 250ms).retry_after() == 250ms);
+    CHECK(outcome::retry("x").retry_after() == 0ms);
+
+    SUBCASE("a minimum wait past the event's maximum age dead-letters at once") {
+        std::vector<dead_letter> dead;
+        bus b2{"p2"};
+        b2.add_rule({.name = "r",
+                     .pattern = refunds,
+                     .targets = {handler<Refund>("throttled", [](const event<Refund>&) { return outcome::retry("HTTP 429", 1h); })
+                                     .retry(retry_policy{.max_retry_attempts = 3, .max_event_age = 10min, .base_delay = 1ms, .max_delay = 2ms})
+                                     .dead_letters([&](const dead_letter& d) { dead.push_back(d); })}});
+        CHECK(b2.producer<Refund>("s").publish({"t1", 1}).ok());
+        REQUIRE(b2.drain(30s));
+        REQUIRE(dead.size() == 1);
+        CHECK(dead[0].reason == dead_letter_reason::max_age_exceeded);
+    }
+}

@@ -323,16 +323,17 @@ private:
                                                                              timed);
                 return end(d);
             case outcome::kind::permanent: return fail(d, dead_letter_reason::permanent_failure, "HandlerFailed", result.reason());
-            case outcome::kind::retryable: return retry_or_give_up(d, std::move(owner), result.reason());
+            case outcome::kind::retryable: return retry_or_give_up(d, std::move(owner), result.reason(), result.retry_after());
         }
     }
 
-    void retry_or_give_up(delivery& d, delivery_owner owner, const std::string& reason) {
+    void retry_or_give_up(delivery& d, delivery_owner owner, const std::string& reason,
+                          std::chrono::milliseconds at_least = std::chrono::milliseconds(0)) {
         auto& t = *d.target;
         const auto& policy = t.spec.retries;
         if (d.attempts > policy.max_retry_attempts) return fail(d, dead_letter_reason::retries_exhausted, "HandlerFailed", reason);
         const auto age = std::chrono::system_clock::now() - d.event->ingestion_time();
-        const auto wait = policy.backoff(d.attempts);
+        const auto wait = std::max<std::chrono::microseconds>(policy.backoff(d.attempts), at_least);
         if (age + wait >= policy.max_event_age) return fail(d, dead_letter_reason::max_age_exceeded, "HandlerFailed", reason);
         if (shutting_down_.load(std::memory_order_acquire))
             return fail(d, dead_letter_reason::shutdown, "Shutdown", "the bus shut down before this delivery could be retried: " + reason);
