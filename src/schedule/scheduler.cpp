@@ -1,9 +1,10 @@
 // The scheduler: a table of schedules, each with its next scheduled time and the moment it is
 // due (the time plus its flexible-window offset); run_due publishes what is due, oldest first.
-// One mutex guards the table; a second serialises run_due (the timer thread's, or the thread
-// moving a manual clock) so a fire is never published by two threads. Publishing happens with
-// neither the table's lock held nor any schedule borrowed by reference: a handler may add, remove
-// or fire schedules from inside its delivery.
+// `mutex` guards the table and is never held while calling out (the bus, the journal, the error
+// handler), so a handler may add, put, remove, disable or fire schedules, and read them, from
+// inside a delivery. `run_mutex` serialises run_due (the timer thread's, or the thread moving a
+// manual clock) so a fire is never published by two threads; `journal_mutex` keeps a schedule's
+// checkpoints in order with its removal.
 #include "switchyard/schedule/scheduler.hpp"
 
 #include <algorithm>
@@ -34,8 +35,8 @@ using time_point = std::chrono::system_clock::time_point;
 // The longest a timer waits before looking at the wall clock again: a clock set forward (or a
 // machine that slept) is noticed within this, not at the old due time.
 constexpr auto max_timer_wait = std::chrono::seconds(30);
-// How many missed times a schedule walks through when it wakes after a long absence; past this
-// the rest are counted without being looked at one by one.
+// How many missed times of a cron() a schedule walks through, one by one, when it wakes after a
+// long absence; the count of missed fires stops there (a rate's are counted arithmetically).
 constexpr std::size_t max_missed_walk = 1'000'000;
 
 bool valid_name(std::string_view name) {
@@ -78,13 +79,18 @@ struct scheduler::impl {
         time_zone zone;
         sys_seconds anchor{};
         std::optional<sys_seconds> last;     // the last scheduled time fired
+        std::optional<sys_seconds> firing;   // the time being published now
         std::optional<sys_seconds> refire;   // a fire whose publish a crash may have cut short
-        time_point refire_due = time_point::min();  // at once, unless the bus refused it
+        time_point refire_due{};             // when it runs (at once, unless the bus refused it)
         std::optional<sys_seconds> next;     // the next scheduled time
         time_point due{};                    // when `next` (or its retry) runs
+        bool retrying = false;               // `next` was refused: it fires when retried, however late
         bool removed = false;
         std::uint64_t fires = 0, missed = 0, late = 0, failed = 0;
     };
+
+    // Messages for the error handler, gathered under `mutex` and delivered after it is released.
+    using reports = std::vector<std::pair<std::string, std::string>>;
 
     bus& target;
     scheduler_options options;
@@ -97,8 +103,9 @@ struct scheduler::impl {
     std::uint64_t generation = 0;  // of the armed timer: an older timer's callback does nothing
     bool stopping = false;
 
-    std::mutex run_mutex;  // one run_due at a time
-    timer_service timer;   // last: destroyed (joined) first, while everything it uses exists
+    std::mutex run_mutex;      // one run_due at a time
+    std::mutex journal_mutex;  // a schedule's checkpoint writes, in order with its removal
+    timer_service timer;       // last: destroyed (joined) first, while everything it uses exists
 
     impl(bus& b, scheduler_options o)
         : target(b),
@@ -113,6 +120,11 @@ struct scheduler::impl {
             throw schedule_error("scheduler_options::misfire_threshold is negative: use zero or more seconds");
         if (options.retry_interval <= std::chrono::milliseconds(0))
             throw schedule_error("scheduler_options::retry_interval must be positive");
+        if (journal && !journal->keeps_checkpoints()) {
+            report("", "the journal keeps no checkpoints (journal::keeps_checkpoints): schedules keep their progress in "
+                       "memory only, and a restart starts them afresh");
+            journal.reset();
+        }
     }
 
     // ---- progress ------------------------------------------------------------------------------
@@ -130,16 +142,33 @@ struct scheduler::impl {
             // The handler's own failure has nowhere better to go; the scheduler goes on.
         }
     }
+    void report(const reports& r) const {
+        for (const auto& [name, message] : r) report(name, message);
+    }
 
-    // Saves the schedule's progress: its expression and anchor, the last fire, and a fire under
-    // way. A failure is reported, and firing goes on (a lost save can only repeat a fire).
-    void save(const entry& e, std::optional<sys_seconds> firing) const {
-        if (!journal) return;
+    // The checkpoint of `e`: its expression and anchor, the last fire, and a fire under way.
+    // Precondition: `mutex` is held.
+    static std::string progress_of(const entry& e, std::optional<sys_seconds> firing) {
         nlohmann::json j{{"expression", e.spec.expression}, {"anchor", e.anchor.time_since_epoch().count()}};
         if (e.last) j["last"] = e.last->time_since_epoch().count();
         if (firing) j["firing"] = firing->time_since_epoch().count();
+        return j.dump();
+    }
+
+    // Saves the progress of `e` (unless it was removed meanwhile), without holding `mutex`
+    // during the write. A failure is reported, and firing goes on: a lost save can only repeat a
+    // fire.
+    void save(const entry& e, std::optional<sys_seconds> firing) {
+        if (!journal) return;
+        std::lock_guard order(journal_mutex);
+        std::string progress;
+        {
+            std::lock_guard lock(mutex);
+            if (e.removed) return;
+            progress = progress_of(e, firing);
+        }
         try {
-            journal->save_checkpoint(checkpoint_key(e.spec.name), j.dump());
+            journal->save_checkpoint(checkpoint_key(e.spec.name), progress);
         } catch (const std::exception& ex) {
             report(e.spec.name, fmt::format("could not save the schedule's progress: {}", ex.what()));
         }
@@ -158,6 +187,7 @@ struct scheduler::impl {
     // Sets `next` and `due` for the scheduled time `t` (the flexible window draws its offset).
     void plan(entry& e, std::optional<sys_seconds> t) {
         e.next = t;
+        e.retrying = false;
         if (!t) return;
         e.due = *t;
         if (e.spec.flexible_window > std::chrono::minutes(0)) {
@@ -196,59 +226,78 @@ struct scheduler::impl {
         return e;
     }
 
-    // Where a new (or restarted) schedule starts: from its saved progress when the journal has
-    // it, else from now (a rate from its start, or from now).
-    void start(entry& e, const entry* replaced) {
+    // Where a new, replaced or restarted schedule starts. Precondition: `mutex` is held.
+    //  - replacing one with the same expression that was enabled: from its last fire (or the
+    //    fire under way), keeping its counts;
+    //  - restarting with saved progress of the same expression: from the last fire (the fires
+    //    missed while down go to the policy), repeating a fire a crash may have cut short; with
+    //    progress but no fire yet, from the time it was first added;
+    //  - otherwise (new, another expression, or one that was disabled): from now on.
+    void start(entry& e, const entry* replaced, const std::optional<nlohmann::json>& saved) {
         const auto now = now_seconds();
         e.anchor = e.spec.start ? *e.spec.start : now;
-        std::optional<nlohmann::json> saved;
+        std::optional<sys_seconds> from;
         if (replaced) {
-            if (replaced->spec.expression == e.spec.expression && !e.spec.start) e.anchor = replaced->anchor;
+            e.fires = replaced->fires, e.missed = replaced->missed, e.late = replaced->late, e.failed = replaced->failed;
             e.last = replaced->last;
-            e.fires = replaced->fires;
-            e.missed = replaced->missed;
-            e.late = replaced->late;
-            e.failed = replaced->failed;
-        } else if (journal) {
-            try {
-                if (auto text = journal->load_checkpoint(checkpoint_key(e.spec.name))) saved = nlohmann::json::parse(*text);
-            } catch (const std::exception& ex) {
-                report(e.spec.name, fmt::format("could not read the schedule's saved progress (starting afresh): {}", ex.what()));
+            if (replaced->firing && (!e.last || *replaced->firing > *e.last)) e.last = replaced->firing;
+            e.refire = replaced->refire;
+            e.refire_due = replaced->refire_due;
+            if (replaced->spec.expression == e.spec.expression && replaced->spec.enabled) {
+                if (!e.spec.start) e.anchor = replaced->anchor;
+                if (e.last) from = *e.last;
             }
-        }
-        if (saved) {
+        } else if (saved) {
+            const bool same = saved->value("expression", "") == e.spec.expression;
             const auto anchor = seconds_field(*saved, "anchor");
-            if (anchor && !e.spec.start && saved->value("expression", "") == e.spec.expression) e.anchor = *anchor;
+            if (anchor && same && !e.spec.start) e.anchor = *anchor;
             e.last = seconds_field(*saved, "last");
             e.refire = seconds_field(*saved, "firing");
+            e.refire_due = now;
+            if (same) from = e.last ? *e.last : std::min(e.anchor, now) - std::chrono::seconds(1);
         }
-        // Without progress, the first fire is the first time from now on (a rate's anchor itself).
-        // A fire to repeat counts as done: the schedule goes on after it.
-        auto from = e.last ? *e.last : std::max(now, e.anchor) - std::chrono::seconds(1);
-        if (e.refire && (!e.last || *e.refire > *e.last)) from = *e.refire;
-        plan(e, e.spec.enabled ? after(e, from) : std::nullopt);
+        if (e.refire && (!e.last || *e.refire > *e.last) && (!from || *e.refire > *from)) from = *e.refire;
+        // From now on: the first time strictly after now (a rate's anchor itself when that is now).
+        if (!from) from = std::max(now, e.anchor) - std::chrono::seconds(1);
+        if (from && e.last && *e.last > *from) from = *e.last;
+        plan(e, e.spec.enabled ? after(e, *from) : std::nullopt);
     }
 
     // When `e` has something to run: a fire to repeat first, else its next time (or its retry).
     static std::optional<time_point> due_at(const entry& e) {
+        if (e.removed || !e.spec.enabled) return std::nullopt;
         if (e.refire) return e.refire_due;
-        if (!e.spec.enabled || !e.next) return std::nullopt;
+        if (!e.next) return std::nullopt;
         return e.due;
     }
 
     void insert(schedule_spec spec, bool replace) {
         auto e = make_entry(std::move(spec));
-        std::unique_lock lock(mutex);
-        const auto it = table.find(e->spec.name);
-        if (it != table.end() && !replace)
-            throw schedule_error(fmt::format("a schedule named '{}' exists: remove it first, or use put()", e->spec.name));
-        const entry* replaced = it != table.end() ? it->second.get() : nullptr;
-        start(*e, replaced);
-        if (replaced) it->second->removed = true;
-        const auto name = e->spec.name;
-        table.insert_or_assign(name, e);
+        // Saved progress is read before the table is locked: reading a journal may take a while.
+        std::optional<nlohmann::json> saved;
+        reports problems;
+        if (journal) {
+            try {
+                if (auto text = journal->load_checkpoint(checkpoint_key(e->spec.name)); text && !text->empty() && *text != "{}")
+                    saved = nlohmann::json::parse(*text);
+            } catch (const std::exception& ex) {
+                problems.emplace_back(e->spec.name,
+                                      fmt::format("could not read the schedule's saved progress (starting afresh): {}", ex.what()));
+            }
+        }
+        {
+            std::unique_lock lock(mutex);
+            const auto it = table.find(e->spec.name);
+            if (it != table.end() && !replace)
+                throw schedule_error(fmt::format("a schedule named '{}' exists: remove it first, or use put()", e->spec.name));
+            const entry* replaced = it != table.end() ? it->second.get() : nullptr;
+            start(*e, replaced, replaced ? std::nullopt : saved);
+            if (replaced) it->second->removed = true;
+            table.insert_or_assign(e->spec.name, e);
+            arm(lock);
+        }
+        report(problems);
         save(*e, e->refire);
-        arm(lock);
     }
 
     std::shared_ptr<entry> find(std::string_view name) const {
@@ -273,29 +322,38 @@ struct scheduler::impl {
 
     // Publishes the fire of `t`, with its progress saved before and after. False when the bus
     // refused it (the caller retries later).
-    bool fire(entry& e, sys_seconds t, time_point now, bool count_late) {
+    bool fire(entry& e, sys_seconds t, bool count_late) {
         {
             std::lock_guard lock(mutex);
-            save(e, t);
+            e.firing = t;
         }
+        save(e, t);
+        const auto id = fire_id(options.group, e.spec.name, t);
         publish_result result;
         try {
-            result = target.publish_deduplicated(make_fire(e, t, fire_id(options.group, e.spec.name, t)), fire_id(options.group, e.spec.name, t));
+            result = target.publish_deduplicated(make_fire(e, t, id), id);
         } catch (const std::exception& ex) {
             result.error_code = publish_errc::invalid_argument;
             result.error_message = ex.what();
         }
-        std::lock_guard lock(mutex);
+        const auto published = clock.now();
+        {
+            std::lock_guard lock(mutex);
+            e.firing.reset();
+            if (result.ok()) {
+                ++e.fires;
+                if (count_late && published - time_point(t) > options.misfire_threshold + e.spec.flexible_window) ++e.late;
+                if (!e.last || t > *e.last) e.last = t;
+            } else {
+                ++e.failed;
+            }
+        }
         if (!result.ok()) {
-            ++e.failed;
             report(e.spec.name, fmt::format("the fire of {} was refused by bus '{}' ({}: {}); trying again in {} ms",
                                             detail::format_rfc3339(t), target.name(), to_string(result.error_code),
                                             result.error_message, options.retry_interval.count()));
             return false;
         }
-        ++e.fires;
-        if (count_late && now - time_point(t) > options.misfire_threshold + e.spec.flexible_window) ++e.late;
-        if (!e.last || t > *e.last) e.last = t;
         save(e, std::nullopt);
         return true;
     }
@@ -304,8 +362,11 @@ struct scheduler::impl {
     bool in_journal(const std::string& id) const {
         if (!journal) return false;
         try {
-            for (const auto& entry : journal->unfinished())
-                if (entry.event_json.find(id) != std::string::npos) return true;
+            for (const auto& entry : journal->unfinished()) {
+                if (entry.event_json.find(id) == std::string::npos) continue;  // cheap filter before parsing
+                const auto parsed = nlohmann::json::parse(entry.event_json, nullptr, false);
+                if (parsed.is_object() && parsed.value("id", "") == id) return true;
+            }
         } catch (const std::exception& ex) {
             report("", fmt::format("could not read the journal: {}", ex.what()));
         }
@@ -319,25 +380,40 @@ struct scheduler::impl {
         std::optional<sys_seconds> next;
     };
 
+    // Precondition: `mutex` is held.
     decision decide(entry& e, time_point now) {
         decision d;
         const auto threshold = options.misfire_threshold + e.spec.flexible_window;
+        std::optional<sys_seconds> t = e.next;
+        // A time the bus refused fires when retried, however late: it is not missed.
+        std::vector<sys_seconds> retried;
+        if (e.retrying && t) {
+            retried.push_back(*t);
+            t = after(e, *t);
+        }
+        const auto too_late = [&](sys_seconds at) { return now - time_point(at) > threshold; };
         std::deque<sys_seconds> missed;  // the latest max_catch_up (or 1) of them
         const std::size_t keep = e.spec.on_missed == missed_fire_policy::fire_all ? e.spec.max_catch_up : 1;
-        std::optional<sys_seconds> t = e.next;
+        // A rate's missed times are evenly spaced: skip all but the last `keep` without visiting them.
+        if (t && e.expression.kind() == schedule_kind::rate && too_late(*t) && !e.spec.end) {
+            const auto period = e.expression.period();
+            const auto last_missed = std::chrono::ceil<std::chrono::seconds>(now - threshold) - std::chrono::seconds(1);
+            const auto count = (last_missed - *t) / period + 1;  // times t, t + period, ... <= last_missed
+            if (count > static_cast<std::int64_t>(keep)) {
+                const auto skipped = count - static_cast<std::int64_t>(keep);
+                d.missed += static_cast<std::uint64_t>(skipped);
+                t = *t + skipped * period;
+            }
+        }
         std::size_t walked = 0;
-        // Times too late to count as on time: missed.
-        while (t && now - time_point(*t) > threshold && walked < max_missed_walk) {
+        while (t && too_late(*t) && walked < max_missed_walk) {
             ++d.missed;
             missed.push_back(*t);
             if (missed.size() > keep) missed.pop_front();
             t = after(e, *t);
             ++walked;
         }
-        if (walked == max_missed_walk) {
-            // A very long absence of a very frequent schedule: jump to now without counting further.
-            t = after(e, std::chrono::floor<std::chrono::seconds>(now) - std::chrono::seconds(1));
-        }
+        if (walked == max_missed_walk) t = after(e, std::chrono::floor<std::chrono::seconds>(now - threshold));
         // Times due and on time.
         std::vector<sys_seconds> on_time;
         while (t && time_point(*t) <= now) {
@@ -355,15 +431,15 @@ struct scheduler::impl {
                 d.fire.assign(missed.begin(), missed.end());
                 d.missed -= missed.size();
                 break;
-            case missed_fire_policy::skip:
-                break;
+            case missed_fire_policy::skip: break;
         }
+        d.fire.insert(d.fire.begin(), retried.begin(), retried.end());
         d.fire.insert(d.fire.end(), on_time.begin(), on_time.end());
         d.next = t;
         return d;
     }
 
-    // The entry due first at or before `now`, if any.
+    // The entry due first at or before `now`, if any. Precondition: `mutex` is held.
     std::shared_ptr<entry> first_due(time_point now) const {
         std::shared_ptr<entry> best;
         std::optional<time_point> best_due;
@@ -375,12 +451,17 @@ struct scheduler::impl {
         return best;
     }
 
+    // Whether `e` may still fire: not removed, enabled, the scheduler not stopping.
+    bool live(const entry& e) const {
+        std::lock_guard lock(mutex);
+        return !stopping && !e.removed && e.spec.enabled;
+    }
+
     void run_due(time_point now) {
         std::lock_guard run(run_mutex);
         for (;;) {
             std::shared_ptr<entry> e;
-            sys_seconds refire{};
-            bool is_refire = false;
+            std::optional<sys_seconds> refire;
             decision d;
             {
                 std::lock_guard lock(mutex);
@@ -388,26 +469,27 @@ struct scheduler::impl {
                 e = first_due(now);
                 if (!e) return;
                 if (e->refire) {
-                    refire = *e->refire;
-                    is_refire = true;
+                    refire = e->refire;
                 } else {
                     d = decide(*e, now);
                     e->missed += d.missed;
+                    // Planned now, so a fire that removes, replaces or re-plans the schedule wins.
+                    plan(*e, d.next);
                 }
             }
-            if (is_refire) {
+            if (refire) {
                 // Published before a crash, perhaps. If the journal still holds it, recover()
                 // delivers it; otherwise it goes again with the same id, which the bus's dedup
                 // window knows when recover() already ran.
-                bool ok = false;
-                if (in_journal(fire_id(options.group, e->spec.name, refire))) {
-                    std::lock_guard lock(mutex);
-                    if (!e->last || refire > *e->last) e->last = refire;
-                    e->refire.reset();
+                bool ok = true;
+                if (in_journal(fire_id(options.group, e->spec.name, *refire))) {
+                    {
+                        std::lock_guard lock(mutex);
+                        if (!e->last || *refire > *e->last) e->last = refire;
+                    }
                     save(*e, std::nullopt);
-                    ok = true;
                 } else {
-                    ok = fire(*e, refire, now, false);
+                    ok = fire(*e, *refire, false);
                 }
                 std::lock_guard lock(mutex);
                 if (ok)
@@ -416,23 +498,23 @@ struct scheduler::impl {
                     e->refire_due = now + options.retry_interval;
                 continue;
             }
-            bool refused = false;
-            for (std::size_t i = 0; i < d.fire.size(); ++i) {
-                if (!fire(*e, d.fire[i], now, true)) {
-                    // Keep the refused time (and those after it) for the retry.
+            for (const auto t : d.fire) {
+                if (!live(*e)) break;  // removed, disabled or replaced by an earlier fire's handler
+                if (!fire(*e, t, true)) {
+                    // Keep the refused time for the retry; the times after it follow it then.
                     std::lock_guard lock(mutex);
-                    e->next = d.fire[i];
-                    e->due = now + options.retry_interval;
-                    refused = true;
+                    if (!e->removed && e->spec.enabled) {
+                        e->next = t;
+                        e->retrying = true;
+                        e->due = now + options.retry_interval;
+                    }
                     break;
                 }
             }
-            if (!refused) {
-                std::lock_guard lock(mutex);
-                if (!e->removed) plan(*e, e->spec.enabled ? d.next : std::nullopt);
-            }
         }
     }
+
+    // ---- the timer (system clock) --------------------------------------------------------------
 
     // The earliest moment any schedule has something to run. Precondition: `mutex` is held.
     std::optional<time_point> earliest_due() const {
@@ -444,14 +526,13 @@ struct scheduler::impl {
         return earliest;
     }
 
-    // ---- the timer (system clock) --------------------------------------------------------------
-
     // Arms the timer for the earliest due moment. Precondition: `mutex` is held.
     void arm(std::unique_lock<std::mutex>&) {
         if (clock.manual() || stopping) return;
         const auto earliest = earliest_due();
         if (!earliest) return;
-        const auto wait = std::clamp<std::chrono::system_clock::duration>(*earliest - clock.now(), std::chrono::seconds(0), max_timer_wait);
+        const auto now = clock.now();
+        const auto wait = std::min<std::chrono::system_clock::duration>(std::max(*earliest, now) - now, max_timer_wait);
         const auto armed = ++generation;
         (void)timer.schedule(timer_service::clock::now() + wait, [this, armed](bool cancelled) {
             if (cancelled) return;
@@ -467,8 +548,7 @@ struct scheduler::impl {
 
     std::optional<time_point> next_due() const {
         std::lock_guard lock(mutex);
-        const auto earliest = earliest_due();
-        return earliest;
+        return earliest_due();
     }
 };
 
@@ -491,11 +571,14 @@ void scheduler::add(schedule_spec spec) { impl_->insert(std::move(spec), false);
 void scheduler::put(schedule_spec spec) { impl_->insert(std::move(spec), true); }
 
 bool scheduler::remove(std::string_view name) {
-    std::unique_lock lock(impl_->mutex);
-    const auto it = impl_->table.find(name);
-    if (it == impl_->table.end()) return false;
-    it->second->removed = true;
-    impl_->table.erase(it);
+    std::lock_guard order(impl_->journal_mutex);  // no checkpoint of it is written after this
+    {
+        std::lock_guard lock(impl_->mutex);
+        const auto it = impl_->table.find(name);
+        if (it == impl_->table.end()) return false;
+        it->second->removed = true;
+        impl_->table.erase(it);
+    }
     if (impl_->journal) {
         try {
             impl_->journal->save_checkpoint(impl_->checkpoint_key(name), "{}");
@@ -517,10 +600,11 @@ void scheduler::enable(std::string_view name) {
 }
 
 void scheduler::disable(std::string_view name) {
-    std::unique_lock lock(impl_->mutex);
+    std::lock_guard lock(impl_->mutex);
     auto e = impl_->find(name);
     e->spec.enabled = false;
     e->next.reset();
+    e->retrying = false;
 }
 
 publish_result scheduler::fire_now(std::string_view name) {

@@ -2,7 +2,12 @@
 // Most tests drive a manual_clock (no waiting); one runs on the system clock's timer thread.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <mutex>
+#include <span>
+#include <stdexcept>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -217,6 +222,10 @@ TEST_CASE("disable stops a schedule, enable resumes it without counting the time
         clock.advance(10min);
         CHECK_FALSE(s.info("off")->next_fire.has_value());
         CHECK(s.info("off")->fires == 0);
+        s.enable("off");
+        clock.advance(2min);
+        CHECK(s.info("off")->fires == 2);
+        CHECK(s.info("off")->missed_fires == 0);
     }
 }
 
@@ -297,6 +306,157 @@ TEST_CASE("metrics count fires, missed and late fires per schedule") {
     CHECK(switchyard::render_prometheus(snapshot).find("schedule=\"m\"") != std::string::npos);
 }
 
+TEST_CASE("a refused fire is retried until the bus takes it, however late, and is not counted missed") {
+    manual_clock clock{utc(2026, 1, 1)};
+    // A journal that refuses its first records (a full disk, say), then recovers.
+    struct refusing_journal final : switchyard::journal {
+        int refusals = 3;
+        switchyard::memory_journal inner;
+        std::uint64_t record_accepted(std::string_view json, std::span<const switchyard::journal_delivery> d) override {
+            if (refusals > 0) {
+                --refusals;
+                throw std::runtime_error("disk full");
+            }
+            return inner.record_accepted(json, d);
+        }
+        void record_ended(std::uint64_t s, std::string_view r, std::string_view t) noexcept override { inner.record_ended(s, r, t); }
+        std::vector<switchyard::journaled_event> unfinished() override { return inner.unfinished(); }
+    };
+    auto journal = std::make_shared<refusing_journal>();
+    switchyard::bus b{"ops", switchyard::bus_options{}.with_journal(journal)};
+    recorder seen{b};
+    std::vector<std::string> errors;
+    scheduler s{b, {.clock = &clock, .retry_interval = std::chrono::minutes(1),
+                    .on_error = [&](std::string_view, std::string_view m) { errors.emplace_back(m); }}};
+    s.add({.name = "r", .expression = "cron(0 1 * * ? *)", .on_missed = missed_fire_policy::skip});
+    clock.advance(2h);  // refused at 01:00, 01:01, 01:02; delivered at 01:03, three minutes late
+    CHECK(seen.times() == std::vector<std::string>{"2026-01-01T01:00:00Z"});
+    const auto info = *s.info("r");
+    CHECK(info.failed_fires == 3);
+    CHECK(info.fires == 1);
+    CHECK(info.missed_fires == 0);
+    CHECK(info.late_fires == 1);
+    REQUIRE(errors.size() >= 3);  // the journal without checkpoints said so first
+    CHECK(errors.front().find("keeps no checkpoints") != std::string::npos);
+}
+
+TEST_CASE("handlers may call the scheduler: from on_error and from a fire's delivery") {
+    manual_clock clock{utc(2026, 1, 1)};
+
+    SUBCASE("on_error reads and disables the schedule (no deadlock)") {
+        switchyard::bus b{"ops"};
+        std::optional<switchyard::schedule_info> seen_from_handler;
+        scheduler* self = nullptr;
+        scheduler s{b, {.clock = &clock, .on_error = [&](std::string_view name, std::string_view) {
+                            seen_from_handler = self->info(name);
+                            self->disable(name);
+                        }}};
+        self = &s;
+        s.add({.name = "r", .expression = "rate(1 hour)"});
+        REQUIRE(b.shutdown(1s));
+        clock.advance(2h);
+        REQUIRE(seen_from_handler.has_value());
+        CHECK(seen_from_handler->failed_fires == 1);
+        CHECK(s.info("r")->failed_fires == 1);  // disabled: not retried
+        CHECK_FALSE(s.info("r")->enabled);
+    }
+    SUBCASE("remove() inside a fire stops the rest of a catch-up and clears the saved progress") {
+        auto journal = std::make_shared<switchyard::memory_journal>();
+        {
+            switchyard::bus b{"ops", switchyard::bus_options{}.with_journal(journal)};
+            scheduler s{b, {.clock = &clock}};
+            s.add({.name = "c", .expression = "rate(1 hour)", .on_missed = missed_fire_policy::fire_all});
+        }
+        clock.advance(10h);  // down for ten hours: ten missed fires to catch up
+        switchyard::bus b{"ops", switchyard::bus_options{}.with_journal(journal)};
+        scheduler* self = nullptr;
+        int delivered = 0;
+        b.add_rule({.name = "all", .pattern = R"({"source": ["aws.events"]})", .targets = {switchyard::json_handler("t", [&](std::string_view) {
+                        ++delivered;
+                        CHECK(self->remove("c"));
+                    })}});
+        scheduler s{b, {.clock = &clock}};
+        self = &s;
+        s.add({.name = "c", .expression = "rate(1 hour)", .on_missed = missed_fire_policy::fire_all});
+        clock.advance(1s);
+        CHECK(delivered == 1);
+        CHECK(s.list().empty());
+        CHECK(journal->load_checkpoint("schedule/default/c") == "{}");
+    }
+    SUBCASE("put() inside a fire does not fire the same time again") {
+        switchyard::bus b{"ops"};
+        scheduler* self = nullptr;
+        std::vector<std::string> times;
+        b.add_rule({.name = "all", .pattern = R"({"source": ["aws.events"]})", .targets = {switchyard::json_handler("t", [&](std::string_view text) {
+                        times.push_back(nlohmann::json::parse(text).at("time").get<std::string>());
+                        if (times.size() == 2) self->put({.name = "h", .expression = "cron(0 * * * ? *)"});
+                    })}});
+        scheduler s{b, {.clock = &clock}};
+        self = &s;
+        s.add({.name = "h", .expression = "cron(0 * * * ? *)"});
+        clock.advance(3h);
+        CHECK(times == std::vector<std::string>{"2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z",
+                                                "2026-01-01T03:00:00Z"});
+    }
+    SUBCASE("moving the manual clock from inside a fire is refused with a message") {
+        switchyard::bus b{"ops"};
+        std::string refused;
+        b.add_rule({.name = "all", .pattern = R"({"source": ["aws.events"]})", .targets = {switchyard::json_handler("t", [&](std::string_view) {
+                        try {
+                            clock.advance(1min);
+                        } catch (const switchyard::error& e) {
+                            refused = e.what();
+                        }
+                    })}});
+        scheduler s{b, {.clock = &clock}};
+        s.add({.name = "h", .expression = "rate(1 hour)"});
+        clock.advance(1s);
+        CHECK(refused.find("manual_clock moved from inside a fire") == 0);
+    }
+}
+
+TEST_CASE("put() replacing a schedule: a new expression or a disabled one plans from now, inventing no fires") {
+    manual_clock clock{utc(2026, 1, 1)};
+    switchyard::bus b{"ops"};
+    recorder seen{b};
+    scheduler s{b, {.clock = &clock}};
+    s.add({.name = "d", .expression = "cron(0 1 * * ? *)"});
+    clock.advance(std::chrono::hours(21) + 30min);  // fired at 01:00; now 21:30
+    s.put({.name = "d", .expression = "cron(0 6 * * ? *)"});
+    CHECK(s.info("d")->next_fire == utc(2026, 1, 2, 6, 0));  // not today's 06:00, long past
+    s.disable("d");
+    clock.advance(std::chrono::days(2));
+    s.put({.name = "d", .expression = "cron(0 6 * * ? *)"});
+    clock.advance(1s);
+    CHECK(seen.times() == std::vector<std::string>{"2026-01-01T01:00:00Z"});
+    CHECK(s.info("d")->missed_fires == 0);
+    CHECK(s.info("d")->fires == 1);  // counts survive the put
+}
+
+TEST_CASE("a rate missed for years is counted exactly, without visiting each time") {
+    auto journal = std::make_shared<switchyard::memory_journal>();
+    manual_clock clock{utc(2026, 1, 1)};
+    {
+        switchyard::bus b{"ops", switchyard::bus_options{}.with_journal(journal)};
+        scheduler s{b, {.clock = &clock}};
+        s.add({.name = "m", .expression = "rate(1 minute)", .on_missed = missed_fire_policy::fire_all, .max_catch_up = 3});
+        clock.advance(30s);  // fired at 00:00
+    }
+    clock.set(std::chrono::system_clock::time_point(utc(2029, 1, 1)));  // three years (1,578,240 minutes) later
+    switchyard::bus b{"ops", switchyard::bus_options{}.with_journal(journal)};
+    recorder seen{b};
+    scheduler s{b, {.clock = &clock}};
+    s.add({.name = "m", .expression = "rate(1 minute)", .on_missed = missed_fire_policy::fire_all, .max_catch_up = 3});
+    clock.advance(1s);
+    // The scheduler wakes at 2029-01-01T00:00:00. Of the 1,578,241 minutes from 2026-01-01T00:00
+    // to then, the first fired before the stop, and 23:59 and 00:00 are at most a minute late (on
+    // time); the 1,578,238 between are missed. fire_all fires the latest three of them, then the
+    // two on time.
+    CHECK(seen.times() == std::vector<std::string>{"2028-12-31T23:56:00Z", "2028-12-31T23:57:00Z", "2028-12-31T23:58:00Z",
+                                                   "2028-12-31T23:59:00Z", "2029-01-01T00:00:00Z"});
+    CHECK(s.info("m")->missed_fires == 1'578'238 - 3);
+}
+
 // ---- restarts --------------------------------------------------------------------------------
 
 TEST_CASE("after downtime, missed fires follow the schedule's policy") {
@@ -350,6 +510,29 @@ TEST_CASE("after downtime, missed fires follow the schedule's policy") {
         CHECK(r.info.missed_fires == 4);
         CHECK(r.info.next_fire == utc(2026, 1, 6, 13, 0));
     }
+}
+
+TEST_CASE("a restart before a schedule's first fire still handles the fires missed while down") {
+    auto journal = std::make_shared<switchyard::memory_journal>();
+    manual_clock clock{utc(2026, 1, 1, 12, 0)};
+    {
+        switchyard::bus b{"ops", switchyard::bus_options{}.with_journal(journal)};
+        scheduler s{b, {.clock = &clock}};
+        s.add({.name = "daily", .expression = "cron(0 13 * * ? *)"});
+        s.add({.name = "once", .expression = "at(2026-01-02T09:00:00)"});
+    }  // stopped at 12:00, before either fired
+    clock.advance(std::chrono::days(4));
+    switchyard::bus b{"ops", switchyard::bus_options{}.with_journal(journal)};
+    recorder seen{b};
+    scheduler s{b, {.clock = &clock}};
+    s.add({.name = "daily", .expression = "cron(0 13 * * ? *)"});
+    s.add({.name = "once", .expression = "at(2026-01-02T09:00:00)"});
+    clock.advance(1s);
+    auto times = seen.times();  // each schedule's in order; the two schedules in either order
+    std::sort(times.begin(), times.end());
+    CHECK(times == std::vector<std::string>{"2026-01-02T09:00:00Z", "2026-01-04T13:00:00Z"});
+    CHECK(s.info("daily")->missed_fires == 3);
+    CHECK(s.info("once")->late_fires == 1);
 }
 
 TEST_CASE("a restart goes on from the last fire: nothing is fired twice") {
@@ -434,6 +617,39 @@ TEST_CASE("a fire cut short by a crash is published again with the same id, once
 }
 
 // ---- the system clock --------------------------------------------------------------------------
+
+TEST_CASE("on the system clock, a fire cut short by a crash is repeated at once") {
+    auto journal = std::make_shared<switchyard::memory_journal>();
+    const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    const auto cut = now - std::chrono::minutes(5);
+    journal->save_checkpoint("schedule/default/r",
+                             nlohmann::json{{"expression", "rate(1 day)"}, {"anchor", cut.time_since_epoch().count()},
+                                            {"firing", cut.time_since_epoch().count()}}
+                                 .dump());
+    switchyard::bus b{"ops", switchyard::bus_options{}.with_journal(journal)};
+    recorder seen{b};
+    scheduler s{b};
+    s.add({.name = "r", .expression = "rate(1 day)"});
+    REQUIRE(seen.arrived().wait_for(1, std::chrono::seconds(10)));  // not after the timer's 30 s recheck
+    CHECK(seen.times() == std::vector<std::string>{switchyard::detail::format_rfc3339(cut)});
+    CHECK(s.info("r")->next_fire == cut + std::chrono::days(1));
+}
+
+TEST_CASE("schedulers on one manual clock can be destroyed while another thread moves it") {
+    manual_clock clock{utc(2026, 1, 1)};
+    switchyard::bus b{"ops"};
+    std::atomic<bool> done{false};
+    std::thread mover([&] {
+        while (!done) clock.advance(1min);
+    });
+    for (int i = 0; i < 200; ++i) {
+        scheduler s{b, {.clock = &clock}};
+        s.add({.name = "m", .expression = "rate(1 minute)"});
+    }
+    done = true;
+    mover.join();
+    CHECK(clock.now() > std::chrono::system_clock::time_point(utc(2026, 1, 1)));
+}
 
 TEST_CASE("on the system clock, a timer thread fires the schedule") {
     switchyard::bus b{"ops"};

@@ -94,6 +94,10 @@ public:
                     "(memory_journal and sqlite_journal do)");
     }
 
+    /// Whether this journal keeps checkpoints (save_checkpoint and load_checkpoint work). A
+    /// scheduler on a journal without them keeps its progress in memory only, and says so once.
+    virtual bool keeps_checkpoints() const noexcept { return false; }
+
     /// The value last saved under `key`, or nullopt when there is none.
     virtual std::optional<std::string> load_checkpoint(std::string_view key) {
         (void)key;
@@ -118,6 +122,7 @@ public:
 
     void save_checkpoint(std::string_view key, std::string_view value) override;
     std::optional<std::string> load_checkpoint(std::string_view key) override;
+    bool keeps_checkpoints() const noexcept override { return true; }
 
 private:
     std::uint64_t record(std::string_view event_json, std::span<const journal_delivery> deliveries);

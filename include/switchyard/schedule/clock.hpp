@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <optional>
 #include <vector>
 
@@ -57,7 +59,9 @@ public:
 
 /// A clock that moves only when told. advance() and set() run, on the calling thread, every fire
 /// of every scheduler on this clock that falls due on the way, each with the clock reading its
-/// due time, in time order. Move it from one thread at a time; now() may be read from any.
+/// due time, in time order. Move it from one thread at a time, and not from inside a fire;
+/// now() may be read from any thread, and a scheduler on it may be destroyed on any thread (its
+/// destructor waits while the clock is running that scheduler's fires).
 class manual_clock final : public schedule_clock {
 public:
     /// A clock reading `start`.
@@ -76,23 +80,38 @@ public:
         set(now() + d);
     }
 
-    /// Moves the clock forward to `t` (see the class comment); an earlier `t` throws
-    /// switchyard::error.
+    /// Moves the clock forward to `t` (see the class comment); an earlier `t`, or a call from
+    /// inside a fire this clock is running, throws switchyard::error.
     void set(std::chrono::system_clock::time_point t) {
-        if (t < now()) throw error("manual_clock::set: the time is earlier than the clock's; a schedule clock only moves forward");
+        {
+            std::lock_guard lock(mutex_);
+            if (mover_ == std::this_thread::get_id())
+                throw error("manual_clock moved from inside a fire it is running: move it from outside the handlers "
+                            "(a fire runs with the clock at its due time)");
+            if (t < now_) throw error("manual_clock::set: the time is earlier than the clock's; a schedule clock only moves forward");
+            mover_ = std::this_thread::get_id();
+        }
+        struct done_moving {
+            manual_clock& c;
+            ~done_moving() {
+                std::lock_guard lock(c.mutex_);
+                c.mover_ = {};
+            }
+        } done{*this};
         for (;;) {
             // The earliest due moment of any scheduler, if it is on the way to `t`.
             std::optional<std::chrono::system_clock::time_point> earliest;
-            for (auto* l : listeners()) {
-                const auto due = l->next_due();
-                if (due && *due <= t && (!earliest || *due < *earliest)) earliest = due;
-            }
+            for (auto* l : listeners())
+                with_listener(l, [&](detail::clock_listener& live) {
+                    const auto due = live.next_due();
+                    if (due && *due <= t && (!earliest || *due < *earliest)) earliest = due;
+                });
             if (!earliest) break;
-            move_to(std::max(*earliest, now()));
-            for (auto* l : listeners()) l->run_due(now());
+            const auto at = move_to(*earliest);
+            for (auto* l : listeners()) with_listener(l, [&](detail::clock_listener& live) { live.run_due(at); });
         }
         move_to(t);
-        for (auto* l : listeners()) l->run_due(t);
+        for (auto* l : listeners()) with_listener(l, [&](detail::clock_listener& live) { live.run_due(t); });
     }
 
     void attach(detail::clock_listener& l) override {
@@ -100,8 +119,11 @@ public:
         listeners_.push_back(&l);
     }
     void detach(detail::clock_listener& l) noexcept override {
-        std::lock_guard lock(mutex_);
+        std::unique_lock lock(mutex_);
         std::erase(listeners_, &l);
+        // Another thread moving the clock may be inside this listener: wait until it is out. (On
+        // the moving thread itself, a fire is destroying a scheduler; it is not `current_`.)
+        if (mover_ != std::this_thread::get_id()) released_.wait(lock, [&] { return current_ != &l; });
     }
 
 private:
@@ -109,14 +131,37 @@ private:
         std::lock_guard lock(mutex_);
         return listeners_;
     }
-    void move_to(std::chrono::system_clock::time_point t) {
+    // Calls `f` with `l` if it is still attached, marked as in use so detach() waits for it.
+    template <class F> void with_listener(detail::clock_listener* l, F&& f) {
+        {
+            std::lock_guard lock(mutex_);
+            if (std::find(listeners_.begin(), listeners_.end(), l) == listeners_.end()) return;
+            current_ = l;
+        }
+        struct release {
+            manual_clock& c;
+            ~release() {
+                {
+                    std::lock_guard lock(c.mutex_);
+                    c.current_ = nullptr;
+                }
+                c.released_.notify_all();
+            }
+        } released{*this};
+        f(*l);
+    }
+    std::chrono::system_clock::time_point move_to(std::chrono::system_clock::time_point t) {
         std::lock_guard lock(mutex_);
-        now_ = t;
+        now_ = std::max(now_, t);
+        return now_;
     }
 
     mutable std::mutex mutex_;
+    std::condition_variable released_;
     std::chrono::system_clock::time_point now_;
     std::vector<detail::clock_listener*> listeners_;
+    detail::clock_listener* current_ = nullptr;  // the listener a set() is calling
+    std::thread::id mover_{};                     // the thread inside set()
 };
 
 }  // namespace switchyard

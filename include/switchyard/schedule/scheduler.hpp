@@ -111,8 +111,9 @@ struct schedule_info {
 /// time, with that id as its dedup key: with bus_options::dedup on, a fire published twice is
 /// delivered once. With a journal, a schedule's progress is saved before and after each fire, so
 /// a restart neither loses a fire nor repeats one, except for a crash in the moment between a
-/// fire's deliveries ending and its progress being saved: that fire is published again, with
-/// the same id (at least once, as EventBridge Scheduler).
+/// fire's deliveries ending and their ends and its progress being saved: that fire is delivered
+/// again, with the same id (at least once, as EventBridge Scheduler). Handlers may call the
+/// scheduler from a fire's delivery and from on_error; moving a manual_clock from a fire throws.
 class scheduler final : private detail::clock_listener {
 public:
     /// A scheduler for `target`. Throws switchyard::error for an invalid group or threshold.

@@ -71,6 +71,7 @@ public:
     /// the journal's `synchronous` level makes events). Throws switchyard::error when it cannot.
     void save_checkpoint(std::string_view key, std::string_view value) override;
     std::optional<std::string> load_checkpoint(std::string_view key) override;
+    bool keeps_checkpoints() const noexcept override { return true; }
 
     /// Writes the buffered delivery ends now. Throws switchyard::error when it cannot.
     void flush();
