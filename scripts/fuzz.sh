@@ -14,7 +14,7 @@ fi
 build=$1
 seconds=${2:-60}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-targets=(fuzz_pattern_compile fuzz_pattern_match fuzz_put_events fuzz_transform)
+targets=(fuzz_pattern_compile fuzz_pattern_match fuzz_put_events fuzz_transform fuzz_schedule_expression)
 # -timeout=1: an input that takes over a second is a bug (matching is meant to be fast), not noise.
 common=(-timeout=1 -rss_limit_mb=2048)
 
@@ -28,6 +28,7 @@ dict_of() {
     fuzz_pattern_compile | fuzz_pattern_match) echo "$repo/fuzz/pattern.dict" ;;
     fuzz_put_events) echo "$repo/fuzz/put_events.dict" ;;
     fuzz_transform) echo "$repo/fuzz/transform.dict" ;;
+    fuzz_schedule_expression) echo "$repo/fuzz/schedule.dict" ;;
   esac
 }
 

@@ -6,7 +6,8 @@
 #                              GCC Release exactly as a user builds it (compiled library),
 #                              then ASan+UBSan with warnings as errors (compiled library), then
 #                              the concurrency tests under TSan (header-only mode), then Clang 14 with warnings as
-#                              errors (examples, and the libFuzzer targets for a bounded time)
+#                              errors (library, components, tool, examples, and the libFuzzer targets for a
+#                              bounded time)
 # Environment: JOBS (default: nproc), BUILD_ROOT (default: ./build).
 set -euo pipefail
 
@@ -84,11 +85,17 @@ cmake --build "$build_root/tsan" -j "$jobs" --target $tsan_targets
 SWITCHYARD_STRESS_EVENTS=20000 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --test-dir "$build_root/tsan" -j "$jobs" --output-on-failure -L concurrency
 
-step "Clang 14, warnings as errors: build everything, run the examples, fuzz for a bounded time"
+step "Clang 14, warnings as errors: the library, its components, the tool and the examples; run the examples; fuzz for a bounded time"
+# The tests and benchmarks were compiled twice by GCC above (once with warnings as errors); here
+# Clang compiles what users compile: the library and components (through the examples that use
+# them), the tool, the examples and the fuzzers.
 configure "$build_root/clang" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++-14 \
-  -DSWITCHYARD_WARNINGS_AS_ERRORS=ON -DSWITCHYARD_BUILD_FUZZERS=ON
-cmake --build "$build_root/clang" -j "$jobs"
+  -DSWITCHYARD_WARNINGS_AS_ERRORS=ON -DSWITCHYARD_BUILD_FUZZERS=ON -DSWITCHYARD_BUILD_BENCHMARKS=OFF
+example_targets=$(ctest --test-dir "$build_root/clang" -N -L examples 2>/dev/null | sed -n 's/^ *Test *#[0-9]*: example_//p')
+fuzz_targets=$(sed -n 's/^targets=(\(.*\))$/\1/p' "$root/scripts/fuzz.sh")
+# shellcheck disable=SC2086
+cmake --build "$build_root/clang" -j "$jobs" --target switchyard_cli $example_targets $fuzz_targets
 ctest --test-dir "$build_root/clang" -j "$jobs" --output-on-failure -L examples
-"$root/scripts/fuzz.sh" "$build_root/clang" "${FUZZ_SECONDS:-45}"
+"$root/scripts/fuzz.sh" "$build_root/clang" "${FUZZ_SECONDS:-36}"
 
 step "all test configurations passed"
