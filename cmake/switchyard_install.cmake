@@ -13,6 +13,9 @@ endif()
 if(NOT SWITCHYARD_WITH_SCHEDULE)
   list(APPEND _switchyard_header_excludes PATTERN "schedule" EXCLUDE)
 endif()
+if(NOT SWITCHYARD_WITH_HTTP)
+  list(APPEND _switchyard_header_excludes PATTERN "http" EXCLUDE)
+endif()
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/switchyard"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}" ${_switchyard_header_excludes})
 install(TARGETS switchyard_core
@@ -49,6 +52,18 @@ if(SWITCHYARD_WITH_SCHEDULE)
   install(FILES "${PROJECT_BINARY_DIR}/switchyard-schedule-dependencies.cmake" DESTINATION "${SWITCHYARD_CMAKE_DIR}")
 endif()
 
+if(SWITCHYARD_WITH_HTTP)
+  install(TARGETS switchyard_http
+    EXPORT switchyard-http-targets
+    ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}")
+  install(EXPORT switchyard-http-targets
+    NAMESPACE switchyard::
+    DESTINATION "${SWITCHYARD_CMAKE_DIR}")
+  file(WRITE "${PROJECT_BINARY_DIR}/switchyard-http-dependencies.cmake"
+    "include(CMakeFindDependencyMacro)\nfind_dependency(Boost 1.74)\nfind_dependency(CURL)\nfind_dependency(OpenSSL)\n")
+  install(FILES "${PROJECT_BINARY_DIR}/switchyard-http-dependencies.cmake" DESTINATION "${SWITCHYARD_CMAKE_DIR}")
+endif()
+
 # The umbrella links every component that was built, so it is exported after them, on its own.
 install(TARGETS switchyard_switchyard
   EXPORT switchyard-targets)
@@ -62,7 +77,7 @@ configure_package_config_file(
   INSTALL_DESTINATION "${SWITCHYARD_CMAKE_DIR}")
 # A header-only core works for any architecture; a compiled library does not.
 set(_switchyard_arch_independent ARCH_INDEPENDENT)
-if(SWITCHYARD_WITH_SQLITE OR SWITCHYARD_WITH_SCHEDULE OR NOT SWITCHYARD_HEADER_ONLY)
+if(SWITCHYARD_WITH_SQLITE OR SWITCHYARD_WITH_SCHEDULE OR SWITCHYARD_WITH_HTTP OR NOT SWITCHYARD_HEADER_ONLY)
   set(_switchyard_arch_independent)
 endif()
 write_basic_package_version_file(

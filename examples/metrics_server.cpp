@@ -1,18 +1,41 @@
-// Serving switchyard's metrics to Prometheus: a bus processes some transactions, and an HTTP
-// server on 127.0.0.1 exposes bus.metrics() at /metrics in the text exposition format.
-// Run it:  ./metrics_server          serves on an ephemeral port, scrapes itself once, exits 0
+// Serving switchyard's metrics to Prometheus: a bus processes some transactions, and
+// switchyard::http's server on 127.0.0.1 exposes bus.metrics() at /metrics in the text exposition
+// format (beside /health, and PutEvents for producers outside the process).
+// Run it:  ./metrics_server          serves on a free port, scrapes itself once (libcurl), exits 0
 //          ./metrics_server 9464     serves on 127.0.0.1:9464 until interrupted
-// (cpp-httplib is an example-only dependency: Debian's libcpp-httplib-dev.)
+#include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <thread>
 
-#include <httplib.h>
+#include <curl/curl.h>
+#include <unistd.h>
 
+#include <switchyard/http/ingress.hpp>
 #include <switchyard/observe/pool_metrics.hpp>
 #include <switchyard/observe/prometheus.hpp>
 #include <switchyard/switchyard.hpp>
+
+namespace {
+volatile std::sig_atomic_t interrupted = 0;
+
+// GET url into `body`; the HTTP status, or 0 when the request failed.
+long get(const std::string& url, std::string& body) {
+    CURL* curl = curl_easy_init();
+    if (!curl) return 0;
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char* data, size_t, size_t n, void* out) {
+        static_cast<std::string*>(out)->append(data, n);
+        return n;
+    });
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+    long status = 0;
+    if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(curl);
+    return status;
+}
+}  // namespace
 
 struct CreditCardTransaction {
     std::string transactionId;
@@ -43,33 +66,33 @@ int main(int argc, char** argv) {
     }
     bus.drain();
 
-    httplib::Server server;
-    server.Get("/metrics", [&](const httplib::Request&, httplib::Response& response) {
+    switchyard::ingress_options options;
+    options.metrics = [&] {
         auto snapshot = bus.metrics();
         switchyard::collect_pool_metrics(snapshot, "workers", workers);  // PoolWorkers, PoolQueuedTasks
-        response.set_content(switchyard::render_prometheus(snapshot), std::string(switchyard::prometheus_content_type));
-    });
+        return switchyard::render_prometheus(snapshot);
+    };
+    if (argc > 1) options.port = static_cast<std::uint16_t>(std::atoi(argv[1]));
+    switchyard::http_ingress server{options};
+    server.add_bus(bus);
+    server.start();
 
     if (argc > 1) {
-        const int port = std::atoi(argv[1]);
-        std::printf("serving http://127.0.0.1:%d/metrics\n", port);
-        return server.listen("127.0.0.1", port) ? 0 : 1;
+        std::printf("serving http://127.0.0.1:%u/metrics (and /health); Ctrl-C stops\n", static_cast<unsigned>(server.port()));
+        std::signal(SIGINT, [](int) { interrupted = 1; });
+        while (!interrupted) pause();
+        return server.stop() ? 0 : 1;
     }
 
-    const int port = server.bind_to_any_port("127.0.0.1");
-    if (port <= 0) return 1;
-    std::thread serving([&] { server.listen_after_bind(); });
-    // bind_to_any_port already listens: a connection waits in the backlog until accepted.
-    httplib::Client client("127.0.0.1", port);
-    const auto response = client.Get("/metrics");
+    std::string body;
+    const auto status = get("http://127.0.0.1:" + std::to_string(server.port()) + "/metrics", body);
     server.stop();
-    serving.join();
-    if (!response || response->status != 200) {
-        std::fprintf(stderr, "scrape failed\n");
+    if (status != 200) {
+        std::fprintf(stderr, "scrape failed (HTTP %ld)\n", status);
         return 1;
     }
-    std::printf("%s", response->body.c_str());
-    const bool ok = response->body.find("switchyard_invocations_total{bus=\"payments\",rule=\"all\",target=\"processor\"} 100") !=
+    std::printf("%s", body.c_str());
+    const bool ok = body.find("switchyard_invocations_total{bus=\"payments\",rule=\"all\",target=\"processor\"} 100") !=
                     std::string::npos;
     return ok ? 0 : 1;
 }

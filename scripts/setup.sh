@@ -23,8 +23,10 @@ jobs=${JOBS:-$(nproc)}
 
 packages=(build-essential cmake ninja-build ccache pkg-config python3
           nlohmann-json3-dev libfmt-dev doctest-dev libbenchmark-dev libconcurrentqueue-dev
-          libsqlite3-dev libasio-dev libcpp-httplib-dev libhowardhinnant-date-dev tzdata)
-[ "$mode" = test ] && packages+=(clang-14 libclang-rt-14-dev bc doxygen git)
+          libsqlite3-dev libasio-dev libhowardhinnant-date-dev tzdata
+          libboost1.81-dev libcurl4-openssl-dev libssl-dev)
+# The HTTP tests drive the ingress with the AWS CLI and boto3, as users will.
+[ "$mode" = test ] && packages+=(clang-14 libclang-rt-14-dev bc doxygen git awscli python3-boto3)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -41,12 +43,11 @@ fi
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
-# configure <dir> <extra cmake args...>: every build includes the SQLite and schedule
-# components, so CI builds, tests and installs switchyard::sqlite and switchyard::schedule in
-# each configuration.
+# configure <dir> <extra cmake args...>: every build includes the SQLite, schedule and HTTP
+# components, so CI builds, tests and installs each of them in each configuration.
 configure() {
   local dir=$1; shift
-  cmake -S "$root" -B "$dir" -G Ninja "${launcher[@]}" -DSWITCHYARD_WITH_SQLITE=ON -DSWITCHYARD_WITH_SCHEDULE=ON "$@" >/dev/null
+  cmake -S "$root" -B "$dir" -G Ninja "${launcher[@]}" -DSWITCHYARD_WITH_SQLITE=ON -DSWITCHYARD_WITH_SCHEDULE=ON -DSWITCHYARD_WITH_HTTP=ON "$@" >/dev/null
 }
 
 if [ "$mode" = example ]; then

@@ -14,6 +14,10 @@
 #include <switchyard/sqlite/sqlite_archive_store.hpp>
 #endif
 
+#if SWITCHYARD_CONSUMER_HTTP
+#include <switchyard/http/ingress.hpp>
+#endif
+
 #if SWITCHYARD_CONSUMER_SCHEDULE
 #include <chrono>
 
@@ -82,6 +86,20 @@ int main() {
         }
     }
     std::puts("consumer: schedule fired with switchyard::schedule");
+#endif
+#if SWITCHYARD_CONSUMER_HTTP
+    // The HTTP component (Beast, libcurl, OpenSSL behind it): an ingress starts and stops.
+    {
+        switchyard::bus bus{"consumer"};
+        switchyard::http_ingress ingress;
+        ingress.add_bus(bus);
+        ingress.start();
+        if (ingress.port() == 0 || !ingress.stop()) {
+            std::fprintf(stderr, "consumer: the HTTP ingress did not start and stop cleanly\n");
+            return 1;
+        }
+    }
+    std::puts("consumer: HTTP ingress served with switchyard::http");
 #endif
     return 0;
 }

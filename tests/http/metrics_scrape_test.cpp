@@ -1,11 +1,13 @@
-// Scrapes a bus's metrics over a real socket (cpp-httplib on 127.0.0.1, an ephemeral port) and
-// checks the text with the strict 0.0.4 parser, and that the counts match what happened.
+// Scrapes a bus's metrics over a real socket (switchyard::http's server on 127.0.0.1, a free
+// port; libcurl as the client) and checks the text with the strict 0.0.4 parser, and that the
+// counts match what happened.
 #include <doctest/doctest.h>
 
-#include <thread>
+#include <string>
 
-#include <httplib.h>
+#include <curl/curl.h>
 
+#include <switchyard/http/ingress.hpp>
 #include <switchyard/observe/prometheus.hpp>
 
 #include "observe/prometheus_parser.hpp"
@@ -13,6 +15,34 @@
 
 using namespace switchyard;
 using test_types::Refund;
+
+namespace {
+struct response {
+    long status = 0;
+    std::string content_type;
+    std::string body;
+};
+
+response get(const std::string& url) {
+    response out;
+    CURL* curl = curl_easy_init();
+    REQUIRE(curl != nullptr);
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char* data, size_t, size_t n, void* body) {
+        static_cast<std::string*>(body)->append(data, n);
+        return n;
+    });
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &out.body);
+    if (curl_easy_perform(curl) == CURLE_OK) {
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out.status);
+        char* type = nullptr;
+        curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &type);
+        if (type) out.content_type = type;
+    }
+    curl_easy_cleanup(curl);
+    return out;
+}
+}  // namespace
 
 TEST_CASE("GET /metrics over HTTP returns valid exposition text with the bus's counts") {
     bus b{"payments", bus_options{.latency_sample_every = 1}};  // time every event: exact histogram counts
@@ -26,23 +56,16 @@ TEST_CASE("GET /metrics over HTTP returns valid exposition text with the bus's c
     CHECK(b.put_events({{.source = "s", .detail_type = "REFUND", .detail = "not json"}}).failed_entry_count == 1);
     REQUIRE(b.drain(std::chrono::seconds(30)));
 
-    httplib::Server server;
-    server.Get("/metrics", [&](const httplib::Request&, httplib::Response& r) {
-        r.set_content(render_prometheus(b.metrics()), std::string(prometheus_content_type));
-    });
-    const int port = server.bind_to_any_port("127.0.0.1");
-    REQUIRE(port > 0);
-    std::thread serving([&] { server.listen_after_bind(); });
-    // bind_to_any_port already listens: a connection waits in the backlog until accepted.
-    httplib::Client client("127.0.0.1", port);
-    const auto response = client.Get("/metrics");
-    server.stop();
-    serving.join();
+    // The server's default /metrics: every bus added, rendered.
+    http_ingress server;
+    server.add_bus(b);
+    server.start();
+    const auto scraped = get("http://127.0.0.1:" + std::to_string(server.port()) + "/metrics");
+    CHECK(server.stop());
 
-    REQUIRE(response);
-    CHECK(response->status == 200);
-    CHECK(response->get_header_value("Content-Type").find("version=0.0.4") != std::string::npos);
-    const std::string& text = response->body;
+    CHECK(scraped.status == 200);
+    CHECK(scraped.content_type.find("version=0.0.4") != std::string::npos);
+    const std::string& text = scraped.body;
     CHECK_NOTHROW(prometheus_test::parse_exposition(text));
     auto has = [&](const std::string& line) {
         CAPTURE(line);
