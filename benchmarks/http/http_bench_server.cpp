@@ -13,67 +13,19 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio.hpp>
-#include <boost/beast.hpp>
-
 #include <switchyard/http/ingress.hpp>
 #include <switchyard/switchyard.hpp>
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
+#include "sink_server.hpp"
 
 namespace {
 
-// One keep-alive connection: read a request, answer 200, repeat.
-class session : public std::enable_shared_from_this<session> {
-public:
-    explicit session(tcp::socket socket) : stream_(std::move(socket)) {}
-    void start() { read(); }
-
-private:
-    void read() {
-        request_ = {};
-        http::async_read(stream_, buffer_, request_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            if (!ec) self->answer();
-        });
-    }
-    void answer() {
-        auto response = std::make_shared<http::response<http::string_body>>(http::status::ok, request_.version());
-        response->set(http::field::content_type, "application/x-amz-json-1.1");
-        response->keep_alive(request_.keep_alive());
-        response->body() = R"({"FailedEntryCount":0,"Entries":[]})";
-        response->prepare_payload();
-        http::async_write(stream_, *response, [self = shared_from_this(), response](beast::error_code ec, std::size_t) {
-            if (!ec && response->keep_alive()) self->read();
-        });
-    }
-
-    beast::tcp_stream stream_;
-    beast::flat_buffer buffer_;
-    http::request<http::string_body> request_;
-};
-
-void accept(tcp::acceptor& acceptor) {
-    acceptor.async_accept([&acceptor](beast::error_code ec, tcp::socket socket) {
-        if (!ec) std::make_shared<session>(std::move(socket))->start();
-        if (acceptor.is_open()) accept(acceptor);
-    });
-}
-
 int run_baseline(unsigned threads) {
-    asio::io_context io{static_cast<int>(threads)};
-    tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
-    accept(acceptor);
-    std::vector<std::thread> pool;
-    for (unsigned i = 0; i < threads; ++i) pool.emplace_back([&] { io.run(); });
-    std::printf("PORT %u\n", static_cast<unsigned>(acceptor.local_endpoint().port()));
+    bench_http::sink_server server{threads};
+    std::printf("PORT %u\n", static_cast<unsigned>(server.port()));
     std::fflush(stdout);
     for (std::string line; std::getline(std::cin, line);) {
     }
-    io.stop();
-    for (auto& t : pool) t.join();
     return 0;
 }
 

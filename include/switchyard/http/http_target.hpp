@@ -20,14 +20,14 @@ namespace switchyard {
 
 /// Sends `header: value` (e.g. "x-api-key").
 struct api_key_auth {
-    std::string header;  ///< the header's name
-    std::string value;   ///< its value
+    std::string header{};  ///< the header's name
+    std::string value{};   ///< its value
 };
 
 /// HTTP Basic authentication.
 struct basic_auth {
-    std::string username;  ///< the user
-    std::string password;  ///< the password
+    std::string username{};  ///< the user
+    std::string password{};  ///< the password
 };
 
 /// OAuth 2 client credentials (RFC 6749 §4.4): a token is fetched from `token_url` with a POST of
@@ -36,10 +36,10 @@ struct basic_auth {
 /// and fetched again shortly before it expires (`expires_in`) or when a request gets 401 (that
 /// delivery is retried). A failed token request makes the delivery retryable.
 struct oauth_client_credentials {
-    std::string token_url;      ///< the authorization server's token endpoint
-    std::string client_id;      ///< the client id
-    std::string client_secret;  ///< the client secret
-    std::string scope;          ///< the scope asked for (empty: none)
+    std::string token_url{};      ///< the authorization server's token endpoint
+    std::string client_id{};      ///< the client id
+    std::string client_secret{};  ///< the client secret
+    std::string scope{};          ///< the scope asked for (empty: none)
 };
 
 /// No authentication, an API key header, Basic, or OAuth client credentials.
@@ -47,10 +47,10 @@ using http_auth = std::variant<std::monostate, api_key_auth, basic_auth, oauth_c
 
 /// Where and how an http_target sends.
 struct http_target_options {
-    std::string url;                                            ///< http:// or https://
+    std::string url{};                                            ///< http:// or https://
     std::string method = "POST";                                ///< POST, PUT, PATCH, GET or DELETE
     /// Sent with every request; one named Content-Type or User-Agent replaces the target's own.
-    std::vector<std::pair<std::string, std::string>> headers;
+    std::vector<std::pair<std::string, std::string>> headers{};
     http_auth auth{};                                           ///< see http_auth
     /// Per request, connecting included (EventBridge's is 5 s); a timeout is retryable.
     std::chrono::milliseconds timeout{5000};
@@ -65,7 +65,7 @@ struct http_target_options {
     /// Empty: none. Not sent with GET and DELETE, which have no body.
     std::string content_type = "application/json";
     bool verify_tls = true;  ///< check the server's certificate (https)
-    std::string ca_file;     ///< a CA bundle to check it against (empty: the system's)
+    std::string ca_file{};     ///< a CA bundle to check it against (empty: the system's)
 };
 
 /// A target that sends each delivery as an HTTP request (see the file comment): its body is the

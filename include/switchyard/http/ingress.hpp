@@ -21,16 +21,16 @@ class bus;
 
 /// Requests must carry `Authorization: Bearer <token>`.
 struct bearer_token_auth {
-    std::string token;  ///< the expected token
+    std::string token{};  ///< the expected token
 };
 
 /// Requests must be signed with AWS Signature Version 4 by one of the configured access keys (as
 /// the AWS CLI and SDKs sign them).
 struct sigv4_auth {
     /// Access key id -> secret access key.
-    std::map<std::string, std::string, std::less<>> keys;
+    std::map<std::string, std::string, std::less<>> keys{};
     /// The region the signature's scope must name (empty: any).
-    std::string region;
+    std::string region{};
     /// How far the request's X-Amz-Date may be from the server's clock.
     std::chrono::seconds max_clock_skew{300};
 };
