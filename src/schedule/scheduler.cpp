@@ -285,6 +285,7 @@ struct scheduler::impl {
                                       fmt::format("could not read the schedule's saved progress (starting afresh): {}", ex.what()));
             }
         }
+        std::optional<sys_seconds> refire;  // read under the lock: the timer thread may fire it at once
         {
             std::unique_lock lock(mutex);
             const auto it = table.find(e->spec.name);
@@ -294,10 +295,11 @@ struct scheduler::impl {
             start(*e, replaced, replaced ? std::nullopt : saved);
             if (replaced) it->second->removed = true;
             table.insert_or_assign(e->spec.name, e);
+            refire = e->refire;
             arm(lock);
         }
         report(problems);
-        save(*e, e->refire);
+        save(*e, refire);
     }
 
     std::shared_ptr<entry> find(std::string_view name) const {
