@@ -76,8 +76,10 @@ SWITCHYARD_STRESS_EVENTS=100000 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --test-dir "$build_root/asan" -j "$jobs" --output-on-failure -LE consumers
 
 step "ThreadSanitizer, header-only mode (the engine compiled into each test): the concurrency tests"
-tsan="-fsanitize=thread"
-configure "$build_root/tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=g++ -DSWITCHYARD_HEADER_ONLY=ON \
+# -O1, as ThreadSanitizer's documentation suggests: header-only mode compiles the engine into
+# every test file, and -O1 compiles it markedly faster than -O2 while keeping TSan's runs quick.
+tsan="-fsanitize=thread -O1 -g"
+configure "$build_root/tsan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ -DSWITCHYARD_HEADER_ONLY=ON \
   -DCMAKE_CXX_FLAGS="$tsan" -DCMAKE_EXE_LINKER_FLAGS="$tsan" \
   -DSWITCHYARD_BUILD_BENCHMARKS=OFF -DSWITCHYARD_BUILD_EXAMPLES=OFF -DSWITCHYARD_BUILD_TOOLS=OFF
 tsan_targets=$(ctest --test-dir "$build_root/tsan" -N -L concurrency 2>/dev/null | sed -n 's/^ *Test *#[0-9]*: //p')
