@@ -88,7 +88,7 @@ bool well_formed(const switchyard::put_events_entry& e) {
     if (e.source.empty() || e.detail_type.empty() || !e.time.empty()) return false;
     for (const auto& r : e.resources)
         if (r.empty()) return false;
-    if (!switchyard_fuzz::strictly_json(e.detail)) return false;
+    if (!switchyard_fuzz::strictly_json(e.detail) || switchyard_fuzz::has_duplicate_member(e.detail)) return false;
     const auto parsed = json::parse(e.detail, nullptr, false);
     return parsed.is_object() && switchyard_fuzz::depth_of(parsed) <= 100;
 }

@@ -49,6 +49,42 @@ inline bool strictly_json(std::string_view text) {
     return text.find('\0') == std::string_view::npos && nlohmann::json::accept(text);
 }
 
+// Whether some object in `text` (valid JSON) names a member twice. nlohmann's DOM keeps the last
+// one silently; the bus refuses such a detail (rules and handlers could read different values),
+// so an oracle must know.
+inline bool has_duplicate_member(std::string_view text) {
+    struct keys_sax : nlohmann::json_sax<nlohmann::json> {
+        std::vector<std::vector<std::string>> objects;  // member names seen, per open object
+        bool duplicate = false;
+        bool null() override { return true; }
+        bool boolean(bool) override { return true; }
+        bool number_integer(number_integer_t) override { return true; }
+        bool number_unsigned(number_unsigned_t) override { return true; }
+        bool number_float(number_float_t, const string_t&) override { return true; }
+        bool string(string_t&) override { return true; }
+        bool binary(binary_t&) override { return true; }
+        bool start_object(std::size_t) override {
+            objects.emplace_back();
+            return true;
+        }
+        bool key(string_t& k) override {
+            auto& seen = objects.back();
+            if (std::find(seen.begin(), seen.end(), k) != seen.end()) duplicate = true;
+            seen.push_back(k);
+            return !duplicate;
+        }
+        bool end_object() override {
+            objects.pop_back();
+            return true;
+        }
+        bool start_array(std::size_t) override { return true; }
+        bool end_array() override { return true; }
+        bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+    } sax;
+    (void)nlohmann::json::sax_parse(text.begin(), text.end(), &sax);
+    return sax.duplicate;
+}
+
 // The nesting depth of a DOM (1 for a scalar or an empty container's level).
 inline std::size_t depth_of(const nlohmann::json& v) {
     std::size_t deepest = 0;
