@@ -11,36 +11,16 @@
 #include <switchyard/detail/time.hpp>
 #include <switchyard/schedule/expression.hpp>
 
+#include "schedule/schedule_test_support.hpp"
+
 using switchyard::schedule_error;
 using switchyard::schedule_expression;
 using switchyard::schedule_kind;
 using switchyard::time_zone;
+using schedule_test::fires;
+using schedule_test::instant;
 
 namespace {
-
-std::chrono::sys_seconds instant(std::string_view rfc3339) {
-    const auto parsed = switchyard::detail::parse_rfc3339(rfc3339);
-    REQUIRE(parsed.has_value());
-    return std::chrono::floor<std::chrono::seconds>(*parsed);
-}
-
-// The next `count` fires strictly after `from` (each after the previous), as RFC 3339 in `zone`;
-// fewer when the schedule ends.
-std::vector<std::string> fires(std::string_view expression, std::string_view from, int count,
-                               std::string_view zone_name = "UTC", std::string_view anchor = {}) {
-    const auto e = schedule_expression::parse(expression);
-    const auto zone = time_zone::locate(zone_name);
-    const auto start = anchor.empty() ? std::chrono::sys_seconds{} : instant(anchor);
-    std::vector<std::string> out;
-    auto after = instant(from);
-    for (int i = 0; i < count; ++i) {
-        const auto next = e.next_after(after, zone, start);
-        if (!next) break;
-        out.push_back(zone.format(*next));
-        after = *next;
-    }
-    return out;
-}
 
 std::optional<std::string> next_fire(std::string_view expression, std::string_view from) {
     const auto f = fires(expression, from, 1);

@@ -14,33 +14,20 @@
 #include <switchyard/detail/time.hpp>
 #include <switchyard/schedule/expression.hpp>
 
+#include "schedule/schedule_test_support.hpp"
+
 using switchyard::schedule_error;
 using switchyard::schedule_expression;
 using switchyard::time_zone;
 
 namespace {
 
-std::chrono::sys_seconds at_utc(std::string_view rfc3339) {
-    const auto parsed = switchyard::detail::parse_rfc3339(rfc3339);
-    REQUIRE(parsed.has_value());
-    return std::chrono::floor<std::chrono::seconds>(*parsed);
-}
+std::chrono::sys_seconds at_utc(std::string_view rfc3339) { return schedule_test::instant(rfc3339); }
 
 // The next `count` fires strictly after `from`, as RFC 3339 in `zone`.
 std::vector<std::string> fires_in(std::string_view zone_name, std::string_view expression, std::string_view from,
                                   int count, std::string_view anchor = {}) {
-    const auto e = schedule_expression::parse(expression);
-    const auto zone = time_zone::locate(zone_name);
-    const auto start = anchor.empty() ? std::chrono::sys_seconds{} : at_utc(anchor);
-    std::vector<std::string> out;
-    auto after = at_utc(from);
-    for (int i = 0; i < count; ++i) {
-        const auto next = e.next_after(after, zone, start);
-        if (!next) break;
-        out.push_back(zone.format(*next));
-        after = *next;
-    }
-    return out;
+    return schedule_test::fires(expression, from, count, zone_name, anchor);
 }
 
 using strings = std::vector<std::string>;
