@@ -27,41 +27,32 @@ install(EXPORT switchyard-core-targets
   NAMESPACE switchyard::
   DESTINATION "${SWITCHYARD_CMAKE_DIR}")
 
-# Each compiled component: its targets and the find_dependency calls they need.
+# Each compiled component: its export set, and a switchyard-<name>-dependencies.cmake with the
+# find_dependency calls its static library's private links need.
+#   switchyard_install_component(<name> <find_dependency arguments>...)  e.g. "date CONFIG"
+function(switchyard_install_component name)
+  install(TARGETS switchyard_${name}
+    EXPORT switchyard-${name}-targets
+    ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}")
+  install(EXPORT switchyard-${name}-targets
+    NAMESPACE switchyard::
+    DESTINATION "${SWITCHYARD_CMAKE_DIR}")
+  set(deps "include(CMakeFindDependencyMacro)\n")
+  foreach(dep IN LISTS ARGN)
+    string(APPEND deps "find_dependency(${dep})\n")
+  endforeach()
+  file(WRITE "${PROJECT_BINARY_DIR}/switchyard-${name}-dependencies.cmake" "${deps}")
+  install(FILES "${PROJECT_BINARY_DIR}/switchyard-${name}-dependencies.cmake" DESTINATION "${SWITCHYARD_CMAKE_DIR}")
+endfunction()
+
 if(SWITCHYARD_WITH_SQLITE)
-  install(TARGETS switchyard_sqlite
-    EXPORT switchyard-sqlite-targets
-    ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}")
-  install(EXPORT switchyard-sqlite-targets
-    NAMESPACE switchyard::
-    DESTINATION "${SWITCHYARD_CMAKE_DIR}")
-  file(WRITE "${PROJECT_BINARY_DIR}/switchyard-sqlite-dependencies.cmake"
-    "include(CMakeFindDependencyMacro)\nfind_dependency(SQLite3)\n")
-  install(FILES "${PROJECT_BINARY_DIR}/switchyard-sqlite-dependencies.cmake" DESTINATION "${SWITCHYARD_CMAKE_DIR}")
+  switchyard_install_component(sqlite "SQLite3")
 endif()
-
 if(SWITCHYARD_WITH_SCHEDULE)
-  install(TARGETS switchyard_schedule
-    EXPORT switchyard-schedule-targets
-    ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}")
-  install(EXPORT switchyard-schedule-targets
-    NAMESPACE switchyard::
-    DESTINATION "${SWITCHYARD_CMAKE_DIR}")
-  file(WRITE "${PROJECT_BINARY_DIR}/switchyard-schedule-dependencies.cmake"
-    "include(CMakeFindDependencyMacro)\nfind_dependency(date CONFIG)\n")
-  install(FILES "${PROJECT_BINARY_DIR}/switchyard-schedule-dependencies.cmake" DESTINATION "${SWITCHYARD_CMAKE_DIR}")
+  switchyard_install_component(schedule "date CONFIG")
 endif()
-
 if(SWITCHYARD_WITH_HTTP)
-  install(TARGETS switchyard_http
-    EXPORT switchyard-http-targets
-    ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}")
-  install(EXPORT switchyard-http-targets
-    NAMESPACE switchyard::
-    DESTINATION "${SWITCHYARD_CMAKE_DIR}")
-  file(WRITE "${PROJECT_BINARY_DIR}/switchyard-http-dependencies.cmake"
-    "include(CMakeFindDependencyMacro)\nfind_dependency(Boost 1.74)\nfind_dependency(CURL)\nfind_dependency(OpenSSL)\n")
-  install(FILES "${PROJECT_BINARY_DIR}/switchyard-http-dependencies.cmake" DESTINATION "${SWITCHYARD_CMAKE_DIR}")
+  switchyard_install_component(http "Boost 1.74" "CURL" "OpenSSL")
 endif()
 
 # The umbrella links every component that was built, so it is exported after them, on its own.
