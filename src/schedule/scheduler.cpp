@@ -625,24 +625,25 @@ publish_result scheduler::fire_now(std::string_view name) {
     return result;
 }
 
+namespace {
+template <class Entry> schedule_info info_of(const Entry& e) {
+    return schedule_info{e.spec.name, e.spec.expression, e.spec.time_zone, e.spec.enabled, e.next, e.last,
+                         e.fires,     e.missed,          e.late,           e.failed};
+}
+}  // namespace
+
 std::optional<schedule_info> scheduler::info(std::string_view name) const {
     std::lock_guard lock(impl_->mutex);
     const auto it = impl_->table.find(name);
     if (it == impl_->table.end()) return std::nullopt;
-    const auto& e = *it->second;
-    return schedule_info{e.spec.name, e.spec.expression, e.spec.time_zone, e.spec.enabled, e.next, e.last,
-                         e.fires,     e.missed,          e.late,           e.failed};
+    return info_of(*it->second);
 }
 
 std::vector<schedule_info> scheduler::list() const {
-    std::vector<std::string> names;
-    {
-        std::lock_guard lock(impl_->mutex);
-        for (const auto& [name, e] : impl_->table) names.push_back(name);
-    }
+    std::lock_guard lock(impl_->mutex);  // one consistent view; the table is sorted by name
     std::vector<schedule_info> out;
-    for (const auto& name : names)
-        if (auto i = info(name)) out.push_back(std::move(*i));
+    out.reserve(impl_->table.size());
+    for (const auto& [name, e] : impl_->table) out.push_back(info_of(*e));
     return out;
 }
 
