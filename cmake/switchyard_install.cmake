@@ -52,7 +52,7 @@ if(SWITCHYARD_WITH_SCHEDULE)
   switchyard_install_component(schedule "date CONFIG")
 endif()
 if(SWITCHYARD_WITH_HTTP)
-  switchyard_install_component(http "Boost 1.74" "CURL" "OpenSSL")
+  switchyard_install_component(http "Boost 1.74" "CURL" "OpenSSL" "simdjson CONFIG")
 endif()
 
 # The umbrella links every component that was built, so it is exported after them, on its own.

@@ -24,7 +24,7 @@ jobs=${JOBS:-$(nproc)}
 packages=(build-essential cmake ninja-build ccache pkg-config python3
           nlohmann-json3-dev libfmt-dev doctest-dev libbenchmark-dev libconcurrentqueue-dev
           libsqlite3-dev libasio-dev libhowardhinnant-date-dev tzdata
-          libboost1.81-dev libcurl4-openssl-dev libssl-dev)
+          libboost1.81-dev libcurl4-openssl-dev libssl-dev libsimdjson-dev)
 # The HTTP tests drive the ingress with the AWS CLI and boto3, as users will.
 [ "$mode" = test ] && packages+=(clang-14 libclang-rt-14-dev bc doxygen git awscli python3-boto3)
 

@@ -38,7 +38,7 @@ run() {
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
 printf "%-8s %14s %14s %7s %14s\n" entries "baseline req/s" "ingress req/s" ratio "events/s"
-for entries in 1 10; do
+for entries in ${ENTRY_COUNTS:-1 10}; do
   base=() ingress=()
   for ((r = 0; r < rounds; ++r)); do
     base+=("$(run baseline "$entries" | cut -d' ' -f1)")

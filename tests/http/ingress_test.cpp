@@ -230,6 +230,14 @@ struct raw_connection {
         }
         return out;
     }
+    // What arrives up to and including the first `marker` (or all of it, if the connection ends
+    // or the receive timeout passes first).
+    std::string read_until(std::string_view marker) const {
+        std::string out;
+        char ch = 0;
+        while (out.find(marker) == std::string::npos && ::recv(fd, &ch, 1, 0) == 1) out += ch;
+        return out;
+    }
     // True when the server closed the connection (EOF or reset) before `timeout`.
     bool closed_by_server(std::chrono::milliseconds timeout) const {
         set_socket_timeouts(fd, timeout);
@@ -573,6 +581,51 @@ TEST_CASE("malformed HTTP is answered 400 and the connection closed; oversize he
     REQUIRE(huge.send_text("POST / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(32 * 1024, 'a') + "\r\n\r\n"));
     CHECK(huge.read_until_closed().rfind("HTTP/1.1 431", 0) == 0);
     CHECK(post(s.port(), put_body({entry("com.example")})).status == 200);
+}
+
+// The server parses what each read brings in place, so framing is its own: requests that arrive
+// together, and a body that waits for 100 Continue.
+TEST_CASE("framing: pipelined requests are answered in order; Expect: 100-continue is answered before the body is sent") {
+    server s;
+    auto request = [](const std::string& body, std::string_view extra_headers) {
+        return "POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AWSEvents.PutEvents\r\nContent-Type: application/x-amz-json-1.1\r\n"
+               "Content-Length: " +
+               std::to_string(body.size()) + "\r\n" + std::string(extra_headers) + "\r\n" + body;
+    };
+    auto event_ids = [](const std::string& replies) {
+        std::vector<std::string> ids;
+        constexpr std::string_view key = R"("EventId":")";
+        for (auto at = replies.find(key); at != std::string::npos; at = replies.find(key, at + 1))
+            ids.push_back(replies.substr(at + key.size(), 36));
+        return ids;
+    };
+
+    raw_connection pipelined(s.port());
+    REQUIRE(pipelined.send_text(request(put_body({entry("com.example", R"({"n": 1})")}), "") +
+                                request(put_body({entry("com.example", R"({"n": 2})"), entry("com.example", R"({"n": 3})")}),
+                                        "Connection: close\r\n")));
+    const auto replies = pipelined.read_until_closed();
+    const auto first = replies.find("HTTP/1.1 200");
+    REQUIRE(first != std::string::npos);
+    CHECK(replies.find("HTTP/1.1 200", first + 1) != std::string::npos);
+    const auto ids = event_ids(replies);
+    REQUIRE(ids.size() == 3);
+    REQUIRE(s.orders.delivered.wait_for(3));
+    std::vector<std::string> delivered;
+    for (const auto& e : s.orders.snapshot()) delivered.push_back(e.id);
+    CHECK(delivered == ids);
+
+    raw_connection expecting(s.port());
+    const std::string body = put_body({entry("com.example", R"({"n": 4})")});
+    const std::string with_body = request(body, "Expect: 100-continue\r\nConnection: close\r\n");
+    REQUIRE(expecting.send_text(std::string_view(with_body).substr(0, with_body.size() - body.size())));
+    CHECK(expecting.read_until("\r\n\r\n").rfind("HTTP/1.1 100 Continue\r\n", 0) == 0);
+    REQUIRE(expecting.send_text(body));
+    const auto answer = expecting.read_until_closed();
+    CHECK(answer.rfind("HTTP/1.1 200", 0) == 0);
+    REQUIRE(event_ids(answer).size() == 1);
+    REQUIRE(s.orders.delivered.wait_for(4));
+    CHECK(s.orders.snapshot().back().id == event_ids(answer).front());
 }
 
 TEST_CASE("a slow client is cut off after request_timeout and does not hold up others") {
