@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <mutex>
 #include <set>
 
@@ -266,6 +267,45 @@ TEST_CASE("a refused connection is retried") {
     CHECK(d[0].reason == dead_letter_reason::retries_exhausted);
     CHECK(d[0].attempts == 3);
     CHECK(contains(d[0].error_message, "POST " + url + " failed: "));
+}
+
+// TLS is libcurl's (OpenSSL), checked against the system's CAs or ca_file: a certificate the
+// target is told to trust is accepted, an unknown one fails the delivery (retried, since a
+// certificate may be being replaced, then dead-lettered naming the problem), and verify_tls =
+// false accepts any.
+TEST_CASE("https: a certificate from ca_file is trusted; an unknown one fails the delivery; verify_tls = false skips the check") {
+    const target_test::tls_identity identity;
+    server s{&identity, {}};
+    REQUIRE(s.url().rfind("https://", 0) == 0);
+    const auto ca = std::filesystem::temp_directory_path() / ("switchyard-test-ca-" + std::to_string(::getpid()) + ".pem");
+    identity.write_certificate(ca.string());
+    letters dead;
+    bus b{"payments"};
+    auto trusted = to(s, "/trusted");
+    trusted.ca_file = ca.string();
+    auto unchecked = to(s, "/unchecked");
+    unchecked.verify_tls = false;
+    b.add_rule({.name = "trusted", .pattern = refunds, .targets = {http_target("trusted", trusted)}});
+    b.add_rule({.name = "untrusted",
+                .pattern = refunds,
+                .targets = {http_target("untrusted", to(s, "/untrusted")).retry(quick(1)).dead_letters(dead.sink())}});
+    b.add_rule({.name = "unchecked", .pattern = refunds, .targets = {http_target("unchecked", unchecked)}});
+    const auto r = b.producer<Refund>("s").publish({"t1", 12.5});
+    REQUIRE(b.drain(10s));
+    std::filesystem::remove(ca);
+
+    const auto got = s.requests_to("/trusted");
+    REQUIRE(got.size() == 1);
+    CHECK(nlohmann::json::parse(got[0].body)["id"] == r.event_id);
+    CHECK(s.requests_to("/unchecked").size() == 1);
+    CHECK(s.requests_to("/untrusted").empty());  // nothing was sent over a connection it could not trust
+    const auto d = dead.all();
+    REQUIRE(d.size() == 1);
+    CHECK(d[0].target == "untrusted");
+    CHECK(d[0].reason == dead_letter_reason::retries_exhausted);
+    CHECK(d[0].attempts == 2);
+    CHECK(contains(d[0].error_message, "certificate"));
+    CHECK(s.failed_handshakes() == 2);
 }
 
 TEST_CASE("a connection the server drops without answering is retried") {

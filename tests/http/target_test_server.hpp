@@ -2,14 +2,21 @@
 // (method, target, headers, body, when it arrived, on which connection) and answers as the test's
 // script says: any status and headers, late, or not at all (hanging up). Keep-alive, so a test
 // can count the connections a client opened. Each connection has a thread; the server joins them
-// all when it is destroyed.
+// all when it is destroyed. Given a tls_identity, it speaks HTTPS (OpenSSL) with that certificate.
 #pragma once
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,7 +26,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -60,13 +69,68 @@ struct response {
     bool hang_up = false;                ///< closes the connection without answering
 };
 
+/// A self-signed certificate for 127.0.0.1 and localhost (P-256, valid for a day), made in memory,
+/// and its key: what an HTTPS server presents, and (written to a PEM file) what a client trusts.
+class tls_identity {
+public:
+    tls_identity() {
+        key_.reset(EVP_EC_gen("P-256"));
+        cert_.reset(X509_new());
+        if (!key_ || !cert_) throw std::runtime_error("tls_identity: OpenSSL could not make a key");
+        X509_set_version(cert_.get(), 2);
+        ASN1_INTEGER_set(X509_get_serialNumber(cert_.get()), 1);
+        X509_gmtime_adj(X509_getm_notBefore(cert_.get()), -60);
+        X509_gmtime_adj(X509_getm_notAfter(cert_.get()), 24 * 3600);
+        X509_set_pubkey(cert_.get(), key_.get());
+        X509_NAME* name = X509_get_subject_name(cert_.get());
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+        X509_set_issuer_name(cert_.get(), name);
+        X509V3_CTX ctx;
+        X509V3_set_ctx_nodb(&ctx);
+        X509V3_set_ctx(&ctx, cert_.get(), cert_.get(), nullptr, nullptr, 0);
+        X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
+        if (san == nullptr || X509_add_ext(cert_.get(), san, -1) != 1 || X509_sign(cert_.get(), key_.get(), EVP_sha256()) == 0)
+            throw std::runtime_error("tls_identity: OpenSSL could not sign the certificate");
+        X509_EXTENSION_free(san);
+    }
+    X509* certificate() const { return cert_.get(); }
+    EVP_PKEY* key() const { return key_.get(); }
+    /// Writes the certificate as PEM to `path` (a CA file a client can trust).
+    void write_certificate(const std::string& path) const {
+        std::FILE* f = std::fopen(path.c_str(), "w");
+        if (f == nullptr) throw std::runtime_error("tls_identity: cannot write " + path);
+        const int ok = PEM_write_X509(f, cert_.get());
+        std::fclose(f);
+        if (ok != 1) throw std::runtime_error("tls_identity: cannot write " + path);
+    }
+
+private:
+    struct free_key {
+        void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+    };
+    struct free_cert {
+        void operator()(X509* c) const { X509_free(c); }
+    };
+    std::unique_ptr<EVP_PKEY, free_key> key_;
+    std::unique_ptr<X509, free_cert> cert_;
+};
+
 /// The server: see the file comment.
 class server {
 public:
     using script = std::function<response(const request&)>;
 
     /// Listens on 127.0.0.1 on a free port; answers 200 until set_script() says otherwise.
-    explicit server(script s = {}) : script_(std::move(s)) {
+    explicit server(script s = {}) : server(nullptr, std::move(s)) {}
+
+    /// The same over TLS with `identity`'s certificate (which must outlive the server).
+    server(const tls_identity* identity, script s) : script_(std::move(s)) {
+        if (identity != nullptr) {
+            tls_.reset(SSL_CTX_new(TLS_server_method()));
+            if (!tls_ || SSL_CTX_use_certificate(tls_.get(), identity->certificate()) != 1 ||
+                SSL_CTX_use_PrivateKey(tls_.get(), identity->key()) != 1)
+                throw std::runtime_error("server: OpenSSL refused the certificate");
+        }
         if (::pipe(stop_pipe_) != 0) throw std::runtime_error("pipe failed");
         listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (listener_ < 0) throw std::runtime_error("socket failed");
@@ -105,8 +169,12 @@ public:
     }
 
     std::uint16_t port() const noexcept { return port_; }
-    /// "http://127.0.0.1:<port><path>".
-    std::string url(std::string_view path = "/") const { return "http://127.0.0.1:" + std::to_string(port_) + std::string(path); }
+    /// "http://127.0.0.1:<port><path>" ("https://" over TLS).
+    std::string url(std::string_view path = "/") const {
+        return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_) + std::string(path);
+    }
+    /// TLS handshakes that failed (a client that did not trust the certificate, say).
+    int failed_handshakes() const { return failed_handshakes_.load(); }
 
     /// Every request so far, in arrival order.
     std::vector<request> requests() const {
@@ -148,7 +216,25 @@ private:
             if (fd < 0) continue;
             const int number = ++accepted_;
             connection_threads_.emplace_back([this, fd, number] {
-                serve(fd, number);
+                connection c{fd, nullptr};
+                if (tls_) {
+                    // Bounded, so a client that stalls mid-handshake cannot keep the destructor waiting.
+                    timeval limit{10, 0};
+                    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+                    c.ssl = SSL_new(tls_.get());
+                    if (c.ssl == nullptr || SSL_set_fd(c.ssl, fd) != 1 || SSL_accept(c.ssl) != 1) {
+                        ++failed_handshakes_;
+                        ERR_clear_error();
+                        SSL_free(c.ssl);
+                        ::close(fd);
+                        return;
+                    }
+                }
+                serve(c, number);
+                if (c.ssl != nullptr) {
+                    SSL_shutdown(c.ssl);
+                    SSL_free(c.ssl);
+                }
                 ::close(fd);
             });
         }
@@ -175,9 +261,16 @@ private:
         }
     }
 
-    bool send_all(int fd, std::string_view data) const {
+    // A connection: its socket, and its TLS session when the server speaks HTTPS.
+    struct connection {
+        int fd;
+        SSL* ssl;
+    };
+
+    static bool send_all(const connection& c, std::string_view data) {
         while (!data.empty()) {
-            const auto n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+            const auto n = c.ssl != nullptr ? SSL_write(c.ssl, data.data(), static_cast<int>(data.size()))
+                                            : ::send(c.fd, data.data(), data.size(), MSG_NOSIGNAL);
             if (n <= 0) return false;
             data.remove_prefix(static_cast<std::size_t>(n));
         }
@@ -185,22 +278,24 @@ private:
     }
 
     // Reads more into `buffer`; false on end of stream, an error or the server stopping.
-    bool read_more(int fd, std::string& buffer) const {
-        if (!wait_readable(fd)) return false;
+    bool read_more(const connection& c, std::string& buffer) const {
+        // Bytes TLS has already decrypted are not on the socket: do not wait for the socket then.
+        if (!(c.ssl != nullptr && SSL_pending(c.ssl) > 0) && !wait_readable(c.fd)) return false;
         char chunk[4096];
-        const auto n = ::recv(fd, chunk, sizeof chunk, 0);
+        const auto n = c.ssl != nullptr ? SSL_read(c.ssl, chunk, static_cast<int>(sizeof chunk)) : ::recv(c.fd, chunk, sizeof chunk, 0);
         if (n <= 0) return false;
         buffer.append(chunk, static_cast<std::size_t>(n));
         return true;
     }
 
     // Answers requests on one connection until the client or the script closes it.
-    void serve(int fd, int number) {
+    void serve(const connection& c, int number) {
+        const int fd = c.fd;
         std::string buffer;
         for (;;) {
             std::size_t head_end;
             while ((head_end = buffer.find("\r\n\r\n")) == std::string::npos)
-                if (!read_more(fd, buffer)) return;
+                if (!read_more(c, buffer)) return;
             request req;
             req.connection = number;
             std::string_view head(buffer.data(), head_end);
@@ -226,13 +321,13 @@ private:
                 while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
                 if (name == "content-length") length = std::stoul(std::string(value));
                 if (name == "connection" && lower(std::string(value)) == "close") close_after = true;
-                if (name == "expect" && lower(std::string(value)) == "100-continue" && !send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n"))
+                if (name == "expect" && lower(std::string(value)) == "100-continue" && !send_all(c, "HTTP/1.1 100 Continue\r\n\r\n"))
                     return;
                 req.headers.emplace_back(std::move(name), std::string(value));
             }
             buffer.erase(0, head_end + 4);
             while (buffer.size() < length)
-                if (!read_more(fd, buffer)) return;
+                if (!read_more(c, buffer)) return;
             req.body = buffer.substr(0, length);
             buffer.erase(0, length);
             req.received = std::chrono::steady_clock::now();
@@ -253,10 +348,15 @@ private:
             out += "Content-Length: " + std::to_string(answer.body.size()) + "\r\n";
             for (const auto& [name, value] : answer.headers) out += name + ": " + value + "\r\n";
             out += "\r\n" + answer.body;
-            if (!send_all(fd, out) || close_after) return;
+            if (!send_all(c, out) || close_after) return;
         }
     }
 
+    struct free_tls {
+        void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
+    };
+    std::unique_ptr<SSL_CTX, free_tls> tls_;  // null: plain HTTP
+    std::atomic<int> failed_handshakes_{0};
     int stop_pipe_[2] = {-1, -1};
     int listener_ = -1;
     std::uint16_t port_ = 0;
