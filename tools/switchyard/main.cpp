@@ -3,6 +3,8 @@
 //   switchyard test-pattern --explain PATTERN EVENT   the same, saying why it does not match
 //   switchyard match --rules FILE --events FILE [--repeat N] [--threads T]
 //   switchyard next-fires EXPRESSION [--tz ZONE] [--from TIME] [--count N]   a schedule's next fire times
+//   switchyard serve --port P --rules FILE [--bus NAME]   a local EventBridge: PutEvents over HTTP,
+//                                                         each delivery printed as a JSON line
 // Arguments that start with '@' name a file to read.
 #include <algorithm>
 #include <chrono>
@@ -27,6 +29,16 @@
 #ifdef SWITCHYARD_CLI_HAS_SCHEDULE
 #include <switchyard/detail/time.hpp>
 #include <switchyard/schedule/expression.hpp>
+#endif
+#if defined(SWITCHYARD_CLI_HAS_HTTP) && !defined(_WIN32)
+#define SWITCHYARD_CLI_SERVE 1
+#include <mutex>
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <switchyard/http/ingress.hpp>
+#include <switchyard/switchyard.hpp>
 #endif
 
 namespace {
@@ -245,6 +257,146 @@ int next_fires(const std::vector<std::string>& args) {
 #endif
 }
 
+#ifdef SWITCHYARD_CLI_SERVE
+
+constexpr const char* serve_usage =
+    "usage: switchyard serve --port P --rules FILE [--bus NAME]: a local EventBridge on http://127.0.0.1:P (0: any "
+    "free port, printed on stderr) for aws events put-events / test-event-pattern --endpoint-url; FILE holds one rule "
+    "a line, {\"name\": ..., \"pattern\": {...}}; every delivery goes to stdout as one line {\"rule\": ..., "
+    "\"event\": {...}}; SIGTERM or SIGINT stops it";
+
+// Adds every rule of a rules file to `b`. Blank lines and lines starting with '#' are skipped; any
+// other line must be {"name": NAME, "pattern": PATTERN} with the pattern as a JSON object or as
+// its text (as EventBridge's --event-pattern takes it). A problem names the file and line.
+void add_rules(switchyard::bus& b, const std::string& path, const switchyard::target& print) {
+    std::istringstream in(read_file(path));
+    std::string line;
+    for (std::size_t number = 1; std::getline(in, line); ++number) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        const auto first = line.find_first_not_of(" \t");
+        if (first == std::string::npos || line[first] == '#') continue;
+        const std::string where = path + ":" + std::to_string(number) + ": ";
+        nlohmann::json rule;
+        try {
+            rule = nlohmann::json::parse(line);
+        } catch (const nlohmann::json::parse_error& e) {
+            std::string why = e.what();  // "[json.exception.parse_error.101] parse error at ..."
+            if (const auto bracket = why.find("] "); why.rfind("[json.exception", 0) == 0 && bracket != std::string::npos)
+                why.erase(0, bracket + 2);
+            // The parser saw one line: its "line 1" would read as the file's first line.
+            if (const auto at = why.find("at line 1, column "); at != std::string::npos) why.replace(at, 18, "at column ");
+            throw usage_error(where + "not valid JSON: " + why);
+        }
+        if (!rule.is_object()) throw usage_error(where + "a rule must be a JSON object {\"name\": ..., \"pattern\": {...}}");
+        for (const auto& [key, value] : rule.items())
+            if (key != "name" && key != "pattern")
+                throw usage_error(where + "unknown member \"" + key + "\" (a rule has \"name\" and \"pattern\")");
+        const auto name = rule.find("name");
+        if (name == rule.end() || !name->is_string()) throw usage_error(where + "\"name\" is missing or not a string");
+        const auto pattern = rule.find("pattern");
+        if (pattern == rule.end() || !(pattern->is_object() || pattern->is_string()))
+            throw usage_error(where + "\"pattern\" is missing or neither a JSON object nor a string");
+        const std::string rule_name = name->get<std::string>();
+        try {
+            b.add_rule({.name = rule_name,
+                        .pattern = pattern->is_string() ? pattern->get<std::string>() : pattern->dump(),
+                        .targets = {print}});
+        } catch (const switchyard::error& e) {  // pattern_error included: it names the rule and the pattern's path
+            throw usage_error(where + e.what());
+        }
+    }
+}
+
+// One stdout line per delivery, written whole and flushed under one lock: the ingress's I/O
+// threads deliver (the target runs inline), so lines would otherwise interleave.
+switchyard::target stdout_target(std::mutex& out) {
+    return switchyard::target{"stdout", [&out](const switchyard::any_event& e, const switchyard::delivery_info& info) {
+                                  std::string text = "{\"rule\":" + nlohmann::json(std::string(info.rule)).dump() +
+                                                     ",\"event\":" + e.json() + "}";
+                                  // A PutEvents Detail is kept as the text the client sent, which may
+                                  // span lines; in valid JSON a raw CR or LF can only be whitespace,
+                                  // so a space means the same and keeps one event to one line.
+                                  std::replace(text.begin(), text.end(), '\n', ' ');
+                                  std::replace(text.begin(), text.end(), '\r', ' ');
+                                  text += '\n';
+                                  std::lock_guard lock(out);
+                                  const bool written = std::fwrite(text.data(), 1, text.size(), stdout) == text.size() &&
+                                                       std::fflush(stdout) == 0;
+                                  // Not retried: a retry after a partial write would print half a line twice.
+                                  return written ? switchyard::outcome::success()
+                                                 : switchyard::outcome::fail("cannot write the event to stdout");
+                              }};
+}
+
+#endif
+
+// A bus behind an http_ingress on 127.0.0.1 until SIGTERM or SIGINT, then a graceful stop: the
+// ingress finishes the requests in flight, the bus delivers what it accepted, exit 0.
+int serve(const std::vector<std::string>& args) {
+#ifndef SWITCHYARD_CLI_SERVE
+    (void)args;
+#ifdef _WIN32
+    throw usage_error("serve waits for POSIX signals and is not available on Windows");
+#else
+    throw usage_error("serve: this switchyard was built without HTTP support (configure with SWITCHYARD_WITH_HTTP=ON)");
+#endif
+#else
+    std::optional<std::string> port_text, rules_path;
+    std::string bus_name = "default";
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        auto value = [&]() -> const std::string& {
+            if (i + 1 >= args.size()) throw usage_error(args[i] + " needs a value");
+            return args[++i];
+        };
+        if (args[i] == "--port") port_text = value();
+        else if (args[i] == "--rules") rules_path = value();
+        else if (args[i] == "--bus") bus_name = value();
+        else if (args[i].rfind("--", 0) == 0) throw usage_error("unknown option \"" + args[i] + "\"");
+        else throw usage_error(serve_usage);
+    }
+    if (!port_text || !rules_path) throw usage_error(serve_usage);
+    long port = -1;
+    if (!port_text->empty() && port_text->size() <= 5 && port_text->find_first_not_of("0123456789") == std::string::npos)
+        port = std::stol(*port_text);
+    if (port < 0 || port > 65535)
+        throw usage_error("--port must be an integer from 0 (any free port) to 65535, got \"" + *port_text + "\"");
+
+    // Blocked before the bus and the ingress start their threads, which inherit the mask: the
+    // signals then stay pending until sigwait below takes them on this thread.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+    std::mutex out;
+    switchyard::bus b(bus_name);
+    add_rules(b, *rules_path, stdout_target(out));
+
+    switchyard::ingress_options options;
+    options.port = static_cast<std::uint16_t>(port);
+    options.threads = 2;  // a client holding a connection open does not hold up the others
+    switchyard::http_ingress ingress(options);
+    ingress.add_bus(b);
+    ingress.start();
+    std::fprintf(stderr, "listening on http://127.0.0.1:%u (bus \"%s\", rules: %zu)\n", static_cast<unsigned>(ingress.port()),
+                 bus_name.c_str(), b.list_rules().size());
+    std::fflush(stderr);
+
+    int signal_number = 0;
+    while (sigwait(&stop_signals, &signal_number) != 0) {
+    }
+    const bool clean = ingress.stop(std::chrono::seconds(5));
+    b.drain();
+    const auto stats = ingress.stats();
+    std::fprintf(stderr, "%s: stopped after %llu requests, %llu entries accepted, %llu refused%s\n",
+                 signal_number == SIGINT ? "SIGINT" : "SIGTERM", static_cast<unsigned long long>(stats.requests),
+                 static_cast<unsigned long long>(stats.entries_accepted), static_cast<unsigned long long>(stats.entries_failed),
+                 clean ? "" : " (requests still running after 5 s were cut off)");
+    return 0;
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -253,12 +405,13 @@ int main(int argc, char** argv) {
         if (args.empty())
             throw usage_error("usage: switchyard test-pattern [--explain] PATTERN EVENT | switchyard match --rules FILE "
                               "--events FILE [--repeat N] [--threads T] | switchyard next-fires EXPRESSION [--tz ZONE] "
-                              "[--from TIME] [--count N]");
+                              "[--from TIME] [--count N] | switchyard serve --port P --rules FILE [--bus NAME]");
         const std::vector<std::string> rest(args.begin() + 1, args.end());
         if (args[0] == "test-pattern") return test_pattern(rest);
         if (args[0] == "match") return match(rest);
         if (args[0] == "next-fires") return next_fires(rest);
-        throw usage_error("unknown command \"" + args[0] + "\"; expected test-pattern, match or next-fires");
+        if (args[0] == "serve") return serve(rest);
+        throw usage_error("unknown command \"" + args[0] + "\"; expected test-pattern, match, next-fires or serve");
     } catch (const std::exception& e) {
         std::cerr << "switchyard: " << one_line(e.what()) << '\n';
         return 2;
