@@ -289,7 +289,7 @@ int main(int argc, char** argv) {
             return 1;
         }
         for (std::size_t i = first; i < last; ++i) {
-            const std::string id = response["Entries"][i - first].value("EventId", "");
+            const std::string id = response.at("Entries").at(i - first).value("EventId", "");
             all_ids.insert(id);
             if (transactions[i].second) suspicious_ids.insert(id);
         }

@@ -1,7 +1,7 @@
 // http_ingress: AWS's PutEvents wire protocol over Boost.Beast. Two halves: ingress_router (the
 // protocol: one whole request in, one reply out; no sockets) and the server (asynchronous
-// sessions, one strand each, on `threads` io_context threads), which frames requests under the
-// size and time limits and hands each whole request to the router.
+// sessions on `threads` io_context threads, each session's handlers one at a time), which frames
+// requests under the size and time limits and hands each whole request to the router.
 #include "switchyard/http/ingress.hpp"
 
 #include <algorithm>
@@ -333,6 +333,8 @@ using tcp = net::ip::tcp;
 // Headers larger than this are refused with 431: no PutEvents request needs more (a SigV4
 // Authorization header is a few hundred bytes).
 constexpr std::uint32_t max_header_bytes = 16 * 1024;
+// What one read asks the socket for.
+constexpr std::size_t read_size = 16 * 1024;
 
 class session;
 
@@ -410,6 +412,7 @@ private:
         idle_ = true;
         if (owner_.stopping_flag.load(std::memory_order_acquire)) return close();
         stream_.expires_after(first_ ? owner_.options.request_timeout : owner_.options.idle_timeout);
+        skip_empty_lines();
         if (buffer_.size() > 0) return start_request();  // a pipelined request is already here
         stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
             self->buffer_.commit(n);
@@ -435,6 +438,9 @@ private:
     // always arrives whole in one read.
     void parse_buffered() {
         beast::error_code ec;
+        // Empty lines before a request line are ignored, as RFC 9112 §2.2 asks of a server (some
+        // clients send a CRLF after a POST's body).
+        if (!parser_->got_some()) skip_empty_lines();
         while (buffer_.size() > 0 && !parser_->is_done()) {
             const std::size_t used = parser_->put(buffer_.data(), ec);
             buffer_.consume(used);
@@ -449,8 +455,25 @@ private:
         read_more();
     }
 
+    void skip_empty_lines() {
+        const auto bytes = buffer_.data();
+        const auto* first = static_cast<const char*>(bytes.data());
+        std::size_t skipped = 0;
+        while (skipped < bytes.size() && (first[skipped] == '\r' || first[skipped] == '\n')) ++skipped;
+        buffer_.consume(skipped);
+    }
+
     void read_more() {
-        stream_.async_read_some(buffer_.prepare(16 * 1024), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        // The parser consumes a body as it arrives and refuses headers past max_header_bytes;
+        // what it leaves unconsumed beyond that is one endless token that Beast does not bound
+        // (a chunk's size line with extensions, a trailer section): refused before it grows.
+        if (buffer_.size() > max_header_bytes + read_size)
+            return send(http_detail::error_reply(400, "SerializationException",
+                                                 fmt::format("malformed HTTP request: a chunk size line or trailer section is "
+                                                             "longer than {} bytes",
+                                                             max_header_bytes + read_size)),
+                        false);
+        stream_.async_read_some(buffer_.prepare(read_size), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
             self->buffer_.commit(n);
             // A timeout (a slow client), a reset or a close mid-request: nothing to answer, or no
             // one to answer.
@@ -560,9 +583,10 @@ private:
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     bhttp::response<bhttp::string_body> response_;
-    bool idle_ = true;   // waiting for a request's first byte: nothing in flight (strand only)
-    bool header_checked_ = false;  // on_header() ran for the request being read (strand only)
-    bool first_ = true;  // no request read yet on this connection (strand only)
+    // Touched only by the session's handlers, which run one at a time.
+    bool idle_ = true;             // waiting for a request's first byte: nothing in flight
+    bool header_checked_ = false;  // on_header() ran for the request being read
+    bool first_ = true;            // no request read yet on this connection
 };
 
 }  // namespace

@@ -1,12 +1,15 @@
 #include "http/request_body.hpp"
 
+#include <array>
 #include <new>
 #include <optional>
 #include <utility>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <simdjson.h>
 
+#include "switchyard/detail/json_depth.hpp"
 #include "switchyard/detail/json_path.hpp"
 #include "switchyard/trace_context.hpp"
 
@@ -16,14 +19,22 @@ namespace {
 
 namespace dom = simdjson::dom;
 
-// A parser per I/O thread: a parser is not thread-safe, and keeping it keeps its buffers (sized
-// for the largest body seen) instead of allocating them for every request. Bodies nesting deeper
-// than max_body_nesting fail with DEPTH_ERROR; the capacity grows by itself for larger bodies (up
-// to max_body_bytes, which the server enforces before reading).
+// Bodies up to this size are read by a parser kept per I/O thread: a parser is not thread-safe,
+// and keeping it keeps its buffers instead of allocating them for every request. A larger body
+// gets a parser of its own, so one large request does not leave a thread holding buffers sized
+// for it (several times the body) for good.
+constexpr std::size_t kept_parser_bytes = 64 * 1024;
+
+// Bodies nesting deeper than max_body_nesting fail with DEPTH_ERROR; the capacity grows by itself
+// for larger bodies (up to max_body_bytes, which the server enforces before reading).
+void prepare(dom::parser& parser) {
+    if (parser.max_depth() != max_body_nesting && parser.allocate(kept_parser_bytes, max_body_nesting) != simdjson::SUCCESS)
+        throw std::bad_alloc();  // the router answers 500 InternalFailure
+}
+
 dom::parser& thread_parser() {
     thread_local dom::parser parser;
-    if (parser.max_depth() != max_body_nesting && parser.allocate(64 * 1024, max_body_nesting) != simdjson::SUCCESS)
-        throw std::bad_alloc();  // the router answers 500 InternalFailure
+    prepare(parser);
     return parser;
 }
 
@@ -31,15 +42,41 @@ constexpr std::string_view not_a_json_object = "The request body is not a valid 
 
 ingress_reply serialization_error(std::string_view message) { return error_reply(400, "SerializationException", message); }
 
-// The body's top-level object, or nothing when the body is not one (malformed JSON, invalid
-// UTF-8, too deep, or another type). The object lives until this thread's next parse.
-std::optional<dom::object> parse_object(std::string_view body) {
-    dom::element root;
-    if (thread_parser().parse(body.data(), body.size()).get(root) != simdjson::SUCCESS) return std::nullopt;
-    dom::object object;
-    if (root.get_object().get(object) != simdjson::SUCCESS) return std::nullopt;
-    return object;
-}
+// A parsed body: the parser its values live in (this thread's, or its own for a large body).
+class parsed_body {
+public:
+    // The body's top-level object, or nothing when the body is not one (malformed JSON, invalid
+    // UTF-8, too deep, or another type). Throws std::bad_alloc when memory runs out.
+    std::optional<dom::object> parse(std::string_view body) {
+        // A UTF-8 byte-order mark is skipped, as JSON readers commonly do (RFC 8259 §8.1 allows it).
+        if (body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3);
+        dom::parser* parser = &thread_parser();
+        if (body.size() > kept_parser_bytes) {
+            own_.emplace();
+            prepare(*own_);
+            parser = &*own_;
+        }
+        dom::element root;
+        auto code = parser->parse(body.data(), body.size()).get(root);
+        if (code == simdjson::NUMBER_ERROR) {
+            // simdjson reads integers up to 64 bits; JSON has no such limit, and nlohmann/json
+            // reads larger ones as doubles. This rare body is rewritten that way and read again,
+            // so a huge Time fails its own entry (out of range) rather than the whole request.
+            if (detail::json_depth(body) > max_body_nesting) return std::nullopt;
+            const auto doc = nlohmann::json::parse(body, nullptr, false);
+            if (doc.is_discarded()) return std::nullopt;
+            const std::string rewritten = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            code = parser->parse(rewritten.data(), rewritten.size()).get(root);  // copied: values outlive `rewritten`
+        }
+        if (code == simdjson::MEMALLOC || code == simdjson::CAPACITY) throw std::bad_alloc();
+        dom::object object;
+        if (code != simdjson::SUCCESS || root.get_object().get(object) != simdjson::SUCCESS) return std::nullopt;
+        return object;
+    }
+
+private:
+    std::optional<dom::parser> own_;
+};
 
 // A string member: null makes it empty (as if absent). False when it has another type.
 bool read_string(dom::element value, std::string& out) {
@@ -53,55 +90,91 @@ bool read_string(dom::element value, std::string& out) {
     return true;
 }
 
+// The members an entry has, each its last occurrence (a member named twice counts once, the
+// later, as with nlohmann's DOM before: a wrong type in the earlier one does not matter).
+namespace member {
+constexpr std::size_t source = 0, detail_type = 1, detail = 2, event_bus_name = 3, trace_header = 4, resources = 5, time = 6, count = 7;
+}
+constexpr std::array<std::string_view, member::count> member_names = {"Source",       "DetailType",  "Detail",   "EventBusName",
+                                                                     "TraceHeader", "Resources", "Time"};
+
 // Reads one entry's members into `out`; a message for the SerializationException otherwise.
 std::optional<std::string> read_entry(dom::object in, std::size_t i, put_events_request_entry& out) {
-    std::string trace_header;
-    for (const auto [key, value] : in) {
-        std::string* text = key == "Source"         ? &out.entry.source
-                            : key == "DetailType"   ? &out.entry.detail_type
-                            : key == "Detail"       ? &out.entry.detail
-                            : key == "EventBusName" ? &out.event_bus_name
-                            : key == "TraceHeader"  ? &trace_header
-                                                    : nullptr;
-        if (text != nullptr) {
-            if (!read_string(value, *text)) return fmt::format("Entries[{}].{} must be a string.", i, key);
-        } else if (key == "Resources") {
-            out.entry.resources.clear();
-            if (value.is_null()) continue;
-            dom::array resources;
-            if (value.get_array().get(resources) != simdjson::SUCCESS)
+    std::array<std::optional<dom::element>, member::count> last{};
+    for (const auto [key, value] : in)
+        for (std::size_t m = 0; m < member::count; ++m)
+            if (key == member_names[m]) last[m] = value;
+    // Other members are not PutEventsRequestEntry's: ignored, as AWS's readers ignore them.
+
+    std::string trace;
+    const std::array<std::string*, member::trace_header + 1> texts = {&out.entry.source, &out.entry.detail_type, &out.entry.detail,
+                                                              &out.event_bus_name, &trace};
+    for (std::size_t m = 0; m < texts.size(); ++m)
+        if (last[m] && !read_string(*last[m], *texts[m])) return fmt::format("Entries[{}].{} must be a string.", i, member_names[m]);
+
+    if (last[member::resources] && !last[member::resources]->is_null()) {
+        dom::array list;
+        if (last[member::resources]->get_array().get(list) != simdjson::SUCCESS)
+            return fmt::format("Entries[{}].Resources must be a list of strings.", i);
+        for (const dom::element resource : list) {
+            std::string_view r;
+            if (resource.get_string().get(r) != simdjson::SUCCESS)
                 return fmt::format("Entries[{}].Resources must be a list of strings.", i);
-            for (const dom::element resource : resources) {
-                std::string_view r;
-                if (resource.get_string().get(r) != simdjson::SUCCESS)
-                    return fmt::format("Entries[{}].Resources must be a list of strings.", i);
-                out.entry.resources.emplace_back(r);
-            }
-        } else if (key == "Time") {
-            out.time_out_of_range = false;
-            out.entry.time.clear();
-            if (value.is_null()) continue;
-            if (double seconds = 0; value.get_double().get(seconds) == simdjson::SUCCESS) {
-                // botocore sends epoch seconds, possibly fractional.
-                if (auto rfc3339 = epoch_seconds_to_rfc3339(seconds)) out.entry.time = std::move(*rfc3339);
-                else out.time_out_of_range = true;
-            } else if (!read_string(value, out.entry.time)) {  // RFC 3339 from a hand-written client: the bus checks it
-                return fmt::format("Entries[{}].Time must be a timestamp (epoch seconds).", i);
-            }
+            out.entry.resources.emplace_back(r);
         }
-        // Other members are not PutEventsRequestEntry's: ignored, as AWS's readers ignore them.
     }
+
+    if (last[member::time] && !last[member::time]->is_null()) {
+        if (double seconds = 0; last[member::time]->get_double().get(seconds) == simdjson::SUCCESS) {
+            // botocore sends epoch seconds, possibly fractional.
+            if (auto rfc3339 = epoch_seconds_to_rfc3339(seconds)) out.entry.time = std::move(*rfc3339);
+            else out.time_out_of_range = true;
+        } else if (!read_string(*last[member::time], out.entry.time)) {  // RFC 3339 from a hand-written client: the bus checks it
+            return fmt::format("Entries[{}].Time must be a timestamp (epoch seconds).", i);
+        }
+    }
+
     // EventBridge's TraceHeader is an X-Ray header; it becomes the W3C traceparent only when it is
     // one, so a real X-Ray header neither fails the entry nor starts a bogus trace.
-    if (!trace_header.empty() && trace_context::parse(trace_header)) out.entry.traceparent = std::move(trace_header);
+    if (!trace.empty() && trace_context::parse(trace)) out.entry.traceparent = std::move(trace);
     return std::nullopt;
+}
+
+// `text` with every byte sequence that is not valid UTF-8 replaced by U+FFFD, as text (not as a
+// \ufffd escape): a message that quotes a client's bytes is itself quoted again in the reply.
+std::string valid_utf8(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        std::size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        bool ok = length != 0 && i + length <= text.size();
+        for (std::size_t k = 1; ok && k < length; ++k) ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+        if (ok && length > 1) {
+            // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8.
+            const auto c1 = static_cast<unsigned char>(text[i + 1]);
+            if (length == 2) ok = c >= 0xC2;
+            else if (length == 3) ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);
+            else ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90) && c <= 0xF4;
+        }
+        if (ok) {
+            out.append(text.substr(i, length));
+            i += length;
+        } else {
+            out += "\xEF\xBF\xBD";
+            ++i;
+        }
+    }
+    return out;
 }
 
 }  // namespace
 
 std::variant<std::vector<put_events_request_entry>, ingress_reply> read_put_events(std::string_view body,
                                                                                   std::size_t max_entries) {
-    const auto root = parse_object(body);
+    parsed_body parsed;
+    const auto root = parsed.parse(body);
     if (!root) return serialization_error(not_a_json_object);
     std::optional<dom::element> entries_member;
     for (const auto [key, value] : *root)
@@ -112,7 +185,9 @@ std::variant<std::vector<put_events_request_entry>, ingress_reply> read_put_even
     dom::array entries;
     if (entries_member->get_array().get(entries) != simdjson::SUCCESS)
         return serialization_error("Entries must be a list of PutEventsRequestEntry objects.");
-    const std::size_t count = entries.size();
+    // Counted, not dom::array::size(), which stops counting at 2^24 - 1.
+    std::size_t count = 0;
+    for ([[maybe_unused]] const dom::element entry : entries) ++count;
     if (count == 0)
         return error_reply(400, "ValidationException",
                            "1 validation error detected: Value '[]' at 'entries' failed to satisfy constraint: Member must have "
@@ -125,26 +200,30 @@ std::variant<std::vector<put_events_request_entry>, ingress_reply> read_put_even
 
     // Every entry is read before any is published: a request whose shape is wrong (a number
     // where a string goes) is refused whole, as AWS refuses what it cannot deserialize.
-    std::vector<put_events_request_entry> out(count);
-    std::size_t i = 0;
+    std::vector<put_events_request_entry> out;
+    out.reserve(count);
     for (const dom::element entry : entries) {
+        const std::size_t i = out.size();
         dom::object object;
         if (entry.get_object().get(object) != simdjson::SUCCESS)
             return serialization_error(fmt::format("Entries[{}] is not a PutEventsRequestEntry object.", i));
-        if (auto problem = read_entry(object, i, out[i])) return serialization_error(*problem);
-        ++i;
+        if (auto problem = read_entry(object, i, out.emplace_back())) return serialization_error(*problem);
     }
     return out;
 }
 
 std::variant<test_event_pattern_request, ingress_reply> read_test_event_pattern(std::string_view body) {
-    const auto root = parse_object(body);
+    parsed_body parsed;
+    const auto root = parsed.parse(body);
     if (!root) return serialization_error(not_a_json_object);
-    test_event_pattern_request out;
+    std::optional<dom::element> pattern, event;
     for (const auto [key, value] : *root) {
-        std::string* text = key == "EventPattern" ? &out.pattern : key == "Event" ? &out.event : nullptr;
-        if (text != nullptr && !read_string(value, *text)) return serialization_error("EventPattern and Event must be strings.");
+        if (key == "EventPattern") pattern = value;
+        else if (key == "Event") event = value;
     }
+    test_event_pattern_request out;
+    if ((pattern && !read_string(*pattern, out.pattern)) || (event && !read_string(*event, out.event)))
+        return serialization_error("EventPattern and Event must be strings.");
     return out;
 }
 
@@ -179,7 +258,7 @@ std::string json_quoted(std::string_view text) {
     std::string out;
     out.reserve(text.size() + 2);
     out += '"';
-    detail::append_json_string_body(out, text);
+    detail::append_json_string_body(out, valid_utf8(text));
     out += '"';
     return out;
 }

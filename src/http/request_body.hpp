@@ -1,8 +1,9 @@
 // The ingress's request bodies (PutEvents, TestEventPattern) read into plain values, and the
 // PutEvents reply written, without a JSON DOM. Reading is simdjson's (Debian's libsimdjson-dev):
-// the body is the hot part of every request, and nlohmann/json's character-at-a-time lexer plus
-// the DOM it builds were a third of the ingress's CPU time (BENCHMARKS.md, "HTTP"). simdjson
-// validates the whole body (UTF-8 included) at several GB/s and hands strings out unescaped.
+// the body is the part of every request that grows with its entries, and nlohmann/json's
+// character-at-a-time lexer plus the DOM it builds (with the reply's DOM) were about 30 % of the
+// ingress's CPU at ten entries per request (BENCHMARKS.md, "HTTP"). simdjson validates the whole
+// body (UTF-8 included) at several GB/s and hands strings out unescaped.
 // Private to switchyard::http; simdjson stays inside request_body.cpp.
 #pragma once
 
@@ -33,7 +34,9 @@ struct put_events_request_entry {
 /// (400 SerializationException for a body that is not a JSON object or a member of the wrong
 /// type, 400 ValidationException for Entries missing, empty or longer than `max_entries`).
 /// Members other than the entry's known ones are ignored; a member named twice counts once, the
-/// later one, as JSON readers commonly do.
+/// later one, as JSON readers commonly do. A UTF-8 byte-order mark before the body is skipped;
+/// integers beyond 64 bits are read as doubles (simdjson refuses them; such a body is rewritten
+/// by nlohmann/json and read again: a rare path).
 std::variant<std::vector<put_events_request_entry>, ingress_reply> read_put_events(std::string_view body,
                                                                                   std::size_t max_entries);
 

@@ -273,16 +273,20 @@ TEST_CASE("a refused connection is retried") {
 // target is told to trust is accepted, an unknown one fails the delivery (retried, since a
 // certificate may be being replaced, then dead-lettered naming the problem), and verify_tls =
 // false accepts any.
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L  // the test server makes its certificate with OpenSSL 3's API
 TEST_CASE("https: a certificate from ca_file is trusted; an unknown one fails the delivery; verify_tls = false skips the check") {
     const target_test::tls_identity identity;
     server s{&identity, {}};
     REQUIRE(s.url().rfind("https://", 0) == 0);
-    const auto ca = std::filesystem::temp_directory_path() / ("switchyard-test-ca-" + std::to_string(::getpid()) + ".pem");
-    identity.write_certificate(ca.string());
+    struct removed_at_end {
+        std::filesystem::path path;
+        ~removed_at_end() { std::filesystem::remove(path); }
+    } const ca{std::filesystem::temp_directory_path() / ("switchyard-test-ca-" + std::to_string(::getpid()) + ".pem")};
+    identity.write_certificate(ca.path.string());
     letters dead;
     bus b{"payments"};
     auto trusted = to(s, "/trusted");
-    trusted.ca_file = ca.string();
+    trusted.ca_file = ca.path.string();
     auto unchecked = to(s, "/unchecked");
     unchecked.verify_tls = false;
     b.add_rule({.name = "trusted", .pattern = refunds, .targets = {http_target("trusted", trusted)}});
@@ -292,7 +296,6 @@ TEST_CASE("https: a certificate from ca_file is trusted; an unknown one fails th
     b.add_rule({.name = "unchecked", .pattern = refunds, .targets = {http_target("unchecked", unchecked)}});
     const auto r = b.producer<Refund>("s").publish({"t1", 12.5});
     REQUIRE(b.drain(10s));
-    std::filesystem::remove(ca);
 
     const auto got = s.requests_to("/trusted");
     REQUIRE(got.size() == 1);
@@ -305,8 +308,10 @@ TEST_CASE("https: a certificate from ca_file is trusted; an unknown one fails th
     CHECK(d[0].reason == dead_letter_reason::retries_exhausted);
     CHECK(d[0].attempts == 2);
     CHECK(contains(d[0].error_message, "certificate"));
+    CHECK(s.wait_for_failed_handshakes(2));
     CHECK(s.failed_handshakes() == 2);
 }
+#endif
 
 TEST_CASE("a connection the server drops without answering is retried") {
     server s{in_turn({{.hang_up = true}, {.status = 204}})};

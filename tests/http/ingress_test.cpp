@@ -601,7 +601,7 @@ TEST_CASE("framing: pipelined requests are answered in order; Expect: 100-contin
     };
 
     raw_connection pipelined(s.port());
-    REQUIRE(pipelined.send_text(request(put_body({entry("com.example", R"({"n": 1})")}), "") +
+    REQUIRE(pipelined.send_text(request(put_body({entry("com.example", R"({"n": 1})")}), "") + "\r\n" +  // an empty line between: ignored
                                 request(put_body({entry("com.example", R"({"n": 2})"), entry("com.example", R"({"n": 3})")}),
                                         "Connection: close\r\n")));
     const auto replies = pipelined.read_until_closed();
@@ -626,6 +626,24 @@ TEST_CASE("framing: pipelined requests are answered in order; Expect: 100-contin
     REQUIRE(event_ids(answer).size() == 1);
     REQUIRE(s.orders.delivered.wait_for(4));
     CHECK(s.orders.snapshot().back().id == event_ids(answer).front());
+}
+
+// Regression: Beast bounds neither a chunk's size line nor a trailer section; the server refuses
+// one that outgrows its read buffer instead of holding it all in memory.
+TEST_CASE("an endless chunk extension is refused with 400 and the connection closed") {
+    ingress_options options;
+    options.max_body_bytes = 1024;
+    server s(options);
+    raw_connection abuse(s.port());
+    REQUIRE(abuse.send_text("POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AWSEvents.PutEvents\r\n"
+                            "Content-Type: application/x-amz-json-1.1\r\nTransfer-Encoding: chunked\r\n\r\n1"));
+    const std::string extension = ";a=" + std::string(1021, 'b');
+    bool refused_while_sending = false;
+    for (int i = 0; i < 200 && !refused_while_sending; ++i) refused_while_sending = !abuse.send_text(extension);  // up to 200 KiB
+    const auto reply = abuse.read_until_closed();
+    CHECK(reply.rfind("HTTP/1.1 400", 0) == 0);
+    CHECK(reply.find("chunk size line or trailer") != std::string::npos);
+    CHECK(post(s.port(), put_body({entry("com.example")})).status == 200);  // others are served
 }
 
 TEST_CASE("a slow client is cut off after request_timeout and does not hold up others") {

@@ -76,6 +76,44 @@ TEST_CASE("null members count as absent; unknown members are ignored; a member n
     CHECK_FALSE(entries[1].time_out_of_range);  // the later, valid Time replaced the earlier one
 }
 
+// Regressions from review: a later valid duplicate makes an earlier wrong-typed one irrelevant;
+// integers beyond 64 bits are numbers (read as doubles), not a reason to refuse the request; a
+// byte-order mark is skipped.
+TEST_CASE("a member named twice is read from its later value, even when the earlier has the wrong type") {
+    const auto entries = entries_of(R"({"Entries": [{"Source": 1, "Source": "s", "Time": {}, "Time": 60, "Resources": 7, "Resources": ["r"]}]})");
+    REQUIRE(entries.size() == 1);
+    CHECK(entries[0].entry.source == "s");
+    CHECK(entries[0].entry.time == "1970-01-01T00:01:00Z");
+    CHECK(entries[0].entry.resources == std::vector<std::string>{"r"});
+    CHECK(refusal_of(R"({"Entries": [{"Source": "s", "Source": 1}]})") == "SerializationException");
+}
+
+TEST_CASE("integers beyond 64 bits: a huge Time fails its entry alone, and one in an ignored member is ignored") {
+    const auto entries = entries_of(R"({"Ignored": 123456789012345678901234567890, "Entries": [
+        {"Source": "a", "Time": 18446744073709551616}, {"Source": "b", "Extra": -99999999999999999999999}]})");
+    REQUIRE(entries.size() == 2);
+    CHECK(entries[0].time_out_of_range);
+    CHECK(entries[1].entry.source == "b");
+    CHECK_FALSE(entries[1].time_out_of_range);
+    CHECK(refusal_of(R"({"Entries": [{"Source": "a", "Time": 1e400}]})") == "SerializationException");  // not a double
+    CHECK(refusal_of(R"({"Entries": [{"Source": "a", "Time": 01}]})") == "SerializationException");     // not JSON
+}
+
+TEST_CASE("a UTF-8 byte-order mark before the body is skipped") {
+    const auto entries = entries_of("\xEF\xBB\xBF{\"Entries\": [{\"Source\": \"a\"}]}");
+    REQUIRE(entries.size() == 1);
+    CHECK(entries[0].entry.source == "a");
+}
+
+TEST_CASE("a body larger than the kept parser's size is read by a parser of its own, alike") {
+    std::string big = R"({"Entries": [{"Source": "big", "Detail": ")" + std::string(200 * 1024, 'x') + R"("}, {"Source": "next"}]})";
+    const auto entries = entries_of(big);
+    REQUIRE(entries.size() == 2);
+    CHECK(entries[0].entry.detail.size() == 200 * 1024);
+    CHECK(entries[1].entry.source == "next");
+    CHECK(entries_of(R"({"Entries": [{"Source": "small"}]})").at(0).entry.source == "small");  // the kept parser still works
+}
+
 TEST_CASE("a Time outside the bus's years fails its entry alone; integers and fractions are epoch seconds") {
     const auto entries = entries_of(R"({"Entries": [{"Time": 1e15}, {"Time": -1e12}, {"Time": 86400}, {"Time": 18446744073709551615}]})");
     REQUIRE(entries.size() == 4);
@@ -161,6 +199,12 @@ TEST_CASE("the PutEvents reply is valid JSON in request order, whatever the mess
     CHECK(reply["Entries"][1]["ErrorMessage"].get<std::string>().find("\\ a JSON object") != std::string::npos);
     CHECK(reply["Entries"][2]["EventId"] == "66666666-7777-4888-8999-aaaaaaaaaaaa");
     CHECK(nlohmann::json::parse(json_quoted("a\"b\n\xff")) == "a\"b\n\xef\xbf\xbd");
+    // Quoted twice (a message quoting a client's bytes, then the message in a reply): the
+    // replacement stays U+FFFD, not the six characters of an escape.
+    const auto inner = json_quoted("bad \xC0\xAF \xED\xA0\x80 \xF4\x90\x80\x80 ok \xC3\xA9");
+    CHECK(nlohmann::json::parse(json_quoted(inner)) == inner);
+    CHECK(nlohmann::json::parse(inner) == "bad \xEF\xBF\xBD\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD ok \xC3\xA9");
+    CHECK(inner.find("\\ufffd") == std::string::npos);
 }
 
 }  // TEST_SUITE

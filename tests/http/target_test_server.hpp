@@ -15,6 +15,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -74,7 +76,11 @@ struct response {
 class tls_identity {
 public:
     tls_identity() {
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
         key_.reset(EVP_EC_gen("P-256"));
+#else
+        throw std::runtime_error("tls_identity needs OpenSSL 3.0 or newer");  // the HTTPS test is compiled out below it
+#endif
         cert_.reset(X509_new());
         if (!key_ || !cert_) throw std::runtime_error("tls_identity: OpenSSL could not make a key");
         X509_set_version(cert_.get(), 2);
@@ -83,15 +89,17 @@ public:
         X509_gmtime_adj(X509_getm_notAfter(cert_.get()), 24 * 3600);
         X509_set_pubkey(cert_.get(), key_.get());
         X509_NAME* name = X509_get_subject_name(cert_.get());
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+        if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0) != 1)
+            throw std::runtime_error("tls_identity: OpenSSL could not name the certificate");
         X509_set_issuer_name(cert_.get(), name);
         X509V3_CTX ctx;
         X509V3_set_ctx_nodb(&ctx);
         X509V3_set_ctx(&ctx, cert_.get(), cert_.get(), nullptr, nullptr, 0);
         X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
-        if (san == nullptr || X509_add_ext(cert_.get(), san, -1) != 1 || X509_sign(cert_.get(), key_.get(), EVP_sha256()) == 0)
-            throw std::runtime_error("tls_identity: OpenSSL could not sign the certificate");
+        const bool added = san != nullptr && X509_add_ext(cert_.get(), san, -1) == 1;
         X509_EXTENSION_free(san);
+        if (!added || X509_sign(cert_.get(), key_.get(), EVP_sha256()) == 0)
+            throw std::runtime_error("tls_identity: OpenSSL could not sign the certificate");
     }
     X509* certificate() const { return cert_.get(); }
     EVP_PKEY* key() const { return key_.get(); }
@@ -174,7 +182,16 @@ public:
         return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_) + std::string(path);
     }
     /// TLS handshakes that failed (a client that did not trust the certificate, say).
-    int failed_handshakes() const { return failed_handshakes_.load(); }
+    int failed_handshakes() const {
+        std::lock_guard lock(mutex_);
+        return failed_handshakes_;
+    }
+    /// Waits until `n` handshakes have failed: the client gives up on its side first, so the
+    /// server may count a failure a moment after the client has moved on.
+    bool wait_for_failed_handshakes(int n, std::chrono::milliseconds timeout = std::chrono::seconds(10)) const {
+        std::unique_lock lock(mutex_);
+        return arrived_.wait_for(lock, timeout, [&] { return failed_handshakes_ >= n; });
+    }
 
     /// Every request so far, in arrival order.
     std::vector<request> requests() const {
@@ -216,6 +233,12 @@ private:
             if (fd < 0) continue;
             const int number = ++accepted_;
             connection_threads_.emplace_back([this, fd, number] {
+                // OpenSSL writes to the socket without MSG_NOSIGNAL: a client that resets the
+                // connection must give this thread EPIPE, not end the test with SIGPIPE.
+                sigset_t pipe;
+                sigemptyset(&pipe);
+                sigaddset(&pipe, SIGPIPE);
+                pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
                 connection c{fd, nullptr};
                 if (tls_) {
                     // Bounded, so a client that stalls mid-handshake cannot keep the destructor waiting.
@@ -223,7 +246,11 @@ private:
                     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
                     c.ssl = SSL_new(tls_.get());
                     if (c.ssl == nullptr || SSL_set_fd(c.ssl, fd) != 1 || SSL_accept(c.ssl) != 1) {
-                        ++failed_handshakes_;
+                        {
+                            std::lock_guard lock(mutex_);
+                            ++failed_handshakes_;
+                        }
+                        arrived_.notify_all();
                         ERR_clear_error();
                         SSL_free(c.ssl);
                         ::close(fd);
@@ -356,7 +383,7 @@ private:
         void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
     };
     std::unique_ptr<SSL_CTX, free_tls> tls_;  // null: plain HTTP
-    std::atomic<int> failed_handshakes_{0};
+    int failed_handshakes_ = 0;  // under mutex_
     int stop_pipe_[2] = {-1, -1};
     int listener_ = -1;
     std::uint16_t port_ = 0;

@@ -32,10 +32,15 @@
 #endif
 #if defined(SWITCHYARD_CLI_HAS_HTTP) && !defined(_WIN32)
 #define SWITCHYARD_CLI_SERVE 1
+#include <atomic>
+#include <cerrno>
+#include <csignal>
 #include <mutex>
+#include <thread>
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <switchyard/http/ingress.hpp>
 #include <switchyard/switchyard.hpp>
@@ -307,8 +312,22 @@ void add_rules(switchyard::bus& b, const std::string& path, const switchyard::ta
     }
 }
 
-// One stdout line per delivery, written whole and flushed under one lock: the ingress's I/O
-// threads deliver (the target runs inline), so lines would otherwise interleave.
+// Writes all of `text` to standard output with write(2), not stdio: after a failed fflush, stdio
+// may keep the tail of a line and put it in front of the next one.
+bool write_stdout(std::string_view text) {
+    while (!text.empty()) {
+        const auto n = ::write(STDOUT_FILENO, text.data(), text.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        text.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+// One stdout line per delivery, written whole under one lock: the ingress's I/O threads deliver
+// (the target runs inline), so lines would otherwise interleave. When stdout is gone (its reader
+// exited: EPIPE, SIGPIPE being ignored), serve stops as if told to: the delivery fails (its
+// client still gets its reply) and SIGTERM starts the graceful stop.
 switchyard::target stdout_target(std::mutex& out) {
     return switchyard::target{"stdout", [&out](const switchyard::any_event& e, const switchyard::delivery_info& info) {
                                   std::string text = "{\"rule\":" + nlohmann::json(std::string(info.rule)).dump() +
@@ -320,11 +339,11 @@ switchyard::target stdout_target(std::mutex& out) {
                                   std::replace(text.begin(), text.end(), '\r', ' ');
                                   text += '\n';
                                   std::lock_guard lock(out);
-                                  const bool written = std::fwrite(text.data(), 1, text.size(), stdout) == text.size() &&
-                                                       std::fflush(stdout) == 0;
+                                  if (write_stdout(text)) return switchyard::outcome::success();
+                                  static std::atomic<bool> stopping{false};
+                                  if (!stopping.exchange(true)) ::kill(::getpid(), SIGTERM);
                                   // Not retried: a retry after a partial write would print half a line twice.
-                                  return written ? switchyard::outcome::success()
-                                                 : switchyard::outcome::fail("cannot write the event to stdout");
+                                  return switchyard::outcome::fail("cannot write the event to stdout");
                               }};
 }
 
@@ -367,7 +386,10 @@ int serve(const std::vector<std::string>& args) {
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGTERM);
     sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGUSR1);  // ends the second-signal watcher below
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    // A reader of stdout that goes away must not kill serve in the middle of a request.
+    std::signal(SIGPIPE, SIG_IGN);
 
     std::mutex out;
     switchyard::bus b(bus_name);
@@ -384,10 +406,23 @@ int serve(const std::vector<std::string>& args) {
     std::fflush(stderr);
 
     int signal_number = 0;
-    while (sigwait(&stop_signals, &signal_number) != 0) {
+    while (sigwait(&stop_signals, &signal_number) != 0 || signal_number == SIGUSR1) {
     }
+    // The graceful stop waits for requests in flight and for the bus to deliver, which a stalled
+    // stdout reader can hold up: a second SIGTERM or SIGINT ends serve at once.
+    std::thread watcher([&stop_signals] {
+        int second = 0;
+        while (sigwait(&stop_signals, &second) != 0) {
+        }
+        if (second == SIGUSR1) return;  // the graceful stop finished
+        static constexpr char message[] = "switchyard: second signal: stopping at once\n";
+        [[maybe_unused]] const auto n = ::write(STDERR_FILENO, message, sizeof message - 1);
+        std::_Exit(130);
+    });
     const bool clean = ingress.stop(std::chrono::seconds(5));
     b.drain();
+    pthread_kill(watcher.native_handle(), SIGUSR1);
+    watcher.join();
     const auto stats = ingress.stats();
     std::fprintf(stderr, "%s: stopped after %llu requests, %llu entries accepted, %llu refused%s\n",
                  signal_number == SIGINT ? "SIGINT" : "SIGTERM", static_cast<unsigned long long>(stats.requests),

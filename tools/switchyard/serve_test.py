@@ -14,6 +14,8 @@ Usage: serve_test.py <path to the switchyard tool>
    is on stdout exactly once, every line is whole JSON (no interleaving), and stdout holds as many
    events as the server says it accepted (minus the one that matched no rule).
 5. `--bus orders` and SIGINT: entries naming the bus are delivered, another bus name is refused.
+6. stdout's reader goes away: the next delivery cannot be written, serve is not killed by
+   SIGPIPE mid-request; the client still gets its reply and serve stops gracefully (exit 0).
 
 Exits 77 (CTest: skipped) when /usr/bin/aws is missing.
 """
@@ -300,6 +302,35 @@ def named_bus_phase(tool, rules, env):
         server.kill()
 
 
+def reader_gone_phase(tool, rules):
+    # Regression: with nothing ignoring SIGPIPE, the first write after the reader left killed
+    # serve in the middle of the request, and the client got no reply.
+    server = subprocess.Popen([tool, "serve", "--port", "0", "--rules", rules], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        first = server.stderr.readline().decode()
+        port = re.search(r"127\.0\.0\.1:(\d+)", first)
+        if not check(port is not None, f"reader gone: serve printed its port: {first!r}"):
+            return
+        server.stdout.close()
+        connection = http.client.HTTPConnection("127.0.0.1", int(port.group(1)), timeout=WAIT)
+        body = json.dumps({"Entries": [{"Source": "com.example.payments", "DetailType": "Refund", "Detail": "{}"}]})
+        connection.request("POST", "/", body, {"X-Amz-Target": "AWSEvents.PutEvents", "Content-Type": "application/x-amz-json-1.1"})
+        reply = connection.getresponse()
+        answer = json.loads(reply.read())
+        check(reply.status == 200 and answer["Entries"][0].get("EventId"), f"reader gone: the client got its reply: {answer}")
+        code = server.wait(timeout=WAIT)
+        stderr = server.stderr.read().decode()
+        check(code == 0, f"reader gone: serve stopped by itself with exit code 0 (got {code}; stderr {stderr})")
+        check("cannot write the event to stdout" in stderr and "SIGTERM: stopped" in stderr,
+              f"reader gone: the failed delivery and the stop are reported: {stderr}")
+    except (OSError, subprocess.TimeoutExpired, ValueError, KeyError) as e:
+        check(False, f"reader gone: {e!r}")
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__)
@@ -321,6 +352,7 @@ def main():
         finally:
             server.kill()
         named_bus_phase(tool, rules, env)
+        reader_gone_phase(tool, rules)
     print(f"{len(failures)} failure(s)" if failures else "all passed")
     return 1 if failures else 0
 
