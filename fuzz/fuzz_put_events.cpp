@@ -5,10 +5,17 @@
 //
 // Input: entries separated by 0x1E; an entry's fields separated by 0x1F, in the order source,
 // detail-type, detail, time, resources (resources separated by ','). NUL bytes are data.
+//
+// Also differential: the hand-written validator behind check_json_object (every detail goes
+// through it) must agree with the nlohmann-based check it replaced (json_check_oracle.hpp) on the
+// whole input read as one detail and on every entry's detail: same acceptance, same problem
+// kind, same message (but for where a malformed text's message says it went wrong). It is compiled into this file (json_validator.hpp) for the fuzzer's
+// coverage feedback; the library's copy is the same code.
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -17,8 +24,11 @@
 #include <nlohmann/json.hpp>
 
 #include "switchyard/bus.hpp"
+#include "switchyard/detail/json_object_check.hpp"
+#include "switchyard/detail/json_validator.hpp"  // inline here, so coverage instrumentation sees it
 
 #include "fuzz_support.hpp"
+#include "json_check_oracle.hpp"
 
 namespace {
 
@@ -106,6 +116,26 @@ template <class Code> std::string code_text(const Code& code) {
     else return std::string(to_string(code));
 }
 
+std::string describe(const std::optional<switchyard::detail::json_problem>& p) {
+    return p ? std::to_string(static_cast<int>(p->what)) + ": " + p->message : std::string("accepted");
+}
+
+void check_validator_agrees(std::string_view text) {
+    const auto got = switchyard::detail::json_validation::validate(text);
+    const auto want = switchyard_oracle::oracle_check_json_object(text);
+    // Messages must match too, except a malformed text's byte and "near" text, which may differ
+    // slightly by design (tests/detail/json_validate_test.cpp holds them to nlohmann's where it can).
+    using kind = switchyard::detail::json_problem::kind;
+    if (got.has_value() == want.has_value() &&
+        (!got || (got->what == want->what && (got->what == kind::malformed || got->message == want->message))))
+        return;
+    const std::string what = json(std::string(text)).dump(-1, ' ', true, json::error_handler_t::replace) + "\n  new: " +
+                             describe(got) + "\n  old: " + describe(want);
+    check(got.has_value() == want.has_value(), "check_json_object and the old check disagree on acceptance", what);
+    check(got->what == want->what, "check_json_object and the old check disagree on the problem's kind", what);
+    switchyard_fuzz::fail("check_json_object and the old check disagree on the message", what);
+}
+
 bool has_resource(const switchyard::put_events_entry& e, std::string_view r) {
     for (const auto& x : e.resources)
         if (x == r) return true;
@@ -115,7 +145,10 @@ bool has_resource(const switchyard::put_events_entry& e, std::string_view r) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    const auto entries = decode(std::string_view(reinterpret_cast<const char*>(data), size));
+    const std::string_view input(reinterpret_cast<const char*>(data), size);
+    check_validator_agrees(input);
+    const auto entries = decode(input);
+    for (const auto& e : entries) check_validator_agrees(e.detail);
     auto& b = the_bus();
     {
         std::lock_guard lock(received_mutex);

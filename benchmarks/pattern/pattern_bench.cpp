@@ -3,6 +3,9 @@
 // 1,000 single-wildcard rules, and heap bytes per rule. The `adversarial` family times one match
 // of events built to be slow against a normal event of the same size and the same rules. The data directory is
 // $SWITCHYARD_BENCHMARK_DATA, else the one configured at build time (benchmarks/data).
+// The `json_check` family times check_json_object, the check every JSON detail passes on the
+// publish path before it reaches the matcher: the hand-written validator (`new`) against the
+// nlohmann-SAX check it replaced (`old`, fuzz/json_check_oracle.hpp), per detail.
 #include <benchmark/benchmark.h>
 
 #if defined(__GLIBC__)
@@ -17,13 +20,17 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include <switchyard/detail/json_object_check.hpp>
 #include <switchyard/event.hpp>
 #include <switchyard/pattern/detail/casefold.hpp>
 #include <switchyard/pattern/flatten.hpp>
 #include <switchyard/pattern/matcher.hpp>
 #include <switchyard/pattern/pattern.hpp>
+
+#include "../../fuzz/json_check_oracle.hpp"
 
 namespace {
 
@@ -384,8 +391,46 @@ void register_adversarial() {
                 ->MinTime(0.2);
 }
 
+// check_json_object on one detail per iteration, cycling through `details`.
+void json_check(benchmark::State& state, const std::vector<std::string>& details, bool old) {
+    for (const auto& d : details)
+        if (switchyard::detail::check_json_object(d) || switchyard_oracle::oracle_check_json_object(d))
+            throw std::runtime_error("json_check: a detail is refused: " + d.substr(0, 80));
+    std::size_t k = 0, bytes = 0;
+    for (auto _ : state) {
+        const auto& d = details[k];
+        if (++k == details.size()) k = 0;
+        bytes += d.size();
+        auto problem = old ? switchyard_oracle::oracle_check_json_object(d) : switchyard::detail::check_json_object(d);
+        benchmark::DoNotOptimize(problem);
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+
+void register_json_check() {
+    std::string wide = "{";
+    for (int i = 0; i < 40; ++i) wide += "\"field" + std::to_string(i) + "\":" + std::to_string(i * 7) + (i < 39 ? "," : "}");
+    const std::vector<std::pair<std::string, std::vector<std::string>>> sets = {
+        {"small", {R"({"transactionId":"tx-1","customerId":"c-42","total":125.5})"}},
+        {"order",
+         {R"({"orderId":"ord-9f8e7d6c","customer":{"id":"c-42","name":"Zoë Ångström","tier":"gold"},"items":[{"sku":"A-1",)"
+          R"("qty":2,"price":19.99},{"sku":"B-22","qty":1,"price":5.5,"tags":["gift","fragile"]}],"total":45.48,)"
+          R"("currency":"EUR","paid":true,"coupon":null,"note":"leave at the door\nring twice \u2764",)"
+          R"("placedAt":"2026-12-01T15:00:00Z","weightKg":1.25e0})"}},
+        {"wide_40_members", {wide}},
+        {"citylots", events("citylots-sample.jsonl")},
+        {"citylots2", events("citylots2-sample.jsonl")},
+    };
+    for (const auto& [name, details] : sets)
+        for (const bool old : {true, false})
+            benchmark::RegisterBenchmark(("json_check/" + name + (old ? "/old" : "/new")).c_str(), json_check, details, old)
+                ->Unit(benchmark::kNanosecond)
+                ->MinTime(0.3);
+}
+
 const int registered = [] {
     register_adversarial();
+    register_json_check();
     const char* citylots[] = {"EXACT", "PREFIX", "SUFFIX", "EQUALS_IGNORE_CASE", "WILDCARD", "ANYTHING_BUT",
                               "ANYTHING_BUT_IGNORE_CASE", "ANYTHING_BUT_PREFIX", "ANYTHING_BUT_SUFFIX",
                               "ANYTHING_BUT_WILDCARD", "PREFIX_EQUALS_IGNORE_CASE", "SUFFIX_EQUALS_IGNORE_CASE",
