@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "switchyard/bus/settlement.hpp"
 #include "switchyard/bus_options.hpp"
 #include "switchyard/config.hpp"
 #include "switchyard/delivery/dead_letter.hpp"
@@ -150,6 +151,15 @@ public:
 
     /// Publishes an already-built event as it is (id, time and all), e.g. one read from JSON.
     SWITCHYARD_API publish_result publish(event_ptr e);
+
+    /// Publishes an already-built event as it is and calls `on_settled` once every delivery the
+    /// publish started has ended — delivered, dead-lettered (with each reason) or discarded — or
+    /// at once, on this thread, when it started none (refused, deduplicated, or matching no
+    /// rule). See publish_settlement and settlement_callback for where and when it runs. A
+    /// bridge acknowledges its input there (switchyard::nats's source acks JetStream messages).
+    /// Throws switchyard::error when `e` is null or `on_settled` is empty; when the publish
+    /// itself throws, `on_settled` is never called.
+    SWITCHYARD_API publish_result publish(event_ptr e, settlement_callback on_settled);
 
     /// Publishes an already-built event whose idempotency key is `dedup_id`: with deduplication
     /// on (bus_options::dedup), a second event with the same key inside the window is accepted but

@@ -186,6 +186,23 @@ SWITCHYARD_INLINE publish_result bus::publish(event_ptr e) {
     return core_->pipeline.publish(e);
 }
 
+SWITCHYARD_INLINE publish_result bus::publish(event_ptr e, settlement_callback on_settled) {
+    if (!e) throw error("bus::publish: the event pointer is null");
+    if (!on_settled) throw error("bus::publish: the settlement callback is empty (use publish(event) when no callback is wanted)");
+    auto settle = std::make_shared<detail::settlement_tracker>(std::move(on_settled));
+    publish_result result;
+    try {
+        result = core_->pipeline.publish(e, {}, {}, nullptr, settle);
+    } catch (...) {
+        // Not published: nobody is called back (the caller gets the exception instead).
+        settle->forget();
+        throw;
+    }
+    settle->published(result);
+    settle.reset();  // the callback runs here when no delivery is still running
+    return result;
+}
+
 SWITCHYARD_INLINE publish_result bus::publish_deduplicated(event_ptr e, std::string_view dedup_id) {
     if (!e) throw error("bus::publish_deduplicated: the event pointer is null");
     return core_->pipeline.publish(e, dedup_id);

@@ -103,21 +103,25 @@ public:
 
     // A delivery with a reserved slot enters its target: straight to the executor, or behind
     // the deliveries of its FIFO group.
+    // `settle` (null unless the publish asked for a settlement) is told how the delivery ends.
     void start(const event_ptr& e, const std::shared_ptr<target_state>& target, const std::optional<trace_context>& span,
-               std::uint64_t journal_sequence = 0, bool redelivered = false) {
+               std::uint64_t journal_sequence = 0, bool redelivered = false,
+               const std::shared_ptr<settlement_tracker>& settle = nullptr) {
         auto& t = *target;
         if (t.key.empty() && t.spec.executor.is_inline()) {
             // The synchronous path: no heap delivery, no task object.
             t.accepted.fetch_add(1, std::memory_order_relaxed);
             pending_.fetch_add(1, std::memory_order_acq_rel);
-            delivery d{e, target, 0, std::nullopt, journal_sequence, redelivered, span, {}};
+            if (settle) settle->started();
+            delivery d{e, target, 0, std::nullopt, journal_sequence, redelivered, span, {}, settle};
             attempt(d, nullptr);
             return;
         }
         // Allocated before anything is counted: if it throws, the caller still holds the slot.
-        auto d = std::make_unique<delivery>(delivery{e, target, 0, std::nullopt, journal_sequence, redelivered, span, {}});
+        auto d = std::make_unique<delivery>(delivery{e, target, 0, std::nullopt, journal_sequence, redelivered, span, {}, settle});
         t.accepted.fetch_add(1, std::memory_order_relaxed);
         pending_.fetch_add(1, std::memory_order_acq_rel);
+        if (settle) settle->started();
         if (!t.key.empty()) {
             try {
                 d->group = t.key.group_of(*d->event);
@@ -142,12 +146,14 @@ public:
 
     // An accepted delivery that goes straight to its dead-letter sink (its target's queue was
     // full and its policy says dead_letter). It takes a slot past the capacity until it ends.
-    void start_dead_lettered(const event_ptr& e, const std::shared_ptr<target_state>& target, const std::optional<trace_context>& span) {
+    void start_dead_lettered(const event_ptr& e, const std::shared_ptr<target_state>& target, const std::optional<trace_context>& span,
+                             const std::shared_ptr<settlement_tracker>& settle = nullptr) {
         target->accepted.fetch_add(1, std::memory_order_relaxed);
         telemetry_.count(target->metrics.throttled_rules);
         pending_.fetch_add(1, std::memory_order_acq_rel);
         target->slots.force_reserve();  // released by end()
-        delivery d{e, target, 0, std::nullopt, 0, false, span, {}};
+        if (settle) settle->started();
+        delivery d{e, target, 0, std::nullopt, 0, false, span, {}, settle};
         fail(d, dead_letter_reason::queue_full, "ThrottlingException",
              fmt::format("the target's queue was full ({} deliveries pending)", target->spec.queue.capacity));
     }
@@ -164,6 +170,7 @@ public:
     // Ends a delivery that was never attempted because its subscription ended first.
     void discard(delivery& d) noexcept {
         d.target->discarded.fetch_add(1, std::memory_order_relaxed);
+        if (d.settle) d.settle->discarded();
         end(d);
     }
 
@@ -318,6 +325,7 @@ private:
         switch (status) {
             case outcome::kind::success:
                 t.delivered.fetch_add(1, std::memory_order_relaxed);  // also Invocations and InvocationAttempts
+                if (d.settle) d.settle->delivered();
                 if (timed != 0)
                     t.metrics.ingestion_to_invocation_success_latency.record(std::chrono::system_clock::now() - d.event->ingestion_time(),
                                                                              timed);
@@ -379,6 +387,7 @@ private:
                                                           d.attempts, trace_clock::now()});
             });
         dead_letter letter{d.event, t.rule, t.spec.id, code, std::move(message), d.attempts, reason};
+        if (d.settle) d.settle->dead_lettered(letter);
         if (t.spec.dead_letter_to) {
             try {
                 t.spec.dead_letter_to(letter);
@@ -401,6 +410,10 @@ private:
         std::optional<delivery_owner> next;
         if (d.group) next = t.groups.depart(*d.group);
         t.slots.release();
+        // The settlement's callback, if this was the last delivery of its publish, runs here:
+        // while the delivery still counts as pending, so drain() waits for it, and before its
+        // FIFO group's next delivery starts, so an ordered target's publishes settle in order.
+        d.settle.reset();
         if (next) submit_in_order(next->release());
         finish();
     }

@@ -53,8 +53,10 @@ public:
     // Routes an event to every target of every enabled rule it matches (only those of the
     // rules named in `only_rules` when it is not empty: a replay's). `built_trace` is the
     // event's publish span when the bus built the envelope; null for an event built elsewhere.
+    // `settle`, when set, is told of every delivery the publish starts (bus::publish with a
+    // settlement_callback); its owner records the result and lets it go.
     publish_result publish(const event_ptr& e, std::string_view dedup_id = {}, std::span<const std::string> only_rules = {},
-                           const publish_trace* built_trace = nullptr) {
+                           const publish_trace* built_trace = nullptr, const std::shared_ptr<settlement_tracker>& settle = nullptr) {
         publish_result result{e->meta().id, publish_errc::none, {}, false};
         const delivery_engine::publish_token token(engine_);
         if (refuse_if_closed(result)) return result;
@@ -73,7 +75,7 @@ public:
                 }
             }
         }
-        commit(a, result);
+        commit(a, result, settle);
         return result;
     }
 
@@ -399,7 +401,7 @@ private:
 
     // The last steps, once journaled: the dedup window (after the journal, so a publish the
     // journal refused is not remembered as seen), then the deliveries start.
-    void commit(admission& a, publish_result& result) {
+    void commit(admission& a, publish_result& result, const std::shared_ptr<settlement_tracker>& settle = nullptr) {
         if (a.dedup && !a.dedup->first_seen(a.dedup_key)) {
             for (const auto& s : a.plan.steps())
                 if (s.reserved && a.sequence != 0 && !(*s.target)->closable)
@@ -412,11 +414,11 @@ private:
         for (auto& s : a.plan.steps()) {
             const target_ptr& shared = *s.target;  // `a.table` keeps it alive
             if (s.reserved) {
-                engine_.start(a.event, shared, a.trace.span, shared->closable ? 0 : a.sequence);
+                engine_.start(a.event, shared, a.trace.span, shared->closable ? 0 : a.sequence, false, settle);
                 s.reserved = false;  // the delivery owns the slot from here
             } else {
                 // Full, and the policy is dead_letter: accepted, and dead-lettered at once.
-                engine_.start_dead_lettered(a.event, shared, a.trace.span);
+                engine_.start_dead_lettered(a.event, shared, a.trace.span, settle);
             }
         }
     }

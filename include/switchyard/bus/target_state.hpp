@@ -12,6 +12,7 @@
 
 #include "switchyard/bus/admission.hpp"
 #include "switchyard/bus/call_gate.hpp"
+#include "switchyard/bus/settlement.hpp"
 #include "switchyard/delivery/ordering_key.hpp"
 #include "switchyard/event.hpp"
 #include "switchyard/executor/keyed_strand.hpp"
@@ -37,6 +38,9 @@ struct delivery {
     bool redelivered = false;                // started again by bus::recover()
     std::optional<trace_context> span{};     // the event's publish span on this bus, when traced
     span_id attempt_span{};                  // the latest attempt's span id
+    // Set when the publish asked to be told when its deliveries have ended (bus::publish with a
+    // settlement_callback); null otherwise. Dropped by end(): the last reference calls back.
+    std::shared_ptr<settlement_tracker> settle{};
 };
 using delivery_owner = std::unique_ptr<delivery>;
 
