@@ -16,6 +16,9 @@ endif()
 if(NOT SWITCHYARD_WITH_HTTP)
   list(APPEND _switchyard_header_excludes PATTERN "http" EXCLUDE)
 endif()
+if(NOT SWITCHYARD_WITH_NATS)
+  list(APPEND _switchyard_header_excludes PATTERN "nats" EXCLUDE)
+endif()
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/switchyard"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}" ${_switchyard_header_excludes})
 install(TARGETS switchyard_core
@@ -54,6 +57,13 @@ endif()
 if(SWITCHYARD_WITH_HTTP)
   switchyard_install_component(http "Boost 1.74" "CURL" "OpenSSL" "simdjson CONFIG")
 endif()
+if(SWITCHYARD_WITH_NATS)
+  # libnats through pkg-config (Debian's CMake config for it is broken): the same
+  # IMPORTED_TARGET PkgConfig::LIBNATS the static library links, recreated for the consumer.
+  switchyard_install_component(nats "PkgConfig")
+  file(APPEND "${PROJECT_BINARY_DIR}/switchyard-nats-dependencies.cmake"
+    "if(NOT TARGET PkgConfig::LIBNATS)\n  pkg_check_modules(LIBNATS REQUIRED IMPORTED_TARGET libnats)\nendif()\n")
+endif()
 
 # The umbrella links every component that was built, so it is exported after them, on its own.
 install(TARGETS switchyard_switchyard
@@ -68,7 +78,7 @@ configure_package_config_file(
   INSTALL_DESTINATION "${SWITCHYARD_CMAKE_DIR}")
 # A header-only core works for any architecture; a compiled library does not.
 set(_switchyard_arch_independent ARCH_INDEPENDENT)
-if(SWITCHYARD_WITH_SQLITE OR SWITCHYARD_WITH_SCHEDULE OR SWITCHYARD_WITH_HTTP OR NOT SWITCHYARD_HEADER_ONLY)
+if(SWITCHYARD_WITH_SQLITE OR SWITCHYARD_WITH_SCHEDULE OR SWITCHYARD_WITH_HTTP OR SWITCHYARD_WITH_NATS OR NOT SWITCHYARD_HEADER_ONLY)
   set(_switchyard_arch_independent)
 endif()
 write_basic_package_version_file(

@@ -24,7 +24,9 @@ jobs=${JOBS:-$(nproc)}
 packages=(build-essential cmake ninja-build ccache pkg-config python3
           nlohmann-json3-dev libfmt-dev doctest-dev libbenchmark-dev libconcurrentqueue-dev
           libsqlite3-dev libasio-dev libhowardhinnant-date-dev tzdata
-          libboost1.81-dev libcurl4-openssl-dev libssl-dev libsimdjson-dev)
+          libboost1.81-dev libcurl4-openssl-dev libssl-dev libsimdjson-dev libnats-dev)
+# The NATS tests run a real JetStream server (nats-server -js), started and killed by the tests.
+[ "$mode" = test ] && packages+=(nats-server)
 # The HTTP tests drive the ingress with the AWS CLI and boto3, as users will.
 [ "$mode" = test ] && packages+=(clang-14 libclang-rt-14-dev bc doxygen git awscli python3-boto3)
 
@@ -43,11 +45,11 @@ fi
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
-# configure <dir> <extra cmake args...>: every build includes the SQLite, schedule and HTTP
+# configure <dir> <extra cmake args...>: every build includes the SQLite, schedule, HTTP and NATS
 # components, so CI builds, tests and installs each of them in each configuration.
 configure() {
   local dir=$1; shift
-  cmake -S "$root" -B "$dir" -G Ninja "${launcher[@]}" -DSWITCHYARD_WITH_SQLITE=ON -DSWITCHYARD_WITH_SCHEDULE=ON -DSWITCHYARD_WITH_HTTP=ON "$@" >/dev/null
+  cmake -S "$root" -B "$dir" -G Ninja "${launcher[@]}" -DSWITCHYARD_WITH_SQLITE=ON -DSWITCHYARD_WITH_SCHEDULE=ON -DSWITCHYARD_WITH_HTTP=ON -DSWITCHYARD_WITH_NATS=ON "$@" >/dev/null
 }
 
 if [ "$mode" = example ]; then
@@ -73,7 +75,7 @@ configure "$build_root/asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ \
   -DCMAKE_CXX_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" -DSWITCHYARD_BUILD_BENCHMARKS=OFF
 cmake --build "$build_root/asan" -j "$jobs"
 SWITCHYARD_STRESS_EVENTS=100000 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --test-dir "$build_root/asan" -j "$jobs" --output-on-failure -LE consumers
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --test-dir "$build_root/asan" -j "$jobs" --output-on-failure -LE 'consumers|chaos'
 
 step "ThreadSanitizer, header-only mode (the engine compiled into each test): the concurrency tests"
 # -O1, as ThreadSanitizer's documentation suggests: header-only mode compiles the engine into

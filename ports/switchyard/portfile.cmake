@@ -16,6 +16,13 @@ vcpkg_check_features(OUT_FEATURE_OPTIONS FEATURE_OPTIONS
     nats SWITCHYARD_WITH_NATS
 )
 
+# switchyard::nats finds libnats (the cnats port) with pkg-config, which FindPkgConfig takes from
+# the environment.
+if("nats" IN_LIST FEATURES)
+  vcpkg_find_acquire_program(PKGCONFIG)
+  set(ENV{PKG_CONFIG} "${PKGCONFIG}")
+endif()
+
 # FETCHCONTENT_FULLY_DISCONNECTED: every dependency comes from vcpkg; a port build never downloads.
 vcpkg_cmake_configure(
   SOURCE_PATH "${SOURCE_PATH}"
@@ -27,8 +34,6 @@ vcpkg_cmake_configure(
     -DSWITCHYARD_INSTALL=ON
     -DFETCHCONTENT_FULLY_DISCONNECTED=ON
     ${FEATURE_OPTIONS}
-  MAYBE_UNUSED_VARIABLES
-    SWITCHYARD_WITH_NATS
 )
 vcpkg_cmake_install()
 vcpkg_cmake_config_fixup(CONFIG_PATH lib/cmake/switchyard)

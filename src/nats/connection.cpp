@@ -1,0 +1,294 @@
+// nats_connection on nats.c: connect, reconnect (logged and counted), JetStream context with an
+// asynchronous PubAck handler that wakes the publish waiting for it, streams, counters.
+#include "nats/internal.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "switchyard/error.hpp"
+
+namespace switchyard {
+namespace nats_detail {
+
+std::string describe(natsStatus s) {
+    std::string text = natsStatus_GetText(s);
+    natsStatus last = NATS_OK;
+    if (const char* detail = nats_GetLastError(&last); detail != nullptr && *detail != '\0') {
+        std::string more = detail;
+        // nats.c prefixes its source position, "(conn.c:2088): ": not for users.
+        if (more.front() == '(')
+            if (const auto end = more.find("): "); end != std::string::npos) more.erase(0, end + 3);
+        if (more != text) {
+            text += ": ";
+            text += more;
+        }
+    }
+    return text;
+}
+
+std::string describe(natsStatus s, jsErrCode code) {
+    std::string text = describe(s);
+    if (code != 0) text += fmt::format(" (JetStream error {})", static_cast<int>(code));
+    return text;
+}
+
+namespace {
+
+void on_disconnected(natsConnection*, void* closure) {
+    auto* st = static_cast<nats_connection::state*>(closure);
+    st->disconnects.fetch_add(1, std::memory_order_relaxed);
+    st->write(log_level::warn, "nats: disconnected; reconnecting", {{"connection", st->options.name}, {"url", st->options.url}});
+}
+
+void on_reconnected(natsConnection*, void* closure) {
+    auto* st = static_cast<nats_connection::state*>(closure);
+    st->reconnects.fetch_add(1, std::memory_order_relaxed);
+    st->write(log_level::info, "nats: reconnected", {{"connection", st->options.name}, {"url", st->options.url}});
+}
+
+void on_closed(natsConnection*, void* closure) {
+    auto* st = static_cast<nats_connection::state*>(closure);
+    std::lock_guard lock(st->closed_mutex);
+    st->closed = true;
+    st->closed_cv.notify_all();
+}
+
+void on_error(natsConnection*, natsSubscription*, natsStatus err, void* closure) {
+    auto* st = static_cast<nats_connection::state*>(closure);
+    st->write(log_level::warn, "nats: asynchronous error", {{"connection", st->options.name}, {"error", natsStatus_GetText(err)}});
+}
+
+// A PubAck (or its failure: an error from the server, or no answer within MaxWait) for an
+// asynchronous publish: wake the delivery that waits for it.
+void on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
+    auto* st = static_cast<nats_connection::state*>(closure);
+    std::shared_ptr<pub_waiter> w;
+    {
+        std::lock_guard lock(st->pending_mutex);
+        if (auto it = st->waiting.find(msg); it != st->waiting.end()) {
+            w = std::move(it->second);
+            st->waiting.erase(it);
+        }
+    }
+    if (w) {
+        std::lock_guard lock(w->mutex);
+        if (pa != nullptr) {
+            w->ok = true;
+            w->duplicate = pa->Duplicate;
+        } else if (pae != nullptr) {
+            if (pae->Err == NATS_TIMEOUT)
+                w->error = "no PubAck came back in time (is the server restarting?)";
+            else if (pae->Err == NATS_NO_RESPONDERS)
+                w->error = "no stream answered: no JetStream stream stores this subject, or JetStream is not ready "
+                           "(add a stream whose subjects include it: nats_connection::add_stream)";
+            else
+                w->error = fmt::format("{}{}{}", natsStatus_GetText(pae->Err), pae->ErrText ? ": " : "", pae->ErrText ? pae->ErrText : "");
+            if (pae->ErrCode != 0) w->error += fmt::format(" (JetStream error {})", static_cast<int>(pae->ErrCode));
+        } else {
+            w->error = "the PubAck handler got neither an ack nor an error";
+        }
+        w->done = true;
+        w->done_cv.notify_all();
+    }
+    natsMsg_Destroy(msg);
+}
+
+}  // namespace
+}  // namespace nats_detail
+
+using namespace nats_detail;
+
+nats_connection::state::state(nats_connection_options o) : options(std::move(o)) {
+    log = options.log ? options.log : std::make_shared<stderr_sink>(log_level::warn);
+}
+
+nats_connection::state::~state() {
+    if (js != nullptr) jsCtx_Destroy(js);
+    if (nc != nullptr) {
+        natsConnection_Close(nc);
+        {
+            // The closed callback comes last; after it nats.c calls nothing of ours.
+            std::unique_lock lock(closed_mutex);
+            closed_cv.wait_for(lock, std::chrono::seconds(5), [&] { return closed; });
+        }
+        natsConnection_Destroy(nc);
+    }
+}
+
+void nats_connection::state::write(log_level level, std::string_view message, std::initializer_list<log_field> fields) const noexcept {
+    try {
+        log_to(*log, level, message, fields);
+    } catch (...) {
+        // A log sink must not throw; if it does, the message is lost, nothing else.
+    }
+}
+
+bool nats_connection::state::acquire_slot(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(pending_mutex);
+    if (!slot_free.wait_until(lock, deadline, [&] { return in_flight < options.max_pub_acks_in_flight; })) return false;
+    ++in_flight;
+    return true;
+}
+
+void nats_connection::state::release_slot() {
+    std::lock_guard lock(pending_mutex);
+    --in_flight;
+    slot_free.notify_one();
+}
+
+std::shared_ptr<nats_connection> nats_connection::connect(nats_connection_options options) {
+    const std::string where = "nats_connection \"" + options.name + "\"";
+    if (options.url.empty()) throw error(where + ": url is empty: give the server's URL, e.g. nats://127.0.0.1:4222");
+    if (options.max_pub_acks_in_flight == 0 || options.max_pub_acks_in_flight > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+        throw error(where + ": max_pub_acks_in_flight must be at least 1 (256 is a good start)");
+    if (options.request_timeout.count() <= 0) throw error(where + ": request_timeout must be positive (5 s is nats.c's default)");
+    if (options.connect_timeout.count() <= 0) throw error(where + ": connect_timeout must be positive");
+    if (options.reconnect_wait.count() < 0) throw error(where + ": reconnect_wait must not be negative");
+    if (options.max_reconnects < -1) throw error(where + ": max_reconnects must be -1 (never give up) or a count");
+
+    auto st = std::make_shared<state>(std::move(options));
+    const auto& o = st->options;
+    natsOptions* opts = nullptr;
+    natsStatus s = natsOptions_Create(&opts);
+    if (s == NATS_OK) s = natsOptions_SetURL(opts, o.url.c_str());
+    if (s == NATS_OK) s = natsOptions_SetName(opts, o.name.c_str());
+    if (s == NATS_OK) s = natsOptions_SetTimeout(opts, to_ms(o.connect_timeout));
+    if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, o.max_reconnects);
+    if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, to_ms(o.reconnect_wait));
+    if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts, &on_disconnected, st.get());
+    if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts, &on_reconnected, st.get());
+    if (s == NATS_OK) s = natsOptions_SetClosedCB(opts, &on_closed, st.get());
+    if (s == NATS_OK) s = natsOptions_SetErrorHandler(opts, &on_error, st.get());
+    if (s != NATS_OK) {
+        natsOptions_Destroy(opts);
+        throw error(fmt::format("{}: the options were refused by nats.c: {} (check url \"{}\")", where, describe(s), o.url));
+    }
+    s = natsConnection_Connect(&st->nc, opts);
+    natsOptions_Destroy(opts);
+    if (s != NATS_OK) {
+        st->nc = nullptr;
+        throw error(fmt::format("{}: cannot connect to {}: {} (start a server with JetStream, `nats-server -js`, or fix "
+                                "nats_connection_options::url)",
+                                where, o.url, describe(s)));
+    }
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = to_ms(o.request_timeout);
+    jo.PublishAsync.MaxPending = static_cast<std::int64_t>(o.max_pub_acks_in_flight);
+    jo.PublishAsync.AckHandler = &on_pub_ack;
+    jo.PublishAsync.AckHandlerClosure = st.get();
+    s = natsConnection_JetStream(&st->js, st->nc, &jo);
+    if (s != NATS_OK) {
+        st->js = nullptr;
+        throw error(fmt::format("{}: cannot make a JetStream context: {}", where, describe(s)));
+    }
+    jsAccountInfo* ai = nullptr;
+    jsErrCode code = static_cast<jsErrCode>(0);
+    s = js_GetAccountInfo(&ai, st->js, nullptr, &code);
+    if (ai != nullptr) jsAccountInfo_Destroy(ai);
+    if (s != NATS_OK)
+        throw error(fmt::format("{}: the server at {} does not offer JetStream: {} (start it with JetStream enabled: "
+                                "`nats-server -js`)",
+                                where, o.url, describe(s, code)));
+    return std::shared_ptr<nats_connection>(new nats_connection(std::move(st)));
+}
+
+nats_connection::~nats_connection() = default;
+
+void nats_connection::add_stream(const nats_stream_config& config) {
+    const std::string where = "nats_connection::add_stream(\"" + config.name + "\")";
+    if (config.name.empty() || config.name.find_first_of(".*> \t\r\n") != std::string::npos)
+        throw error(where + ": a stream name must be non-empty, without '.', '*', '>' or spaces (e.g. \"EVENTS\")");
+    if (config.subjects.empty()) throw error(where + ": give the subjects the stream stores, e.g. {\"events.>\"}");
+    std::vector<const char*> subjects;
+    for (const auto& s : config.subjects) subjects.push_back(s.c_str());
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    cfg.Name = config.name.c_str();
+    cfg.Subjects = subjects.data();
+    cfg.SubjectsLen = static_cast<int>(subjects.size());
+    cfg.Storage = config.memory_storage ? js_MemoryStorage : js_FileStorage;
+    cfg.Duplicates = to_ns(config.duplicate_window);
+    cfg.MaxAge = to_ns(config.max_age);
+    jsStreamInfo* si = nullptr;
+    jsErrCode code = static_cast<jsErrCode>(0);
+    natsStatus s = js_AddStream(&si, state_->js, &cfg, nullptr, &code);
+    if (si != nullptr) jsStreamInfo_Destroy(si);
+    if (s == NATS_OK) return;
+    // It exists: bring it to this configuration.
+    code = static_cast<jsErrCode>(0);
+    s = js_UpdateStream(&si, state_->js, &cfg, nullptr, &code);
+    if (si != nullptr) jsStreamInfo_Destroy(si);
+    if (s != NATS_OK) throw error(fmt::format("{}: JetStream refused the stream: {}", where, describe(s, code)));
+}
+
+bool nats_connection::delete_stream(const std::string& name) {
+    jsErrCode code = static_cast<jsErrCode>(0);
+    const natsStatus s = js_DeleteStream(state_->js, name.c_str(), nullptr, &code);
+    if (s == NATS_OK) return true;
+    if (s == NATS_NOT_FOUND || code == JSStreamNotFoundErr) return false;
+    throw error(fmt::format("nats_connection::delete_stream(\"{}\"): {}", name, describe(s, code)));
+}
+
+bool nats_connection::connected() const { return natsConnection_Status(state_->nc) == NATS_CONN_STATUS_CONNECTED; }
+
+const nats_connection_options& nats_connection::options() const noexcept { return state_->options; }
+
+nats_connection_stats nats_connection::stats() const {
+    const auto& s = *state_;
+    nats_connection_stats out;
+    out.disconnects = s.disconnects.load();
+    out.reconnects = s.reconnects.load();
+    out.published = s.published.load();
+    out.pub_acks = s.pub_acks.load();
+    out.pub_ack_duplicates = s.pub_ack_duplicates.load();
+    out.pub_ack_failures = s.pub_ack_failures.load();
+    {
+        std::lock_guard lock(state_->pending_mutex);
+        out.pub_acks_in_flight = state_->in_flight;
+    }
+    out.received = s.received.load();
+    out.redeliveries = s.redeliveries.load();
+    out.acks = s.acks.load();
+    out.naks = s.naks.load();
+    out.terms = s.terms.load();
+    out.in_progress = s.in_progress.load();
+    out.lag = s.lag.load();
+    out.stalls_recovered = s.stalls_recovered.load();
+    return out;
+}
+
+metrics_snapshot nats_connection::metrics() const {
+    const auto s = stats();
+    const metric_labels labels{{"connection", state_->options.name}};
+    metrics_snapshot out;
+    auto counter = [&](const char* name, const char* help, std::uint64_t v) {
+        out.samples.push_back({name, help, metric_type::counter, labels, static_cast<double>(v), {}});
+    };
+    auto gauge = [&](const char* name, const char* help, std::uint64_t v) {
+        out.samples.push_back({name, help, metric_type::gauge, labels, static_cast<double>(v), {}});
+    };
+    counter("NatsDisconnects", "Times the NATS connection was lost", s.disconnects);
+    counter("NatsReconnects", "Times the NATS connection came back", s.reconnects);
+    counter("NatsPublished", "Messages published to JetStream by targets", s.published);
+    counter("NatsPubAcks", "PubAcks received", s.pub_acks);
+    counter("NatsPubAckDuplicates", "PubAcks saying the server already had the message (same Nats-Msg-Id)", s.pub_ack_duplicates);
+    counter("NatsPubAckFailures", "Publishes that failed or got no PubAck in time", s.pub_ack_failures);
+    gauge("NatsPubAcksInFlight", "Publishes awaiting their PubAck", s.pub_acks_in_flight);
+    counter("NatsReceived", "Messages fetched by sources", s.received);
+    counter("NatsRedeliveries", "Fetched messages JetStream had delivered before", s.redeliveries);
+    counter("NatsAcks", "Messages acknowledged by sources", s.acks);
+    counter("NatsNaks", "Messages negatively acknowledged (redelivered after a delay)", s.naks);
+    counter("NatsTerms", "Messages terminated and dead-lettered", s.terms);
+    counter("NatsInProgress", "In-progress signals sent for slow messages", s.in_progress);
+    gauge("NatsLag", "Messages the sources' consumers have not yet received", s.lag);
+    counter("NatsStallsRecovered", "Pull subscriptions made again after fetching stalled", s.stalls_recovered);
+    return out;
+}
+
+}  // namespace switchyard

@@ -1,0 +1,600 @@
+// nats_source: a thread that fetches from a durable pull consumer and publishes each message's
+// event into the bus with a settlement callback; the callback acks, naks or terminates the
+// message. The same thread sends "in progress" for messages whose deliveries run long, and makes
+// the pull subscription again when fetching stalls while the consumer has messages waiting.
+#include "switchyard/nats/nats_source.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "nats/internal.hpp"
+#include "switchyard/error.hpp"
+
+namespace switchyard {
+
+using namespace nats_detail;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+// What to do with a message once its publish has settled.
+enum class verdict { ack, nak, term };
+
+bool retryable(dead_letter_reason r) {
+    switch (r) {
+        case dead_letter_reason::retries_exhausted:
+        case dead_letter_reason::max_age_exceeded:
+        case dead_letter_reason::queue_full:
+        case dead_letter_reason::shutdown: return true;
+        case dead_letter_reason::permanent_failure:
+        case dead_letter_reason::routing_loop: return false;
+    }
+    return false;
+}
+
+}  // namespace
+
+struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
+    // A fetched message whose deliveries run.
+    struct in_flight {
+        natsMsg* msg = nullptr;
+        event_ptr event;
+        std::string subject;
+        std::uint64_t delivered = 1;  // JetStream's count of deliveries, this one included
+        clock_type::time_point last_progress;
+        // A publish the bus throttled is tried again here (the fetch thread waits: backpressure)
+        // until then, rather than spend one of the message's max_deliver deliveries on a nak.
+        clock_type::time_point retry_until{};
+        bool publish_again = false;
+    };
+
+    bus* destination;
+    std::shared_ptr<nats_connection> connection;
+    nats_connection::state& conn;
+    nats_source_options options;
+    std::string where;
+
+    natsSubscription* sub = nullptr;
+    std::vector<natsSubscription*> retired;  // replaced after a stall; kept while their messages may be acked
+
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool stopping = false;
+    std::uint64_t next_id = 0;
+    std::map<std::uint64_t, in_flight> running;
+    // ordered_by_subject: the subjects with a message running, and those waiting behind it.
+    std::unordered_map<std::string, std::deque<std::uint64_t>> waiting_by_subject;
+    std::map<std::uint64_t, in_flight> queued;  // fetched, waiting for their subject
+    std::deque<std::uint64_t> ready;            // their subject came free: publish them
+
+    std::atomic<std::uint64_t> received{0}, redeliveries{0}, acks{0}, naks{0}, terms{0}, in_progress{0}, lag{0};
+
+    std::thread worker;    // fetches and publishes
+    std::thread progress;  // sends "in progress" (the worker may be blocked in a publish)
+
+    state(bus& b, std::shared_ptr<nats_connection> c, nats_source_options o)
+        : destination(&b), connection(std::move(c)), conn(*connection->internals()), options(std::move(o)) {
+        where = fmt::format("nats_source \"{}\" on stream \"{}\"", options.durable, options.stream);
+    }
+
+    ~state() {
+        for (auto& [id, f] : running) natsMsg_Destroy(f.msg);
+        for (auto& [id, f] : queued) natsMsg_Destroy(f.msg);
+        if (sub != nullptr) natsSubscription_Destroy(sub);
+        for (auto* s : retired) natsSubscription_Destroy(s);
+    }
+
+    void log(log_level level, std::string_view message, std::initializer_list<log_field> fields = {}) const noexcept {
+        conn.write(level, message, fields);
+    }
+
+    // ---- set-up ------------------------------------------------------------------------------
+
+    void validate() const {
+        if (options.stream.empty()) throw error("nats_source: stream is empty: name the JetStream stream to consume");
+        if (options.durable.empty())
+            throw error(fmt::format("nats_source on stream \"{}\": durable is empty: name the consumer (sources sharing the name "
+                                    "share the work)",
+                                    options.stream));
+        if (options.durable.find_first_of(".*> \t\r\n") != std::string::npos)
+            throw error(where + ": a durable name cannot hold '.', '*', '>' or whitespace");
+        if (options.max_deliver < 1) throw error(where + ": max_deliver must be at least 1");
+        if (options.max_in_flight == 0) throw error(where + ": max_in_flight must be at least 1");
+        if (options.fetch_batch == 0) throw error(where + ": fetch_batch must be at least 1");
+        if (options.ack_wait < std::chrono::milliseconds(300)) throw error(where + ": ack_wait must be at least 300 ms");
+        if (options.fetch_wait.count() <= 0) throw error(where + ": fetch_wait must be positive");
+        if (options.nak_delay.count() < 0) throw error(where + ": nak_delay must not be negative");
+        if (options.start == nats_start::sequence && options.start_sequence == 0)
+            throw error(where + ": start_sequence must be at least 1 (a stream's first message is 1)");
+    }
+
+    void create_consumer() {
+        jsStreamInfo* si = nullptr;
+        jsErrCode code = static_cast<jsErrCode>(0);
+        natsStatus s = js_GetStreamInfo(&si, conn.js, options.stream.c_str(), nullptr, &code);
+        if (si != nullptr) jsStreamInfo_Destroy(si);
+        if (s == NATS_NOT_FOUND || code == JSStreamNotFoundErr)
+            throw error(fmt::format("{}: the stream does not exist: create it first (nats_connection::add_stream, or `nats stream add`)",
+                                    where));
+        if (s != NATS_OK) throw error(fmt::format("{}: cannot read the stream: {}", where, describe(s, code)));
+
+        jsConsumerConfig cc;
+        jsConsumerConfig_Init(&cc);
+        cc.Durable = options.durable.c_str();
+        cc.AckPolicy = js_AckExplicit;
+        cc.AckWait = to_ns(options.ack_wait);
+        cc.MaxDeliver = options.max_deliver;
+        cc.MaxAckPending = static_cast<std::int64_t>(options.max_in_flight);
+        if (!options.filter_subject.empty()) cc.FilterSubject = options.filter_subject.c_str();
+        switch (options.start) {
+            case nats_start::all: cc.DeliverPolicy = js_DeliverAll; break;
+            case nats_start::new_only: cc.DeliverPolicy = js_DeliverNew; break;
+            case nats_start::sequence:
+                cc.DeliverPolicy = js_DeliverByStartSequence;
+                cc.OptStartSeq = options.start_sequence;
+                break;
+            case nats_start::time: {
+                cc.DeliverPolicy = js_DeliverByStartTime;
+                // nats.c 3.4.1 writes the fraction of a second without its leading zeros (0.005 s
+                // goes out as ".5"): a fraction below 0.1 s would start the consumer up to a
+                // second late and skip messages. Start at the whole second instead (earlier, never
+                // later); take() drops what was stored before start_time, so the window is exact.
+                std::int64_t ns = start_time_ns();
+                const std::int64_t fraction = ns % 1'000'000'000;
+                if (fraction > 0 && fraction < 100'000'000) ns -= fraction;
+                cc.OptStartTime = ns;
+                break;
+            }
+        }
+        jsConsumerInfo* ci = nullptr;
+        code = static_cast<jsErrCode>(0);
+        s = js_AddConsumer(&ci, conn.js, options.stream.c_str(), &cc, nullptr, &code);
+        if (ci != nullptr) jsConsumerInfo_Destroy(ci);
+        if (s != NATS_OK) {
+            // It may exist with another configuration (another version of this program made it):
+            // use it as it is, and say so.
+            jsErrCode info_code = static_cast<jsErrCode>(0);
+            const natsStatus exists = js_GetConsumerInfo(&ci, conn.js, options.stream.c_str(), options.durable.c_str(), nullptr, &info_code);
+            if (ci != nullptr) jsConsumerInfo_Destroy(ci);
+            if (exists != NATS_OK)
+                throw error(fmt::format("{}: JetStream refused to create the consumer: {}", where, describe(s, code)));
+            log(log_level::warn, "nats: the durable consumer exists with another configuration; using it as it is",
+                {{"stream", options.stream}, {"durable", options.durable}, {"error", describe(s, code)}});
+        }
+        subscribe();
+    }
+
+    std::int64_t start_time_ns() const {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(options.start_time.time_since_epoch()).count();
+    }
+
+    void subscribe() {
+        jsSubOptions so;
+        jsSubOptions_Init(&so);
+        so.Stream = options.stream.c_str();
+        so.Consumer = options.durable.c_str();
+        so.ManualAck = true;
+        jsErrCode code = static_cast<jsErrCode>(0);
+        natsSubscription* fresh = nullptr;
+        const natsStatus s = js_PullSubscribe(&fresh, conn.js, options.filter_subject.empty() ? nullptr : options.filter_subject.c_str(),
+                                              options.durable.c_str(), nullptr, &so, &code);
+        if (s != NATS_OK) throw error(fmt::format("{}: cannot subscribe to the consumer: {}", where, describe(s, code)));
+        if (sub != nullptr) retired.push_back(sub);
+        sub = fresh;
+    }
+
+    // ---- the fetch loop ----------------------------------------------------------------------
+
+    std::chrono::milliseconds progress_interval() const { return std::max(options.ack_wait / 3, std::chrono::milliseconds(100)); }
+
+    void run() {
+        const auto wait = std::min(options.fetch_wait, progress_interval());
+        int empty_fetches = 0;
+        auto last_error_log = clock_type::time_point{};
+        while (true) {
+            std::size_t room = 0;
+            dispatch_ready();
+            {
+                std::unique_lock lock(mutex);
+                changed.wait_for(lock, wait, [&] {
+                    return stopping || !ready.empty() || running.size() + queued.size() < options.max_in_flight;
+                });
+                if (stopping) return;
+                if (!ready.empty()) continue;
+                const auto used = running.size() + queued.size();
+                if (used >= options.max_in_flight) continue;
+                room = std::min(options.fetch_batch, options.max_in_flight - used);
+            }
+            natsMsgList list{nullptr, 0};
+            jsErrCode code = static_cast<jsErrCode>(0);
+            const natsStatus s = natsSubscription_Fetch(&list, sub, static_cast<int>(room), to_ms(wait), &code);
+            if (s == NATS_OK) {
+                empty_fetches = 0;
+                take(list);
+                natsMsgList_Destroy(&list);
+                continue;
+            }
+            natsMsgList_Destroy(&list);
+            if (s != NATS_TIMEOUT) {
+                const auto now = clock_type::now();
+                if (now - last_error_log > std::chrono::seconds(5)) {
+                    last_error_log = now;
+                    log(log_level::warn, "nats: fetching failed; trying again", {{"stream", options.stream}, {"durable", options.durable},
+                                                                                   {"error", describe(s, code)}});
+                }
+                // Let a reconnection happen rather than spin.
+                std::unique_lock lock(mutex);
+                changed.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping; });
+                if (stopping) return;
+            }
+            if (++empty_fetches >= 4) {
+                empty_fetches = 0;
+                check_stall();
+            }
+        }
+    }
+
+    // Fetches came back empty (or failed) several times in a row: if the consumer says messages
+    // wait for us, the pull subscription is stuck (nats.c after a server restart, say): make it
+    // again. Also refreshes the lag.
+    void check_stall() {
+        jsConsumerInfo* ci = nullptr;
+        jsErrCode code = static_cast<jsErrCode>(0);
+        const natsStatus s = js_GetConsumerInfo(&ci, conn.js, options.stream.c_str(), options.durable.c_str(), nullptr, &code);
+        if (s != NATS_OK) {
+            if (ci != nullptr) jsConsumerInfo_Destroy(ci);
+            if (s == NATS_NOT_FOUND || code == JSConsumerNotFoundErr) {
+                // The server lost it (a memory store after a restart): make it again.
+                log(log_level::warn, "nats: the consumer is gone; creating it again", {{"stream", options.stream}, {"durable", options.durable}});
+                try {
+                    create_consumer();
+                } catch (const std::exception& ex) {
+                    log(log_level::error, "nats: could not create the consumer again", {{"error", ex.what()}});
+                }
+            }
+            return;
+        }
+        const std::uint64_t pending = ci->NumPending;
+        const auto ack_pending = static_cast<std::size_t>(ci->NumAckPending);
+        jsConsumerInfo_Destroy(ci);
+        lag.store(pending, std::memory_order_relaxed);
+        conn.lag.store(pending, std::memory_order_relaxed);
+        std::size_t ours = 0;
+        {
+            std::lock_guard lock(mutex);
+            ours = running.size() + queued.size();
+        }
+        if (pending > 0 && ack_pending < options.max_in_flight && ours < options.max_in_flight) {
+            log(log_level::warn, "nats: fetching stalled while the consumer has messages; subscribing again",
+                {{"stream", options.stream}, {"durable", options.durable}, {"pending", std::to_string(pending)}});
+            try {
+                subscribe();
+                conn.stalls_recovered.fetch_add(1, std::memory_order_relaxed);
+            } catch (const std::exception& ex) {
+                log(log_level::error, "nats: could not subscribe again", {{"error", ex.what()}});
+            }
+        }
+    }
+
+    // A fetched batch: every message is registered first (so "in progress" covers those
+    // waiting for their turn to publish: JetStream's ack timer runs from the fetch), then each
+    // is published in order, except those queued behind a running message of their subject.
+    void take(natsMsgList& list) {
+        const auto fetched = clock_type::now();
+        std::vector<std::uint64_t> start_now;
+        for (int i = 0; i < list.Count; ++i) {
+            natsMsg* m = list.Msgs[i];
+            list.Msgs[i] = nullptr;  // ours now
+            received.fetch_add(1, std::memory_order_relaxed);
+            conn.received.fetch_add(1, std::memory_order_relaxed);
+            std::uint64_t delivered = 1;
+            std::int64_t stored_at = 0;
+            jsMsgMetaData* meta = nullptr;
+            if (natsMsg_GetMetaData(&meta, m) == NATS_OK && meta != nullptr) {
+                delivered = meta->NumDelivered;
+                stored_at = meta->Timestamp;
+                lag.store(meta->NumPending, std::memory_order_relaxed);
+                conn.lag.store(meta->NumPending, std::memory_order_relaxed);
+                jsMsgMetaData_Destroy(meta);
+            }
+            if (options.start == nats_start::time && stored_at != 0 && stored_at < start_time_ns()) {
+                // Before the window (see create_consumer): not ours to deliver.
+                natsMsg_Ack(m, nullptr);
+                natsMsg_Destroy(m);
+                continue;
+            }
+            if (delivered > 1) {
+                redeliveries.fetch_add(1, std::memory_order_relaxed);
+                conn.redeliveries.fetch_add(1, std::memory_order_relaxed);
+            }
+            const char* subject_c = natsMsg_GetSubject(m);
+            std::string subject = subject_c ? subject_c : "";
+            event_ptr e;
+            try {
+                e = parse_event(std::string_view(natsMsg_GetData(m), static_cast<std::size_t>(std::max(natsMsg_GetDataLength(m), 0))));
+            } catch (const std::exception& ex) {
+                unreadable(m, subject, delivered, ex.what());
+                continue;
+            }
+            std::lock_guard lock(mutex);
+            const auto id = next_id++;
+            bool behind = false;
+            if (options.ordered_by_subject) {
+                auto& line = waiting_by_subject[subject];
+                line.push_back(id);
+                behind = line.size() > 1;  // behind the running message of its subject
+            }
+            queued.emplace(id, in_flight{m, std::move(e), std::move(subject), delivered, fetched});
+            if (!behind) start_now.push_back(id);
+        }
+        for (const auto id : start_now) {
+            {
+                std::lock_guard lock(mutex);
+                auto node = queued.extract(id);
+                if (node.empty()) continue;
+                running.insert(std::move(node));
+            }
+            publish(id);
+        }
+    }
+
+    // Publishes the messages whose subject came free. Called by the fetch thread and by the
+    // settlement that freed the subject (so the next message need not wait for a fetch to
+    // return); on a thread already doing it (an inline delivery settling inside publish), the
+    // outer call picks the message up instead of nesting.
+    void dispatch_ready() {
+        thread_local const state* dispatching = nullptr;
+        if (dispatching == this) return;
+        dispatching = this;
+        std::unique_lock lock(mutex);
+        publish_ready(lock);
+        dispatching = nullptr;
+    }
+
+    void publish_ready(std::unique_lock<std::mutex>& lock) {
+        while (!ready.empty() && !stopping) {
+            const auto id = ready.front();
+            ready.pop_front();
+            auto node = queued.extract(id);
+            if (node.empty()) continue;
+            running.insert(std::move(node));
+            lock.unlock();
+            publish(id);
+            lock.lock();
+        }
+    }
+
+    void publish(std::uint64_t id) {
+        event_ptr e;
+        {
+            std::lock_guard lock(mutex);
+            auto& f = running.at(id);
+            e = f.event;
+            f.retry_until = clock_type::now() + options.ack_wait / 2;
+        }
+        auto backoff = std::chrono::milliseconds(1);
+        while (true) {
+            // The callback keeps the state (and the connection) alive: a message whose deliveries
+            // end after stop() is still acknowledged.
+            try {
+                (void)destination->publish(e, [self = shared_from_this(), id](const publish_settlement& s) { self->settled(id, s); });
+            } catch (const std::exception& ex) {
+                publish_settlement refused;
+                refused.publish.error_code = publish_errc::bus_shut_down;
+                refused.publish.error_message = ex.what();
+                settled(id, refused);
+                return;
+            }
+            // A throttled publish settles at once, inside publish(): settled() has decided.
+            std::unique_lock lock(mutex);
+            auto it = running.find(id);
+            if (it == running.end() || !it->second.publish_again) return;
+            it->second.publish_again = false;
+            changed.wait_for(lock, backoff, [&] { return stopping; });
+            backoff = std::min(backoff * 2, std::chrono::milliseconds(100));
+        }
+    }
+
+    // ---- settling ----------------------------------------------------------------------------
+
+    void settled(std::uint64_t id, const publish_settlement& s) {
+        in_flight f;
+        {
+            std::lock_guard lock(mutex);
+            auto it = running.find(id);
+            if (it == running.end()) return;
+            if (s.publish.error_code == publish_errc::throttled && !stopping && clock_type::now() < it->second.retry_until) {
+                it->second.publish_again = true;  // publish() tries again after a pause
+                return;
+            }
+            f = std::move(it->second);
+            running.erase(it);
+            if (options.ordered_by_subject) {
+                auto line = waiting_by_subject.find(f.subject);
+                if (line != waiting_by_subject.end()) {
+                    line->second.pop_front();
+                    if (line->second.empty()) waiting_by_subject.erase(line);
+                    else ready.push_back(line->second.front());
+                }
+            }
+            changed.notify_all();
+        }
+        if (options.ordered_by_subject) dispatch_ready();  // the next of its subject, now
+        std::string reason_text;
+        dead_letter_reason reason = dead_letter_reason::retries_exhausted;
+        verdict v = verdict::ack;
+        const char* code_text = "DeadLetteredLocally";  // a target dead-lettered it for good
+        if (!s.publish.ok()) {
+            code_text = "PublishRefused";
+            const auto code = s.publish.error_code;
+            const bool later = code == publish_errc::throttled || code == publish_errc::journal_failed || code == publish_errc::bus_shut_down;
+            v = later ? verdict::nak : verdict::term;
+            reason = later ? dead_letter_reason::retries_exhausted : dead_letter_reason::permanent_failure;
+            reason_text = fmt::format("the bus refused the event: {}: {}", to_string(code), s.publish.error_message);
+        } else if (!s.dead_letters.empty() && options.on_dead_letter == nats_local_failure::redeliver) {
+            v = verdict::nak;
+            for (const auto& d : s.dead_letters) {
+                if (!retryable(d.reason)) {
+                    v = verdict::term;
+                    reason = d.reason;
+                }
+            }
+            const auto& first = s.dead_letters.front();
+            if (v == verdict::nak) reason = first.reason;
+            reason_text = fmt::format("{} of {} deliveries dead-lettered; first: target \"{}\" of rule \"{}\": {} ({}: {})", s.dead_letters.size(),
+                                      s.started, first.target, first.rule, to_string(first.reason), first.error_code, first.error_message);
+        }
+        if (v == verdict::nak && f.delivered >= static_cast<std::uint64_t>(options.max_deliver)) {
+            v = verdict::term;
+            code_text = "MaxDeliverReached";
+            reason_text = fmt::format("delivered {} times (max_deliver); last: {}", f.delivered, reason_text);
+        }
+        switch (v) {
+            case verdict::ack:
+                natsMsg_Ack(f.msg, nullptr);
+                acks.fetch_add(1, std::memory_order_relaxed);
+                conn.acks.fetch_add(1, std::memory_order_relaxed);
+                break;
+            case verdict::nak:
+                natsMsg_NakWithDelay(f.msg, to_ms(options.nak_delay), nullptr);
+                naks.fetch_add(1, std::memory_order_relaxed);
+                conn.naks.fetch_add(1, std::memory_order_relaxed);
+                break;
+            case verdict::term:
+                natsMsg_Term(f.msg, nullptr);
+                terms.fetch_add(1, std::memory_order_relaxed);
+                conn.terms.fetch_add(1, std::memory_order_relaxed);
+                give_up(f.event, f.subject, f.delivered, reason, code_text, reason_text);
+                break;
+        }
+        natsMsg_Destroy(f.msg);
+    }
+
+    void unreadable(natsMsg* m, const std::string& subject, std::uint64_t delivered, const std::string& why) {
+        natsMsg_Term(m, nullptr);
+        terms.fetch_add(1, std::memory_order_relaxed);
+        conn.terms.fetch_add(1, std::memory_order_relaxed);
+        event_ptr placeholder;
+        try {
+            const std::string data(natsMsg_GetData(m), static_cast<std::size_t>(std::max(natsMsg_GetDataLength(m), 0)));
+            nlohmann::json detail = {{"subject", subject}, {"data", nlohmann::json(data).dump()}};
+            placeholder = make_json_event(destination->make_envelope("switchyard.nats", "UnreadableMessage"), detail.dump());
+        } catch (...) {
+            placeholder = make_json_event(destination->make_envelope("switchyard.nats", "UnreadableMessage"), "{}");
+        }
+        natsMsg_Destroy(m);
+        give_up(placeholder, subject, delivered, dead_letter_reason::permanent_failure, "UnreadableMessage",
+                "the message is not an event in EventBridge JSON: " + why);
+    }
+
+    void give_up(const event_ptr& e, const std::string& subject, std::uint64_t delivered, dead_letter_reason reason, const char* code,
+                 const std::string& message) {
+        dead_letter letter{e, "nats:" + options.stream, options.durable, code, fmt::format("{} (subject {})", message, subject),
+                           static_cast<unsigned>(delivered), reason};
+        if (options.dead_letters) {
+            try {
+                options.dead_letters(letter);
+                return;
+            } catch (const std::exception& ex) {
+                letter.error_message += fmt::format(" (and the dead-letter sink failed: {})", ex.what());
+            } catch (...) {
+                letter.error_message += " (and the dead-letter sink failed)";
+            }
+        }
+        log(log_level::error, "nats: message dead-lettered",
+            {{"stream", options.stream}, {"durable", options.durable}, {"event_id", e ? e->meta().id : std::string()},
+             {"reason", std::string(to_string(reason))}, {"error_code", letter.error_code}, {"deliveries", std::to_string(delivered)},
+             {"message", letter.error_message}});
+    }
+
+    void run_progress() {
+        std::unique_lock lock(mutex);
+        while (!stopping) {
+            changed.wait_for(lock, progress_interval() / 4, [&] { return stopping; });
+            if (!stopping) send_progress(lock);
+        }
+    }
+
+    // "Still working" for messages held for a third of ack_wait since fetched or last signalled
+    // (running, queued behind their subject, or waiting for a throttled bus).
+    void send_progress(std::unique_lock<std::mutex>&) {
+        const auto now = clock_type::now();
+        const auto interval = progress_interval();
+        for (auto& [id, f] : running) {
+            if (now - f.last_progress < interval) continue;
+            f.last_progress = now;
+            natsMsg_InProgress(f.msg, nullptr);
+            in_progress.fetch_add(1, std::memory_order_relaxed);
+            conn.in_progress.fetch_add(1, std::memory_order_relaxed);
+        }
+        // Those waiting behind their subject are not being worked on, but they are ours: keep them too.
+        for (auto& [id, f] : queued) {
+            if (now - f.last_progress < interval) continue;
+            f.last_progress = now;
+            natsMsg_InProgress(f.msg, nullptr);
+            in_progress.fetch_add(1, std::memory_order_relaxed);
+            conn.in_progress.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+};
+
+nats_source::nats_source(bus& destination, std::shared_ptr<nats_connection> connection, nats_source_options options) {
+    if (!connection) throw error("nats_source: the connection is null: make one with nats_connection::connect");
+    state_ = std::make_shared<state>(destination, std::move(connection), std::move(options));
+    state_->validate();
+    state_->create_consumer();
+    state_->worker = std::thread([s = state_.get()] { s->run(); });
+    try {
+        state_->progress = std::thread([s = state_.get()] { s->run_progress(); });
+    } catch (...) {
+        stop();
+        throw;
+    }
+}
+
+nats_source::~nats_source() { stop(); }
+
+void nats_source::stop() {
+    if (!state_) return;
+    {
+        std::lock_guard lock(state_->mutex);
+        state_->stopping = true;
+        state_->changed.notify_all();
+    }
+    if (state_->worker.joinable()) state_->worker.join();
+    if (state_->progress.joinable()) state_->progress.join();
+}
+
+nats_source_stats nats_source::stats() const {
+    const auto& s = *state_;
+    nats_source_stats out;
+    out.received = s.received.load();
+    out.redeliveries = s.redeliveries.load();
+    out.acks = s.acks.load();
+    out.naks = s.naks.load();
+    out.terms = s.terms.load();
+    out.in_progress = s.in_progress.load();
+    out.lag = s.lag.load();
+    {
+        std::lock_guard lock(state_->mutex);
+        out.in_flight = state_->running.size() + state_->queued.size();
+    }
+    return out;
+}
+
+}  // namespace switchyard

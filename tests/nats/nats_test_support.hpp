@@ -1,0 +1,117 @@
+// Helpers for the NATS tests: a quiet log sink, reading a stream back with nats.c, waiting for a
+// condition with a deadline.
+#pragma once
+
+#include <nats/nats.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <switchyard/bus_options.hpp>
+#include <switchyard/nats/connection.hpp>
+#include <switchyard/observe/log.hpp>
+
+#include "nats/internal.hpp"
+
+// Keeps what is logged, for tests that check the log (and to keep the test output quiet).
+class recording_sink : public switchyard::log_sink {
+public:
+    void write(switchyard::log_level, std::string_view message, std::span<const switchyard::log_field>) override {
+        std::lock_guard lock(mutex_);
+        lines_.emplace_back(message);
+    }
+    std::size_t count(std::string_view needle) const {
+        std::lock_guard lock(mutex_);
+        std::size_t n = 0;
+        for (const auto& l : lines_) n += l.find(needle) != std::string::npos;
+        return n;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<std::string> lines_;
+};
+
+// For buses whose dead letters a test causes on purpose: nothing logged.
+class quiet_log : public switchyard::log_sink {
+public:
+    bool enabled(switchyard::log_level) const noexcept override { return false; }
+    void write(switchyard::log_level, std::string_view, std::span<const switchyard::log_field>) override {}
+};
+inline switchyard::bus_options quiet_bus() { return switchyard::bus_options{}.with_log(std::make_shared<quiet_log>()); }
+
+// Polls `condition` until it holds or `timeout` passes (for state that has no notification: a
+// server's consumer info, a counter kept by nats.c's threads).
+inline bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > until) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+}
+
+inline std::shared_ptr<switchyard::nats_connection> connect_to(const std::string& url, std::shared_ptr<recording_sink> log = nullptr,
+                                                               std::string name = "test") {
+    switchyard::nats_connection_options o;
+    o.url = url;
+    o.name = std::move(name);
+    o.reconnect_wait = std::chrono::milliseconds(50);
+    o.request_timeout = std::chrono::milliseconds(2000);
+    o.log = log ? log : std::make_shared<recording_sink>();
+    return switchyard::nats_connection::connect(o);
+}
+
+// One stored message as the server has it.
+struct stored_message {
+    std::string subject;
+    std::string data;
+    std::string msg_id;  // the Nats-Msg-Id header
+    std::string traceparent;
+};
+
+// The message at `seq` of `stream`, read with nats.c (js_GetMsg), or nothing.
+inline std::optional<stored_message> stored(switchyard::nats_connection& c, const std::string& stream, std::uint64_t seq) {
+    natsMsg* m = nullptr;
+    if (js_GetMsg(&m, c.internals()->js, stream.c_str(), seq, nullptr, nullptr) != NATS_OK) return std::nullopt;
+    stored_message out;
+    out.subject = natsMsg_GetSubject(m);
+    out.data.assign(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
+    const char* v = nullptr;
+    if (natsMsgHeader_Get(m, "Nats-Msg-Id", &v) == NATS_OK && v) out.msg_id = v;
+    if (natsMsgHeader_Get(m, "traceparent", &v) == NATS_OK && v) out.traceparent = v;
+    natsMsg_Destroy(m);
+    return out;
+}
+
+// How many messages the stream holds.
+inline std::uint64_t stream_count(switchyard::nats_connection& c, const std::string& stream) {
+    jsStreamInfo* si = nullptr;
+    if (js_GetStreamInfo(&si, c.internals()->js, stream.c_str(), nullptr, nullptr) != NATS_OK) return 0;
+    const auto n = si->State.Msgs;
+    jsStreamInfo_Destroy(si);
+    return n;
+}
+
+// The consumer's messages delivered and not yet acknowledged, and those not yet delivered.
+struct consumer_counts {
+    std::int64_t ack_pending = -1;
+    std::uint64_t pending = 0;
+    std::uint64_t redelivered = 0;
+};
+inline consumer_counts consumer(switchyard::nats_connection& c, const std::string& stream, const std::string& durable) {
+    jsConsumerInfo* ci = nullptr;
+    consumer_counts out;
+    if (js_GetConsumerInfo(&ci, c.internals()->js, stream.c_str(), durable.c_str(), nullptr, nullptr) != NATS_OK) return out;
+    out.ack_pending = ci->NumAckPending;
+    out.pending = ci->NumPending;
+    out.redelivered = static_cast<std::uint64_t>(ci->NumRedelivered);
+    jsConsumerInfo_Destroy(ci);
+    return out;
+}
