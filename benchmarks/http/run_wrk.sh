@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Ingress throughput with wrk on loopback, beside a minimal Beast server in the same run:
 #   benchmarks/http/run_wrk.sh <build-dir> [seconds=10] [rounds=3] [connections=32] [server-threads=1]
-# Rounds alternate the two servers; prints, per entries-per-request (1 and 10), the median
-# requests/s of each, the ratio, and events/s. Needs wrk (Debian: wrk).
+# Rounds alternate the two servers; prints, per entries-per-request (1 and 10, or ENTRY_COUNTS),
+# the median requests/s of each, their ratio, the median of the rounds' ratios, and events/s.
+# Needs wrk (Debian: wrk).
 set -euo pipefail
 build=${1:?usage: $0 <build-dir> [seconds] [rounds] [connections] [server-threads]}
 seconds=${2:-10}
@@ -37,16 +38,20 @@ run() {
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
-printf "%-8s %14s %14s %7s %14s\n" entries "baseline req/s" "ingress req/s" ratio "events/s"
+# ratio: of the two medians; per-round: the median of each round's ratio (the two servers run
+# back to back in a round, so it is less exposed to the machine's load drifting between rounds).
+printf "%-8s %14s %14s %7s %10s %14s\n" entries "baseline req/s" "ingress req/s" ratio per-round "events/s"
 for entries in ${ENTRY_COUNTS:-1 10}; do
-  base=() ingress=()
+  base=() ingress=() ratios=()
   for ((r = 0; r < rounds; ++r)); do
     base+=("$(run baseline "$entries" | cut -d' ' -f1)")
     read -r rps events < <(run ingress "$entries")
     ingress+=("$rps")
+    ratios+=("$(echo "$rps / ${base[-1]}" | bc -l)")
     echo "  round $((r + 1)), $entries per request: baseline ${base[-1]} req/s, ingress $rps req/s ($events events delivered)" >&2
   done
   b=$(printf "%s\n" "${base[@]}" | median)
   i=$(printf "%s\n" "${ingress[@]}" | median)
-  printf "%-8s %14.0f %14.0f %7.2f %14.0f\n" "$entries" "$b" "$i" "$(echo "$i / $b" | bc -l)" "$(echo "$i * $entries" | bc -l)"
+  per_round=$(printf "%s\n" "${ratios[@]}" | median)
+  printf "%-8s %14.0f %14.0f %7.2f %10.2f %14.0f\n" "$entries" "$b" "$i" "$(echo "$i / $b" | bc -l)" "$per_round" "$(echo "$i * $entries" | bc -l)"
 done
