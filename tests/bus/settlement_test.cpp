@@ -94,6 +94,42 @@ TEST_CASE("settlement: inline deliveries settle before publish returns, with eac
     CHECK(got.dead_letters[0].attempts == 1);
 }
 
+// Regression (review): with every delivery ended during the publish, the callback runs on the
+// publishing thread after the pipeline's publish returned, when nothing counted as pending:
+// drain() and shutdown() returned while it still ran.
+TEST_CASE("settlement: drain() waits for a callback that runs on the publishing thread") {
+    bus b{"orders", quiet()};
+    b.add_rule({.name = "r", .pattern = everything, .targets = {json_handler("ok", [](std::string_view) {})}});
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool entered = false, release = false, finished = false;
+    std::thread publisher([&] {
+        (void)b.publish(order(b, "c1"), [&](const publish_settlement&) {
+            std::unique_lock lock(mutex);
+            entered = true;
+            changed.notify_all();
+            changed.wait(lock, [&] { return release; });
+            finished = true;
+        });
+    });
+    {
+        std::unique_lock lock(mutex);
+        REQUIRE(changed.wait_for(lock, 10s, [&] { return entered; }));
+    }
+    CHECK_FALSE(b.drain(100ms));  // the callback is still running: the bus is not drained
+    {
+        std::lock_guard lock(mutex);
+        release = true;
+    }
+    changed.notify_all();
+    CHECK(b.drain(10s));
+    {
+        std::lock_guard lock(mutex);
+        CHECK(finished);  // drain returned only after the callback did
+    }
+    publisher.join();
+}
+
 TEST_CASE("settlement: a publish that starts nothing settles at once: no match, refused, deduplicated") {
     bus b{"orders", {.dedup = dedup_options{}}};
     settlements s;

@@ -189,6 +189,10 @@ SWITCHYARD_INLINE publish_result bus::publish(event_ptr e) {
 SWITCHYARD_INLINE publish_result bus::publish(event_ptr e, settlement_callback on_settled) {
     if (!e) throw error("bus::publish: the event pointer is null");
     if (!on_settled) throw error("bus::publish: the settlement callback is empty (use publish(event) when no callback is wanted)");
+    // A publish in progress until this function returns: when every delivery ended during the
+    // publish, the callback runs below, on this thread, and drain() and shutdown() must wait for
+    // it as they wait for a delivery's (the pipeline's own token ends with its publish).
+    const detail::delivery_engine::publish_token token(core_->engine);
     auto settle = std::make_shared<detail::settlement_tracker>(std::move(on_settled));
     publish_result result;
     try {
