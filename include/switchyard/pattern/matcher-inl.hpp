@@ -51,6 +51,43 @@ inline std::uint64_t mask_of(std::uint8_t info) {
     return n >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1;
 }
 
+// Grows the table of the branches an event touched (doubling: rare).
+inline void grow(match_state& st) {
+    std::vector<branch_slot> bigger(st.table.size() * 2);
+    const std::size_t mask = bigger.size() - 1;
+    for (auto& t : st.touched) {
+        const auto& slot = st.table[t];
+        std::size_t i = int_hash{}(slot.key) & mask;
+        while (bigger[i].key != 0) i = (i + 1) & mask;
+        bigger[i] = slot;
+        t = static_cast<std::uint32_t>(i);
+    }
+    st.table = std::move(bigger);
+}
+
+// Records that posting `p` matched field `field`: once per matching posting, inline in
+// matcher::match() (a function here rather than a private member of matcher, so that the compiled
+// library may inline it as header-only builds do).
+inline void hit(match_state& st, const posting& p, std::uint32_t field, bool trailed) {
+    const std::uint64_t key = (std::uint64_t{p.rule} << 16 | p.branch) + 1;
+    auto& table = st.table;
+    if (st.touched.size() * 2 >= table.size()) grow(st);
+    std::size_t mask = table.size() - 1;
+    std::size_t i = int_hash{}(key) & mask;
+    while (table[i].key != 0 && table[i].key != key) i = (i + 1) & mask;
+    auto& slot = table[i];
+    if (slot.key == 0) {
+        slot.key = key;
+        slot.info = p.info;
+        slot.ordinal = static_cast<std::uint32_t>(st.touched.size());
+        st.touched.push_back(static_cast<std::uint32_t>(i));
+    }
+    const std::uint64_t bit = std::uint64_t{1} << p.bit;
+    slot.mask |= bit;
+    if (!trailed) slot.free_mask |= bit;
+    else st.hits.push_back({slot.ordinal, field, p.bit});
+}
+
 }  // namespace detail
 
 SWITCHYARD_INLINE matcher::matcher() : engine_(std::make_shared<const detail::engine>()) {}
@@ -169,7 +206,7 @@ SWITCHYARD_INLINE void matcher::match(flat_event& event, std::vector<rule_id>& o
         f.index->collect(v, [&](const detail::posting& p) {
             // A one-field alternative without exists:false needs no bookkeeping: it matched.
             if (p.info == 1 && !trailed) out.push_back(p.rule);
-            else hit(st, p, field, trailed);
+            else detail::hit(st, p, field, trailed);
         });
     }
     st.consistency_steps = 0;
@@ -208,39 +245,6 @@ SWITCHYARD_INLINE bool matcher::match_json(std::string_view text, flat_event& sc
     }
     match(scratch, out);
     return true;
-}
-
-SWITCHYARD_INLINE void matcher::hit(detail::match_state& st, const detail::posting& p, std::uint32_t field, bool trailed) {
-    const std::uint64_t key = (std::uint64_t{p.rule} << 16 | p.branch) + 1;
-    auto& table = st.table;
-    if (st.touched.size() * 2 >= table.size()) grow(st);
-    std::size_t mask = table.size() - 1;
-    std::size_t i = detail::int_hash{}(key) & mask;
-    while (table[i].key != 0 && table[i].key != key) i = (i + 1) & mask;
-    auto& slot = table[i];
-    if (slot.key == 0) {
-        slot.key = key;
-        slot.info = p.info;
-        slot.ordinal = static_cast<std::uint32_t>(st.touched.size());
-        st.touched.push_back(static_cast<std::uint32_t>(i));
-    }
-    const std::uint64_t bit = std::uint64_t{1} << p.bit;
-    slot.mask |= bit;
-    if (!trailed) slot.free_mask |= bit;
-    else st.hits.push_back({slot.ordinal, field, p.bit});
-}
-
-SWITCHYARD_INLINE void matcher::grow(detail::match_state& st) {
-    std::vector<detail::branch_slot> bigger(st.table.size() * 2);
-    const std::size_t mask = bigger.size() - 1;
-    for (auto& t : st.touched) {
-        const auto& slot = st.table[t];
-        std::size_t i = detail::int_hash{}(slot.key) & mask;
-        while (bigger[i].key != 0) i = (i + 1) & mask;
-        bigger[i] = slot;
-        t = static_cast<std::uint32_t>(i);
-    }
-    st.table = std::move(bigger);
 }
 
 SWITCHYARD_INLINE void matcher::group_hits(detail::match_state& st) {

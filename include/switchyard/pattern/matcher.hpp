@@ -73,10 +73,6 @@ private:
     static detail::trie_ptr update(const detail::trie_node* node, const std::vector<std::string>& path, std::size_t depth,
                                    detail::engine& e, Change&& change);
 
-    static void hit(detail::match_state& st, const detail::posting& p, std::uint32_t field, bool trailed);
-
-    static void grow(detail::match_state& st);
-
     // Groups the hits by slot (a counting sort, stable, so each slot's hits stay in field order:
     // document order). Done once per event, and only when some branch needs the check.
     static void group_hits(detail::match_state& st);

@@ -19,15 +19,10 @@
 
 #include "switchyard/pattern/detail/atom_extra.hpp"
 #include "switchyard/pattern/detail/hamt.hpp"
+#include "switchyard/pattern/detail/inline.hpp"
 #include "switchyard/pattern/detail/interval_tree.hpp"
 #include "switchyard/pattern/flat_event.hpp"
 #include "switchyard/pattern/pattern.hpp"
-
-#if defined(_MSC_VER)
-#define SWITCHYARD_NOINLINE __declspec(noinline)
-#else
-#define SWITCHYARD_NOINLINE __attribute__((noinline))
-#endif
 
 namespace switchyard::pattern::detail {
 
@@ -294,12 +289,12 @@ struct path_index {
     }
 
     // Calls emit(posting) for every atom that matches `v`.
-    template <class Emit> void collect(const value_ref& v, Emit&& emit) const {
-        auto all = [&](const refs* r) {
+    template <class Emit> SWITCHYARD_ALWAYS_INLINE void collect(const value_ref& v, Emit&& emit) const {
+        auto all = [&](const refs* r) SWITCHYARD_LAMBDA_ALWAYS_INLINE {
             if (r)
                 for (const auto& x : *r) emit(x.at);
         };
-        auto verified = [&](const refs* r) {
+        auto verified = [&](const refs* r) SWITCHYARD_LAMBDA_ALWAYS_INLINE {
             if (r)
                 for (const auto& x : *r)
                     if (atom_matches(*x.a, v)) emit(x.at);
@@ -348,7 +343,7 @@ struct path_index {
             if ((width >> 8 != 0) == ip.v6) f(cidrs.map.find(cidr_map::key(ip, width & 0xFF)));
     }
 
-    template <class F> static void probe(const anchored_map& m, std::string_view s, bool tail, F& f) {
+    template <class F> SWITCHYARD_ALWAYS_INLINE static void probe(const anchored_map& m, std::string_view s, bool tail, F& f) {
         if (m.empty()) return;
         for (const auto& [length, count] : m.lengths) {
             if (length > s.size()) break;

@@ -25,6 +25,7 @@
 
 #include "switchyard/pattern/detail/casefold.hpp"
 #include "switchyard/pattern/detail/index.hpp"
+#include "switchyard/pattern/detail/inline.hpp"
 #include "switchyard/pattern/detail/json_text.hpp"
 #include "switchyard/pattern/flat_event.hpp"
 
@@ -110,13 +111,15 @@ private:
         p_ = end_;
     }
 
-    const char* string_end(const char* from, bool& escaped) const { return json_string_end(from, end_, escaped); }
-    const char* string_end(const char* from) const {
+    SWITCHYARD_ALWAYS_INLINE const char* string_end(const char* from, bool& escaped) const {
+        return json_string_end(from, end_, escaped);
+    }
+    SWITCHYARD_ALWAYS_INLINE const char* string_end(const char* from) const {
         bool escaped = false;
         return string_end(from, escaped);
     }
 
-    void skip_string() {
+    SWITCHYARD_ALWAYS_INLINE void skip_string() {
         const char* q = string_end(p_ + 1);
         if (!q) return fail();
         p_ = q + 1;
@@ -257,7 +260,7 @@ private:
                         skip_until_closed(1);
                         if (!ok_) return;
                         if (unique_members_ || !names_a_child(node, resume, p_ - 1)) {
-                            ev_.state.members.resize(members_base);
+                            forget_members(members_base);
                             return;
                         }
                         p_ = resume;
@@ -274,9 +277,16 @@ private:
                 continue;
             }
             if (c != '}') return fail();
-            ev_.state.members.resize(members_base);
+            forget_members(members_base);
             return;
         }
+    }
+
+    // Forgets the members recorded since `base` (this object's), at the end of an object. Only
+    // ever shrinks, so it is an erase at the end, inline, not resize() and its growing half.
+    void forget_members(std::size_t base) {
+        auto& members = ev_.state.members;
+        members.erase(members.begin() + static_cast<std::ptrdiff_t>(base), members.end());
     }
 
     // Does [from, to) hold a member name (a string followed by ':') that is a child of `node`?

@@ -17,13 +17,14 @@
 
 #include "switchyard/pattern/detail/casefold.hpp"  // append_utf8
 #include "switchyard/pattern/detail/hamt.hpp"      // popcount64
+#include "switchyard/pattern/detail/inline.hpp"
 
 namespace switchyard::pattern::detail {
 
 // `from` is just past an opening quote; returns the closing quote (null when there is
 // none) and sets `escaped` if the string holds a backslash. Short strings dominate, so this
 // is inline SSE2 rather than a memchr call per string.
-inline const char* json_string_end(const char* from, const char* end, bool& escaped) {
+SWITCHYARD_ALWAYS_INLINE const char* json_string_end(const char* from, const char* end, bool& escaped) {
     const char* p = from;
     while (true) {
 #if defined(__SSE2__)
