@@ -61,8 +61,18 @@ if(SWITCHYARD_WITH_NATS)
   # libnats through pkg-config (Debian's CMake config for it is broken): the same
   # IMPORTED_TARGET PkgConfig::LIBNATS the static library links, recreated for the consumer.
   switchyard_install_component(nats "PkgConfig")
-  file(APPEND "${PROJECT_BINARY_DIR}/switchyard-nats-dependencies.cmake"
-    "if(NOT TARGET PkgConfig::LIBNATS)\n  pkg_check_modules(LIBNATS REQUIRED IMPORTED_TARGET libnats)\nendif()\n")
+  # Not REQUIRED: without libnats the package is not found, with a message saying how to fix it.
+  file(APPEND "${PROJECT_BINARY_DIR}/switchyard-nats-dependencies.cmake" [=[
+if(NOT TARGET PkgConfig::LIBNATS)
+  pkg_check_modules(LIBNATS QUIET IMPORTED_TARGET libnats)
+  if(NOT LIBNATS_FOUND)
+    set(switchyard_FOUND FALSE)
+    set(switchyard_NOT_FOUND_MESSAGE
+      "switchyard::nats needs libnats (nats.c) found through pkg-config (libnats.pc): install libnats-dev (Debian) or set PKG_CONFIG_PATH to the directory holding libnats.pc")
+    return()
+  endif()
+endif()
+]=])
 endif()
 
 # The umbrella links every component that was built, so it is exported after them, on its own.

@@ -179,7 +179,10 @@ std::shared_ptr<nats_connection> nats_connection::connect(nats_connection_option
     jsOptions jo;
     jsOptions_Init(&jo);
     jo.Wait = to_ms(o.request_timeout);
-    jo.PublishAsync.MaxPending = static_cast<std::int64_t>(o.max_pub_acks_in_flight);
+    // Our bound (max_pub_acks_in_flight, acquire_slot) is the one that applies: nats.c frees its
+    // own slot at another moment than we free ours (before or after the PubAck handler runs), so
+    // with equal bounds nats.c's could refuse or stall a publish ours admitted. Twice ours.
+    jo.PublishAsync.MaxPending = static_cast<std::int64_t>(o.max_pub_acks_in_flight) * 2;
     jo.PublishAsync.AckHandler = &on_pub_ack;
     jo.PublishAsync.AckHandlerClosure = st.get();
     s = natsConnection_JetStream(&st->js, st->nc, &jo);

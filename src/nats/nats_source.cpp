@@ -75,6 +75,15 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
     std::mutex mutex;
     std::condition_variable changed;
     bool stopping = false;
+    bool progress_done = false;  // stop(): the running deliveries ended (or the bound passed)
+    // The bus said it is shut down: fetch no more (a closed bus never takes the event, and each
+    // fetch would spend one of the message's deliveries); what is held is naked.
+    bool bus_closed = false;
+    // The bus's journal failed: fetching pauses until then, the pause doubling while it fails.
+    clock_type::time_point paused_until{};
+    std::chrono::milliseconds journal_backoff = initial_journal_backoff;
+    static constexpr std::chrono::milliseconds initial_journal_backoff{100};
+    static constexpr std::chrono::milliseconds max_journal_backoff{5000};
     std::uint64_t next_id = 0;
     std::map<std::uint64_t, in_flight> running;
     // ordered_by_subject: the subjects with a message running, and those waiting behind it.
@@ -138,7 +147,11 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
         cc.Durable = options.durable.c_str();
         cc.AckPolicy = js_AckExplicit;
         cc.AckWait = to_ns(options.ack_wait);
-        cc.MaxDeliver = options.max_deliver;
+        // One more than max_deliver: the source terms (and dead-letters) at the max_deliver-th
+        // delivery; the server's extra one is for a max_deliver-th delivery that never settled
+        // (the process died, ack_wait passed): without it the server would stop redelivering and
+        // no dead letter would ever be written.
+        cc.MaxDeliver = static_cast<std::int64_t>(options.max_deliver) + 1;
         cc.MaxAckPending = static_cast<std::int64_t>(options.max_in_flight);
         if (!options.filter_subject.empty()) cc.FilterSubject = options.filter_subject.c_str();
         switch (options.start) {
@@ -215,7 +228,20 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
                     return stopping || !ready.empty() || running.size() + queued.size() < options.max_in_flight;
                 });
                 if (stopping) return;
+                if (bus_closed) {
+                    // Nak what waits for its turn (the running ones settle themselves), and
+                    // fetch no more; the loop wakes only to nak what a settlement made ready.
+                    nak_held(options.nak_delay);
+                    changed.wait_for(lock, wait, [&] { return stopping; });
+                    if (stopping) return;
+                    continue;
+                }
                 if (!ready.empty()) continue;
+                if (const auto now = clock_type::now(); now < paused_until) {
+                    changed.wait_until(lock, std::min(paused_until, now + wait), [&] { return stopping; });
+                    if (stopping) return;
+                    continue;
+                }
                 const auto used = running.size() + queued.size();
                 if (used >= options.max_in_flight) continue;
                 room = std::min(options.fetch_batch, options.max_in_flight - used);
@@ -367,7 +393,7 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
     }
 
     void publish_ready(std::unique_lock<std::mutex>& lock) {
-        while (!ready.empty() && !stopping) {
+        while (!ready.empty() && !stopping && !bus_closed) {
             const auto id = ready.front();
             ready.pop_front();
             auto node = queued.extract(id);
@@ -422,6 +448,14 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
                 it->second.publish_again = true;  // publish() tries again after a pause
                 return;
             }
+            if (s.publish.error_code == publish_errc::bus_shut_down) {
+                bus_closed = true;
+            } else if (s.publish.error_code == publish_errc::journal_failed) {
+                paused_until = clock_type::now() + journal_backoff;
+                journal_backoff = std::min(journal_backoff * 2, max_journal_backoff);
+            } else if (s.publish.ok()) {
+                journal_backoff = initial_journal_backoff;
+            }
             f = std::move(it->second);
             running.erase(it);
             if (options.ordered_by_subject) {
@@ -438,12 +472,17 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
         std::string reason_text;
         dead_letter_reason reason = dead_letter_reason::retries_exhausted;
         verdict v = verdict::ack;
+        // A refusal that says nothing about the message (the bus is shut down, its journal
+        // fails, it stays throttled): nak it, and never turn that nak into a term at max_deliver
+        // (shutting the bus down would otherwise burn every fetched message out of the stream).
+        bool refused_for_now = false;
         const char* code_text = "DeadLetteredLocally";  // a target dead-lettered it for good
         if (!s.publish.ok()) {
             code_text = "PublishRefused";
             const auto code = s.publish.error_code;
             const bool later = code == publish_errc::throttled || code == publish_errc::journal_failed || code == publish_errc::bus_shut_down;
             v = later ? verdict::nak : verdict::term;
+            refused_for_now = later;
             reason = later ? dead_letter_reason::retries_exhausted : dead_letter_reason::permanent_failure;
             reason_text = fmt::format("the bus refused the event: {}: {}", to_string(code), s.publish.error_message);
         } else if (!s.dead_letters.empty() && options.on_dead_letter == nats_local_failure::redeliver) {
@@ -459,7 +498,7 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
             reason_text = fmt::format("{} of {} deliveries dead-lettered; first: target \"{}\" of rule \"{}\": {} ({}: {})", s.dead_letters.size(),
                                       s.started, first.target, first.rule, to_string(first.reason), first.error_code, first.error_message);
         }
-        if (v == verdict::nak && f.delivered >= static_cast<std::uint64_t>(options.max_deliver)) {
+        if (v == verdict::nak && !refused_for_now && f.delivered >= static_cast<std::uint64_t>(options.max_deliver)) {
             v = verdict::term;
             code_text = "MaxDeliverReached";
             reason_text = fmt::format("delivered {} times (max_deliver); last: {}", f.delivered, reason_text);
@@ -483,6 +522,25 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
                 break;
         }
         natsMsg_Destroy(f.msg);
+    }
+
+    // Naks (with `delay`) the messages fetched and never published: those queued behind their
+    // subject and those ready. Called with the mutex held.
+    void nak_held(std::chrono::milliseconds delay) {
+        for (auto& [id, f] : queued) {
+            if (delay.count() > 0) natsMsg_NakWithDelay(f.msg, to_ms(delay), nullptr);
+            else natsMsg_Nak(f.msg, nullptr);
+            natsMsg_Destroy(f.msg);
+            naks.fetch_add(1, std::memory_order_relaxed);
+            conn.naks.fetch_add(1, std::memory_order_relaxed);
+            if (auto line = waiting_by_subject.find(f.subject); line != waiting_by_subject.end()) {
+                std::erase(line->second, id);
+                if (line->second.empty()) waiting_by_subject.erase(line);
+            }
+        }
+        queued.clear();
+        ready.clear();
+        changed.notify_all();
     }
 
     void unreadable(natsMsg* m, const std::string& subject, std::uint64_t delivered, const std::string& why) {
@@ -522,11 +580,13 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
              {"message", letter.error_message}});
     }
 
+    // Runs until stop() says the running deliveries ended (or their bound passed): a message
+    // whose deliveries still run after stop() is kept from redelivery until they end.
     void run_progress() {
         std::unique_lock lock(mutex);
-        while (!stopping) {
-            changed.wait_for(lock, progress_interval() / 4, [&] { return stopping; });
-            if (!stopping) send_progress(lock);
+        while (!progress_done) {
+            changed.wait_for(lock, progress_interval() / 4, [&] { return progress_done; });
+            if (!progress_done) send_progress(lock);
         }
     }
 
@@ -577,6 +637,16 @@ void nats_source::stop() {
         state_->changed.notify_all();
     }
     if (state_->worker.joinable()) state_->worker.join();
+    {
+        // The fetch thread is gone: nak (no delay: another consumer may take them now) what was
+        // fetched and never published, then wait, up to ack_wait, for the running deliveries to
+        // end while "in progress" goes on being sent for them.
+        std::unique_lock lock(state_->mutex);
+        state_->nak_held(std::chrono::milliseconds(0));
+        state_->changed.wait_for(lock, state_->options.ack_wait, [&] { return state_->running.empty(); });
+        state_->progress_done = true;
+        state_->changed.notify_all();
+    }
     if (state_->progress.joinable()) state_->progress.join();
 }
 

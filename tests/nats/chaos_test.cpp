@@ -143,8 +143,9 @@ TEST_CASE("chaos: the publishing process is SIGKILLed mid-batch and restarted; j
     const int events = scaled(5000);
     const auto seed = static_cast<unsigned>(std::random_device{}());
     std::mt19937 random(seed);
-    // Each round is killed once its accepted count passes a random point: mid-batch for sure.
-    std::uniform_int_distribution<int> kill_point(1, events - 1);
+    // Each round is killed once its accepted count passes a random point: mid-batch for sure (the
+    // points stop at three quarters of the events, so no round can finish before its kill lands).
+    std::uniform_int_distribution<int> kill_point(1, std::max(1, events * 3 / 4));
     std::vector<int> points{kill_point(random), kill_point(random), kill_point(random), kill_point(random)};
     std::sort(points.begin(), points.end());
     int killed = 0;
@@ -154,10 +155,15 @@ TEST_CASE("chaos: the publishing process is SIGKILLed mid-batch and restarted; j
     for (int round = 0; round < 4; ++round) {
         const pid_t pid = procs.start({"publish", server.url(), path, std::to_string(events)}, child_log);
         const auto target = static_cast<std::size_t>(points[static_cast<std::size_t>(round)]);
-        (void)eventually([&] { return read_counts(dir.file("accepted.log")).size() >= target; }, 30s);
-        killed += kill_and_reap(pid);
+        const bool reached = eventually([&] { return read_counts(dir.file("accepted.log")).size() >= target; }, 30s);
+        INFO("round " << round << ", kill point " << target);
+        CHECK(reached);  // the kill lands after the point, not on a timeout
+        const bool was_killed = kill_and_reap(pid);
+        CHECK(was_killed);  // the child was still running: it died of the SIGKILL, not done
+        killed += was_killed;
         procs.reaped(pid);
         accepted_after.push_back(read_counts(dir.file("accepted.log")).size());
+        CHECK(accepted_after.back() < static_cast<std::size_t>(events));  // mid-batch: events were left to publish
     }
     // The last run finishes: it recovers, publishes what is left and drains.
     const pid_t last = procs.start({"publish", server.url(), path, std::to_string(events)}, child_log);
@@ -196,6 +202,7 @@ TEST_CASE("chaos: the publishing process is SIGKILLed mid-batch and restarted; j
     MESSAGE("seed " << seed << ": " << events << " events, " << killed << " kills; " << accepted.size() << " accepted, " << stored_count
                     << " stored; lost " << lost << ", n stored twice (published again after a kill before its acceptance "
                     << "was written) " << republished << ", same id stored twice " << same_id_twice);
+    CHECK(killed == 4);
     CHECK(accepted.size() == static_cast<std::size_t>(events));
     CHECK(lost == 0);
     CHECK(same_id_twice == 0);  // the server's Nats-Msg-Id dedup caught every re-forward after recover()

@@ -172,7 +172,8 @@ TEST_CASE("nats_source: a message is acked only once every delivery it started h
     CHECK(consumer(*c, "EVENTS", "acks").ack_pending == 1);
     later.run_all();
     CHECK(slow.load() == 1);
-    CHECK(source.stats().acks == 1);
+    // The settlement may reach the source on another thread after run_all() returns.
+    CHECK(eventually([&] { return source.stats().acks == 1; }));
     CHECK(eventually([&] { return consumer(*c, "EVENTS", "acks").ack_pending == 0; }));
 }
 
@@ -225,10 +226,20 @@ TEST_CASE("nats_source: a poison message gets exactly max_deliver attempts, then
         CHECK(letters[0].error_message.find("cannot handle this one") != std::string::npos);
         CHECK(letters[0].error_message.find("max_deliver") != std::string::npos);
     }
+    // The acks and naks are counted when the settlements reach the source: wait for them.
+    CHECK(eventually([&] { return source.stats().acks == n - 1; }));
+    CHECK(eventually([&] { return source.stats().naks == 2; }));
     const auto st = source.stats();
     CHECK(st.naks == 2);
     CHECK(st.acks == n - 1);
     CHECK(st.redeliveries == 2);
+    // The server allows one delivery more than max_deliver (for a last delivery that never settles).
+    {
+        jsConsumerInfo* ci = nullptr;
+        REQUIRE(js_GetConsumerInfo(&ci, c->internals()->js, "EVENTS", "poison", nullptr, nullptr) == NATS_OK);
+        CHECK(ci->Config->MaxDeliver == 4);
+        jsConsumerInfo_Destroy(ci);
+    }
     CHECK(got.total() == n - 1);
     CHECK(eventually([&] { return consumer(*c, "EVENTS", "poison").ack_pending == 0; }));
     // And it stays dead: nothing is redelivered after the term.
@@ -247,8 +258,9 @@ TEST_CASE("nats_source: a throttled publish is tried again (backpressure), then 
     int work_ms = 2;
     SUBCASE("short waits: tried again in place, no nak") {}
     SUBCASE("long waits: past ack_wait / 2 the message is naked and comes back") {
-        work_ms = 250;
-        o.ack_wait = 300ms;
+        // Each delivery takes longer than ack_wait / 2: a throttled publish waits past it.
+        work_ms = 800;
+        o.ack_wait = 1000ms;
         o.max_deliver = 1000;
     }
     const int n = work_ms == 2 ? 40 : 5;
@@ -362,7 +374,6 @@ TEST_CASE("nats_source: two sources on one durable share the work; each message 
     c->add_stream({.name = "EVENTS", .subjects = {"events.>"}});
     producer_side producer(c);
     constexpr int n = 400;
-    for (int i = 0; i < n; ++i) producer.publish(i);
 
     received_log all;
     std::atomic<int> a_count{0}, b_count{0};
@@ -384,6 +395,8 @@ TEST_CASE("nats_source: two sources on one durable share the work; each message 
     auto cb = connect_to(server.url(), nullptr, "b");
     nats_source source_a(bus_a, ca, o);
     nats_source source_b(bus_b, cb, o);
+    // Published once both sources exist: neither can drain the work before the other pulls.
+    for (int i = 0; i < n; ++i) producer.publish(i);
     REQUIRE(all.wait_distinct(n));
     CHECK(all.total() == n);
     CHECK(a_count.load() > 0);
@@ -461,10 +474,15 @@ TEST_CASE("a server killed and restarted on its store while events flow both way
     MESSAGE("seed " << seed << ", " << n << " events published over ~" << n / 1000 << " s, " << kills << " server kills");
     std::set<std::string> sent;
     std::atomic<bool> publishing{true};
+    // A failing REQUIRE on this thread would call std::terminate: note it, and check it on the test's thread.
+    std::atomic<int> refused{0};
     std::thread publisher([&] {
         for (int i = 0; i < n; ++i) {
             auto e = order(producer_bus, i);
-            REQUIRE(producer_bus.publish(e).ok());
+            if (!producer_bus.publish(e).ok()) {
+                refused.fetch_add(1);
+                continue;
+            }
             sent.insert(e->meta().id);
             std::this_thread::sleep_for(1ms);  // pacing: the kills land while events flow
         }
@@ -475,6 +493,7 @@ TEST_CASE("a server killed and restarted on its store while events flow both way
         server.restart();  // SIGKILL, then the same port and store
     }
     publisher.join();
+    CHECK(refused.load() == 0);
     REQUIRE(producer_bus.drain(60s));
     CHECK(producer_dead.load() == 0);
     const bool all_arrived = got.wait_distinct(sent.size(), 60s);
@@ -567,4 +586,106 @@ TEST_CASE("nats_source: a consumer deleted under it is created again and consump
     for (int i = 10; i < 20; ++i) producer.publish(i);
     CHECK(got.wait_distinct(20));
     CHECK(got.total() == 20);
+}
+
+namespace {
+// The consumer's ack floor (the last stream sequence acknowledged or terminated in order) and counts.
+struct consumer_floor {
+    std::uint64_t ack_floor = 0;
+    std::int64_t ack_pending = -1;
+    std::uint64_t pending = 0;
+};
+consumer_floor floor_of(nats_connection& c, const std::string& durable) {
+    jsConsumerInfo* ci = nullptr;
+    consumer_floor out;
+    if (js_GetConsumerInfo(&ci, c.internals()->js, "EVENTS", durable.c_str(), nullptr, nullptr) != NATS_OK) return out;
+    out.ack_floor = ci->AckFloor.Stream;
+    out.ack_pending = ci->NumAckPending;
+    out.pending = ci->NumPending;
+    jsConsumerInfo_Destroy(ci);
+    return out;
+}
+}  // namespace
+
+TEST_CASE("nats_source: a bus shut down under a running source burns nothing: naks, no term, no dead letter, no more fetching") {
+    nats_server server;
+    auto c = connect_to(server.url());
+    c->add_stream({.name = "EVENTS", .subjects = {"events.>"}});
+    producer_side producer(c);
+    constexpr int n = 20;
+    std::atomic<int> letters{0};
+    auto o = source_options("closed");
+    o.max_deliver = 2;  // a nak'd message's next delivery is its last: a term there would burn it
+    o.dead_letters = [&](const dead_letter&) { letters.fetch_add(1); };
+    {
+        bus consumer_bus{"consumer", quiet_bus()};
+        auto sub = consumer_bus.subscribe(everything, json_handler("h", [](std::string_view) {}));
+        nats_source source(consumer_bus, c, o);
+        REQUIRE(consumer_bus.shutdown(5s));  // the wrong order (stop the source first), on purpose
+        for (int i = 0; i < n; ++i) producer.publish(i);
+        // The source fetches, finds the bus shut down, naks what it took and fetches no more.
+        REQUIRE(eventually([&] { return source.stats().received >= 1; }));
+        CHECK(eventually([&] {
+            const auto st = source.stats();
+            return st.naks == st.received && st.in_flight == 0;
+        }));
+        const auto received = source.stats().received;
+        std::this_thread::sleep_for(600ms);  // far past nak_delay (20 ms): a source still fetching takes them again
+        const auto st = source.stats();
+        CHECK(st.received == received);
+        CHECK(st.redeliveries == 0);
+        CHECK(st.terms == 0);
+        CHECK(st.acks == 0);
+        CHECK(letters.load() == 0);
+        // The server holds every message still: none acknowledged or terminated (the ack floor
+        // has not moved), all of them pending or awaiting their redelivery.
+        const auto f = floor_of(*c, "closed");
+        MESSAGE("received " << received << ", ack floor " << f.ack_floor << ", ack pending " << f.ack_pending << ", pending " << f.pending);
+        CHECK(f.ack_floor == 0);
+        CHECK(f.pending + static_cast<std::uint64_t>(std::max<std::int64_t>(f.ack_pending, 0)) == n);
+        source.stop();
+    }
+    // A source on a live bus gets every one of them.
+    received_log got;
+    bus live{"live"};
+    auto sub = live.subscribe(everything, json_handler("h", [&](std::string_view json) { got.add(json); }));
+    nats_source again(live, c, o);
+    CHECK(got.wait_distinct(n));
+    CHECK(eventually([&] { return again.stats().acks == n; }));
+    CHECK(again.stats().terms == 0);
+    CHECK(letters.load() == 0);
+    CHECK(eventually([&] { return floor_of(*c, "closed").ack_floor == n; }));
+}
+
+TEST_CASE("nats_source: stop() naks at once the messages queued behind their subject, and waits for the running one") {
+    nats_server server;
+    auto c = connect_to(server.url());
+    c->add_stream({.name = "EVENTS", .subjects = {"events.>"}});
+    producer_side producer(c);
+    constexpr int n = 5;  // one subject: one runs, four wait behind it
+    for (int i = 0; i < n; ++i) producer.publish(i);
+    manual_executor later;
+    bus consumer_bus{"consumer"};
+    consumer_bus.add_rule({.name = "r", .pattern = everything, .targets = {json_handler("h", [](std::string_view) {}, later)}});
+    auto o = source_options("stopping");
+    o.ordered_by_subject = true;
+    o.nak_delay = 30s;  // stop()'s naks have no delay: a peer gets the messages at once
+    auto source = std::make_unique<nats_source>(consumer_bus, c, o);
+    REQUIRE(eventually([&] { return later.size() == 1 && source->stats().in_flight == n; }));
+    std::thread stopper([&] { source->stop(); });
+    CHECK(eventually([&] { return source->stats().naks == n - 1; }));
+    // stop() waits for the running message (its delivery waits in `later`).
+    CHECK(source->stats().in_flight == 1);
+    CHECK(source->stats().acks == 0);
+    later.run_all();
+    stopper.join();
+    CHECK(source->stats().acks == 1);
+    CHECK(source->stats().in_flight == 0);
+
+    received_log got;
+    bus peer{"peer"};
+    auto sub = peer.subscribe(everything, json_handler("h", [&](std::string_view json) { got.add(json); }));
+    nats_source again(peer, c, source_options("stopping"));
+    CHECK(got.wait_distinct(n - 1, 10s));  // well before nak_delay or ack_wait (30 s)
+    CHECK_FALSE(got.wait_distinct(n, 300ms));  // the acknowledged one does not come again
 }

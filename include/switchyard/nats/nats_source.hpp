@@ -49,7 +49,10 @@ struct nats_source_options {
     nats_start start = nats_start::all;                        ///< where a new consumer starts
     std::uint64_t start_sequence = 1;                          ///< with nats_start::sequence
     std::chrono::system_clock::time_point start_time{};        ///< with nats_start::time
-    /// Deliveries of one message before it is terminated and dead-lettered (the consumer's MaxDeliver).
+    /// Deliveries of one message before it is terminated and dead-lettered. The consumer's
+    /// MaxDeliver is one more, so that a last delivery that never settles (the process died) is
+    /// redelivered once more and dead-lettered rather than left undelivered. A nak for a refusal
+    /// of the bus (throttled, journal failed, shut down) is never turned into a term.
     int max_deliver = 5;
     /// How long the server waits for an ack before redelivering (the consumer's AckWait); the
     /// source sends "in progress" every third of it while the message's deliveries run.
@@ -87,7 +90,10 @@ struct nats_source_stats {
 
 /// Pulls from a JetStream consumer into a bus (see the file comment) on threads of its own (one
 /// fetches and publishes, one sends "in progress"), from construction until stop() or
-/// destruction; the bus must outlive the source (stop or destroy the source first). Creates the
+/// destruction; the bus must outlive the source. Stop (or destroy) the source before shutting its
+/// bus down: a source that finds its bus shut down naks what it holds and fetches no more (the
+/// messages stay in the stream, never dead-lettered), but a stopped source leaves them cleanly
+/// to its peers. Creates the
 /// durable consumer when it does not exist (options.start says where it begins) and binds to it
 /// when it does. Throws switchyard::error naming the problem and the fix when the stream does not
 /// exist, the options are invalid (empty durable, a durable with '.', max_deliver < 1...) or the
@@ -101,9 +107,11 @@ public:
     nats_source(const nats_source&) = delete;
     nats_source& operator=(const nats_source&) = delete;
 
-    /// Stops pulling and joins the source's thread. Messages whose deliveries still run are
-    /// acknowledged when they end; those never acknowledged (the process dies) are redelivered
-    /// after ack_wait. Calling it again does nothing.
+    /// Stops pulling and joins the source's threads. Messages fetched and never published
+    /// (queued behind their subject) are naked at once, without delay. Messages whose deliveries
+    /// still run are kept with "in progress" until they end, up to ack_wait (stop() waits that
+    /// long at most), and are acknowledged when they end; those never acknowledged (the process
+    /// dies) are redelivered after ack_wait. Calling it again does nothing.
     void stop();
 
     /// The counters.
