@@ -94,6 +94,8 @@ bool read_string(dom::element value, std::string& out) {
 // later, as with nlohmann's DOM before: a wrong type in the earlier one does not matter).
 namespace member {
 constexpr std::size_t source = 0, detail_type = 1, detail = 2, event_bus_name = 3, trace_header = 4, resources = 5, time = 6, count = 7;
+// read_entry's `texts` lists the string members by position, in this order.
+static_assert(source == 0 && detail_type == 1 && detail == 2 && event_bus_name == 3 && trace_header == 4);
 }
 constexpr std::array<std::string_view, member::count> member_names = {"Source",       "DetailType",  "Detail",   "EventBusName",
                                                                      "TraceHeader", "Resources", "Time"};
