@@ -149,18 +149,8 @@ std::string valid_utf8(std::string_view text) {
     out.reserve(text.size());
     std::size_t i = 0;
     while (i < text.size()) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        std::size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-        bool ok = length != 0 && i + length <= text.size();
-        for (std::size_t k = 1; ok && k < length; ++k) ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
-        if (ok && length > 1) {
-            // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8.
-            const auto c1 = static_cast<unsigned char>(text[i + 1]);
-            if (length == 2) ok = c >= 0xC2;
-            else if (length == 3) ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);
-            else ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90) && c <= 0xF4;
-        }
-        if (ok) {
+        const std::size_t length = static_cast<unsigned char>(text[i]) < 0x80 ? 1 : detail::utf8_sequence_length(text, i);
+        if (length != 0) {
             out.append(text.substr(i, length));
             i += length;
         } else {

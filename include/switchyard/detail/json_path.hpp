@@ -180,6 +180,28 @@ private:
     bool definite_ = true;
 };
 
+// The length of the valid UTF-8 sequence (RFC 3629: no overlongs, no surrogates, at most
+// U+10FFFF) that starts at text[i], a multi-byte lead; 0 when the bytes there are not one.
+inline std::size_t utf8_sequence_length(std::string_view text, std::size_t i) noexcept {
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t len = 0;
+    unsigned lo = 0x80, hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) len = 2;
+    else if (c == 0xe0) { len = 3; lo = 0xa0; }
+    else if (c >= 0xe1 && c <= 0xec) len = 3;
+    else if (c == 0xed) { len = 3; hi = 0x9f; }
+    else if (c >= 0xee && c <= 0xef) len = 3;
+    else if (c == 0xf0) { len = 4; lo = 0x90; }
+    else if (c >= 0xf1 && c <= 0xf3) len = 4;
+    else if (c == 0xf4) { len = 4; hi = 0x8f; }
+    if (len == 0 || i + len > text.size()) return 0;
+    for (std::size_t k = 1; k < len; ++k) {
+        const auto b = static_cast<unsigned char>(text[i + k]);
+        if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xbf)) return 0;
+    }
+    return len;
+}
+
 // Appends `text` to `out` as the inside of a JSON string: quotes, backslashes and control
 // characters escaped, and any byte sequence that is not valid UTF-8 replaced by U+FFFD, so the
 // result is valid JSON whatever the input.
@@ -210,23 +232,7 @@ inline void append_json_string_body(std::string& out, std::string_view text) {
             ++i;
             continue;
         }
-        // A multi-byte sequence: validate per RFC 3629 (no overlongs, no surrogates, <= U+10FFFF).
-        std::size_t len = 0;
-        unsigned lo = 0x80, hi = 0xbf;
-        if (c >= 0xc2 && c <= 0xdf) len = 2;
-        else if (c == 0xe0) { len = 3; lo = 0xa0; }
-        else if (c >= 0xe1 && c <= 0xec) len = 3;
-        else if (c == 0xed) { len = 3; hi = 0x9f; }
-        else if (c >= 0xee && c <= 0xef) len = 3;
-        else if (c == 0xf0) { len = 4; lo = 0x90; }
-        else if (c >= 0xf1 && c <= 0xf3) len = 4;
-        else if (c == 0xf4) { len = 4; hi = 0x8f; }
-        bool ok = len != 0 && i + len <= n;
-        for (std::size_t k = 1; ok && k < len; ++k) {
-            const auto b = static_cast<unsigned char>(text[i + k]);
-            ok = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xbf);
-        }
-        if (ok) {
+        if (const std::size_t len = utf8_sequence_length(text, i); len != 0) {
             out.append(text.data() + i, len);
             i += len;
         } else {
