@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -174,22 +175,54 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
                 break;
             }
         }
+        // An existing durable is bound to as it is, if its settings are ours. nats-server 2.9
+        // answers a create with other settings by changing the consumer under every process
+        // that shares it: a second process with another max_deliver would quietly change the
+        // first one's guarantees. Like SQS's CreateQueue with other attributes, refuse instead.
         jsConsumerInfo* ci = nullptr;
         code = static_cast<jsErrCode>(0);
+        s = js_GetConsumerInfo(&ci, conn.js, options.stream.c_str(), options.durable.c_str(), nullptr, &code);
+        if (s == NATS_OK && ci != nullptr) {
+            const std::string differences = config_differences(*ci->Config, cc);
+            jsConsumerInfo_Destroy(ci);
+            if (!differences.empty())
+                throw error(fmt::format("{}: the durable consumer exists with other settings ({}): give this source the same "
+                                        "options as the others on it, or another durable name, or delete the consumer "
+                                        "(`nats consumer rm {} {}`) to make it again",
+                                        where, differences, options.stream, options.durable));
+            subscribe();
+            return;
+        }
+        if (ci != nullptr) jsConsumerInfo_Destroy(ci);
+        if (s != NATS_NOT_FOUND && code != JSConsumerNotFoundErr)
+            throw error(fmt::format("{}: cannot read the consumer: {}", where, describe(s, code)));
+        ci = nullptr;
+        code = static_cast<jsErrCode>(0);
+        // Two sources may create it at once: the same settings make the second create a no-op.
         s = js_AddConsumer(&ci, conn.js, options.stream.c_str(), &cc, nullptr, &code);
         if (ci != nullptr) jsConsumerInfo_Destroy(ci);
-        if (s != NATS_OK) {
-            // It may exist with another configuration (another version of this program made it):
-            // use it as it is, and say so.
-            jsErrCode info_code = static_cast<jsErrCode>(0);
-            const natsStatus exists = js_GetConsumerInfo(&ci, conn.js, options.stream.c_str(), options.durable.c_str(), nullptr, &info_code);
-            if (ci != nullptr) jsConsumerInfo_Destroy(ci);
-            if (exists != NATS_OK)
-                throw error(fmt::format("{}: JetStream refused to create the consumer: {}", where, describe(s, code)));
-            log(log_level::warn, "nats: the durable consumer exists with another configuration; using it as it is",
-                {{"stream", options.stream}, {"durable", options.durable}, {"error", describe(s, code)}});
-        }
+        if (s != NATS_OK) throw error(fmt::format("{}: JetStream refused to create the consumer: {}", where, describe(s, code)));
         subscribe();
+    }
+
+    // The settings a source relies on that differ between an existing consumer and ours, as
+    // "name: theirs, ours here" pairs; empty when they agree. Where it starts is not compared: an
+    // existing durable goes on where it was.
+    static std::string config_differences(const jsConsumerConfig& theirs, const jsConsumerConfig& ours) {
+        std::string out;
+        const auto add = [&](std::string_view name, const auto& a, const auto& b) {
+            if (a == b) return;
+            if (!out.empty()) out += "; ";
+            out += fmt::format("{}: {} there, {} here", name, a, b);
+        };
+        const auto text = [](const char* s) { return std::string(s == nullptr ? "" : s); };
+        if (theirs.AckPolicy != js_AckExplicit) add("ack policy", "not explicit", "explicit");
+        add("ack_wait (ns)", theirs.AckWait, ours.AckWait);
+        add("MaxDeliver (max_deliver + 1)", theirs.MaxDeliver, ours.MaxDeliver);
+        add("MaxAckPending (max_in_flight)", theirs.MaxAckPending, ours.MaxAckPending);
+        add("filter_subject", "\"" + text(theirs.FilterSubject) + "\"", "\"" + text(ours.FilterSubject) + "\"");
+        if (theirs.DeliverSubject != nullptr && *theirs.DeliverSubject != '\0') add("kind", "push", "pull");
+        return out;
     }
 
     std::int64_t start_time_ns() const {

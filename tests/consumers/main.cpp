@@ -18,6 +18,14 @@
 #include <switchyard/http/ingress.hpp>
 #endif
 
+#if SWITCHYARD_CONSUMER_NATS
+#include <string_view>
+
+#include <switchyard/error.hpp>
+#include <switchyard/nats/connection.hpp>
+#include <switchyard/nats/nats_target.hpp>
+#endif
+
 #if SWITCHYARD_CONSUMER_SCHEDULE
 #include <chrono>
 
@@ -100,6 +108,31 @@ int main() {
         }
     }
     std::puts("consumer: HTTP ingress served with switchyard::http");
+#endif
+#if SWITCHYARD_CONSUMER_NATS
+    // The NATS component (nats.c behind it), without a server: a target without a connection and
+    // an unreachable server are refused with errors that name the problem.
+    try {
+        (void)switchyard::nats_target("jetstream", nullptr, {});
+        std::fprintf(stderr, "consumer: nats_target accepted a null connection\n");
+        return 1;
+    } catch (const switchyard::error& e) {
+        if (std::string_view(e.what()).find("nats_connection::connect") == std::string_view::npos) {
+            std::fprintf(stderr, "consumer: nats_target's error does not say how to connect: %s\n", e.what());
+            return 1;
+        }
+    }
+    try {
+        (void)switchyard::nats_connection::connect({.url = "nats://127.0.0.1:1", .max_reconnects = 0});
+        std::fprintf(stderr, "consumer: nats_connection::connect reached nats://127.0.0.1:1\n");
+        return 1;
+    } catch (const switchyard::error& e) {
+        if (std::string_view(e.what()).find("127.0.0.1:1") == std::string_view::npos) {
+            std::fprintf(stderr, "consumer: the connect error does not name the URL: %s\n", e.what());
+            return 1;
+        }
+    }
+    std::puts("consumer: NATS errors named with switchyard::nats");
 #endif
     return 0;
 }

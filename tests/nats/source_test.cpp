@@ -118,6 +118,37 @@ TEST_CASE("nats_source: bad options and a missing stream are refused with the fi
     CHECK_THROWS_WITH_AS(nats_source(b, nullptr, source_options("d")), doctest::Contains("connection is null"), error);
 }
 
+TEST_CASE("nats_source: a second source on a durable with other settings is refused, and the consumer is left as it was") {
+    nats_server server;
+    auto c = connect_to(server.url());
+    c->add_stream({.name = "EVENTS", .subjects = {"events.>"}});
+    bus b{"consumer"};
+    auto o = source_options("shared");
+    o.max_deliver = 3;
+    nats_source first(b, c, o);
+    // The same settings (another start position does not count: a durable goes on where it was).
+    auto same = o;
+    same.start = nats_start::new_only;
+    CHECK_NOTHROW(nats_source(b, c, same));
+
+    auto other = o;
+    other.max_deliver = 7;
+    other.ack_wait = 5s;
+    CHECK_THROWS_WITH_AS(nats_source(b, c, other),
+                         doctest::Contains("exists with other settings (ack_wait (ns): 30000000000 there, 5000000000 here; "
+                                           "MaxDeliver (max_deliver + 1): 4 there, 8 here)"),
+                         error);
+    auto filtered = o;
+    filtered.filter_subject = "events.OrderPlaced";
+    CHECK_THROWS_WITH_AS(nats_source(b, c, filtered), doctest::Contains(R"(filter_subject: "" there, "events.OrderPlaced" here)"), error);
+
+    jsConsumerInfo* ci = nullptr;
+    REQUIRE(js_GetConsumerInfo(&ci, c->internals()->js, "EVENTS", "shared", nullptr, nullptr) == NATS_OK);
+    CHECK(ci->Config->MaxDeliver == 4);
+    CHECK(ci->Config->AckWait == 30'000'000'000);
+    jsConsumerInfo_Destroy(ci);
+}
+
 TEST_CASE("nats_source: events cross JetStream into a bus whole (id, envelope, trace), each acked once delivered") {
     nats_server server;
     auto c = connect_to(server.url());
