@@ -216,12 +216,13 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
             out += fmt::format("{}: {} there, {} here", name, a, b);
         };
         const auto text = [](const char* s) { return std::string(s == nullptr ? "" : s); };
-        if (theirs.AckPolicy != js_AckExplicit) add("ack policy", "not explicit", "explicit");
+        using namespace std::string_view_literals;
+        if (theirs.AckPolicy != js_AckExplicit) add("ack policy", "not explicit"sv, "explicit"sv);
         add("ack_wait (ns)", theirs.AckWait, ours.AckWait);
         add("MaxDeliver (max_deliver + 1)", theirs.MaxDeliver, ours.MaxDeliver);
         add("MaxAckPending (max_in_flight)", theirs.MaxAckPending, ours.MaxAckPending);
         add("filter_subject", "\"" + text(theirs.FilterSubject) + "\"", "\"" + text(ours.FilterSubject) + "\"");
-        if (theirs.DeliverSubject != nullptr && *theirs.DeliverSubject != '\0') add("kind", "push", "pull");
+        if (theirs.DeliverSubject != nullptr && *theirs.DeliverSubject != '\0') add("kind", "push"sv, "pull"sv);
         return out;
     }
 
