@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "switchyard/delivery/completion.hpp"
 #include "switchyard/delivery/dead_letter.hpp"
 #include "switchyard/delivery/outcome.hpp"
 #include "switchyard/delivery/retry_policy.hpp"
@@ -62,6 +63,10 @@ struct target {
     /// Hands one event to user code and says how that went.
     using invoker = std::function<outcome(const any_event&, const delivery_info&)>;
 
+    /// Starts handing one event over and returns; the delivery ends when `done` is called
+    /// (async_target()).
+    using async_invoker = std::function<void(const any_event&, const delivery_info&, delivery_completion done)>;
+
     std::string id;                                       ///< unique within its rule
     invoker invoke;                                       ///< hands the event to user code
     any_executor executor = inline_executor::instance();  ///< runs `invoke`
@@ -74,6 +79,10 @@ struct target {
     /// Set by handler<T>: the detail type the handler reads, so that the bus refuses an ordering
     /// key naming a field T does not have when the rule is added.
     const detail::typed_detail_shape* typed_detail = nullptr;
+    /// Instead of `invoke` (a target has one or the other): an asynchronous delivery, ended by
+    /// its delivery_completion from any thread. See async_target(). (Last, so that positional
+    /// initialisers of the members above keep their meaning.)
+    async_invoker invoke_async{};
 
     /// What this target receives: `whole_event{}` (default), `constant_input{json}`,
     /// `input_path{"$.detail"}` or `input_transformer{{{"var", "$.path"}}, "template <var>"}`.
@@ -129,6 +138,21 @@ struct target {
         return *this;
     }
 };
+
+/// A target whose deliveries end asynchronously: `f(event, info, done)` starts the work (a
+/// network request, say) and returns; the delivery ends when `done(outcome)` is called, from any
+/// thread (an I/O library's callback). Meanwhile it holds no thread, but it counts as running:
+/// drain() and shutdown() wait for it, an ordered target's next delivery of the group waits for
+/// it, and it keeps its queue slot (queue_options::capacity bounds the deliveries in flight).
+/// Retries, dead letters and the journal treat it like any other delivery. An exception thrown
+/// by `f` ends the attempt as a handler's exception would, unless `done` was already called.
+/// `f` runs on `executor` (inline by default: on the publishing thread, which is then free
+/// again as soon as `f` returns).
+inline target async_target(std::string id, target::async_invoker f, any_executor executor = inline_executor::instance()) {
+    target t{std::move(id), nullptr, std::move(executor)};
+    t.invoke_async = std::move(f);
+    return t;
+}
 
 /// The event with a transformed payload as its detail (the envelope stays the event's). Throws
 /// permanent_error, naming the target, when the payload does not fit T.

@@ -22,6 +22,7 @@
 
 #include "switchyard/bus/target_state.hpp"
 #include "switchyard/bus/telemetry.hpp"
+#include "switchyard/delivery/completion.hpp"
 #include "switchyard/delivery/dead_letter.hpp"
 #include "switchyard/delivery/outcome.hpp"
 #include "switchyard/delivery/timer_service.hpp"
@@ -294,6 +295,7 @@ private:
         if (timed != 0)
             t.metrics.ingestion_to_invocation_start_latency.record(std::chrono::system_clock::now() - d.event->ingestion_time(), timed);
         if (d.attempts > 1) telemetry_.count(t.metrics.retry_invocation_attempts);
+        if (t.spec.invoke_async) return attempt_async(d, std::move(owner), timed);
         outcome result = outcome::success();
         try {
             delivery_info info{t.rule, t.spec.id, d.attempts};
@@ -309,18 +311,37 @@ private:
             trace_end(deliver_result::permanent_failure, ex.what());
             telemetry_.count(t.metrics.failed_attempts);
             return fail(d, dead_letter_reason::routing_loop, "RoutingLoop", ex.what());
-        } catch (const permanent_error& ex) {
-            result = outcome::fail(ex.what());
-        } catch (const std::exception& ex) {
-            result = outcome::retry(ex.what());
         } catch (...) {
-            result = outcome::retry("the handler threw a non-standard exception");
+            result = outcome_of(std::current_exception());
         }
+        conclude(d, std::move(owner), std::move(result), timed);
+    }
+
+    static outcome outcome_of(std::exception_ptr failure) {
+        try {
+            std::rethrow_exception(failure);
+        } catch (const permanent_error& ex) {
+            return outcome::fail(ex.what());
+        } catch (const std::exception& ex) {
+            return outcome::retry(ex.what());
+        } catch (...) {
+            return outcome::retry("the handler threw a non-standard exception");
+        }
+    }
+
+    // An attempt's outcome: the trace's end, the counters, then delivered, dead-lettered or
+    // retried. Runs on the attempt's thread, or on whichever thread completes an asynchronous one.
+    void conclude(delivery& d, delivery_owner owner, outcome result, std::uint32_t timed) {
+        auto& t = *d.target;
         const auto status = result.status();
-        trace_end(status == outcome::kind::success     ? deliver_result::success
-                  : status == outcome::kind::permanent ? deliver_result::permanent_failure
-                                                       : deliver_result::retryable_failure,
-                  status == outcome::kind::success ? std::string_view{} : std::string_view(result.reason()));
+        if (d.span) {
+            const trace_context attempt_span = attempt_context(d);
+            const deliver_result r = status == outcome::kind::success     ? deliver_result::success
+                                     : status == outcome::kind::permanent ? deliver_result::permanent_failure
+                                                                          : deliver_result::retryable_failure;
+            const std::string_view why = status == outcome::kind::success ? std::string_view{} : std::string_view(result.reason());
+            telemetry_.trace([&](tracer& hooks) { hooks.on_deliver_end(attempt_span, {r, why, trace_clock::now()}); });
+        }
         if (status != outcome::kind::success) telemetry_.count(t.metrics.failed_attempts);
         switch (status) {
             case outcome::kind::success:
@@ -332,6 +353,68 @@ private:
                 return end(d);
             case outcome::kind::permanent: return fail(d, dead_letter_reason::permanent_failure, "HandlerFailed", result.reason());
             case outcome::kind::retryable: return retry_or_give_up(d, std::move(owner), result.reason(), result.retry_after());
+        }
+    }
+
+    // An asynchronous attempt (target::invoke_async): the delivery moves to the heap (an inline
+    // first attempt lives on the publisher's stack) and into a pending_attempt, which the
+    // completion ends exactly once: from the target's callback, from a dropped completion, or
+    // from here when the invoker throws before calling it. From the call on, this thread must
+    // not touch the delivery: it may end on another thread at any moment.
+    class pending_attempt {
+    public:
+        pending_attempt(delivery_engine& engine, delivery_owner owner, std::uint32_t timed) noexcept
+            : engine_(engine), owner_(std::move(owner)), timed_(timed) {}
+        void complete(outcome result) noexcept {
+            if (done_.exchange(true, std::memory_order_acq_rel)) return;
+            delivery_owner owner = std::move(owner_);
+            delivery& d = *owner;
+            try {
+                engine_.conclude(d, std::move(owner), std::move(result), timed_);
+            } catch (...) {
+                // conclude's only throwing step is a retry's bookkeeping, which ends the delivery
+                // itself; nothing is left to end here.
+            }
+        }
+
+    private:
+        delivery_engine& engine_;
+        delivery_owner owner_;
+        const std::uint32_t timed_;
+        std::atomic<bool> done_{false};
+    };
+    class completion_forwarder final : public completion_sink {
+    public:
+        explicit completion_forwarder(std::shared_ptr<pending_attempt> p) noexcept : pending_(std::move(p)) {}
+        void complete(outcome result) noexcept override { pending_->complete(std::move(result)); }
+
+    private:
+        std::shared_ptr<pending_attempt> pending_;
+    };
+
+    void attempt_async(delivery& d, delivery_owner owner, std::uint32_t timed) {
+        auto& t = *d.target;
+        std::shared_ptr<pending_attempt> pending;
+        std::string payload;
+        delivery_info info{t.rule, t.spec.id, d.attempts};
+        info.redelivered = d.redelivered;
+        const event_ptr event = d.event;  // the invoker's event outlives the delivery's end
+        try {
+            if (!t.input.is_whole_event()) {
+                payload = t.input.render(*d.event, t.rule);
+                info.payload = payload;
+                info.payload_is_json = t.input.is_json();
+            }
+            if (!owner) owner = std::make_unique<delivery>(std::move(d));  // `d` is not used again
+            pending = std::make_shared<pending_attempt>(*this, std::move(owner), timed);
+        } catch (...) {
+            delivery& still = owner ? *owner : d;
+            return conclude(still, std::move(owner), outcome_of(std::current_exception()), timed);
+        }
+        try {
+            t.spec.invoke_async(*event, info, delivery_completion(std::make_unique<completion_forwarder>(pending)));
+        } catch (...) {
+            pending->complete(outcome_of(std::current_exception()));  // unless the completion came first
         }
     }
 

@@ -181,7 +181,9 @@ private:
     static target_ptr make_target(target t, const std::string& rule, bool managed) {
         check_name("target", t.id);
         const std::string where = fmt::format("target \"{}\" of rule \"{}\"", t.id, rule);
-        if (!t.invoke) throw error(where + " has no handler");
+        if (!t.invoke && !t.invoke_async) throw error(where + " has no handler");
+        if (t.invoke && t.invoke_async)
+            throw error(where + " has both a handler (invoke) and an asynchronous one (invoke_async): give it one of them");
         t.retries.validate(where);
         if (t.queue.capacity == 0) throw error(where + ": queue_options::capacity must be at least 1");
         if (t.forwards_whole_event && !std::holds_alternative<whole_event>(t.input))

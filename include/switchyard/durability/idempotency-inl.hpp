@@ -64,10 +64,33 @@ SWITCHYARD_INLINE std::string processed_key(std::string_view rule, std::string_v
 // so retries still run.
 SWITCHYARD_INLINE target once_per_event(target t, std::shared_ptr<processed_store> store) {
     if (!store) throw error("once_per_event: the processed_store is null");
-    t.invoke = [inner = std::move(t.invoke), store = std::move(store)](const any_event& e, const delivery_info& info) -> outcome {
-        // A replay repeats events on purpose (same ids): each replay is handled once on its own.
+    // A replay repeats events on purpose (same ids): each replay is handled once on its own.
+    const auto key_of = [](const any_event& e, const delivery_info& info) {
         auto key = processed_key(info.rule, info.target, e.meta().id);
         if (e.meta().replay_name) key.append(1, '\0').append(*e.meta().replay_name);
+        return key;
+    };
+    if (t.invoke_async) {
+        // The key is remembered when the asynchronous delivery completes successfully.
+        t.invoke_async = [inner = std::move(t.invoke_async), store = std::move(store), key_of](const any_event& e, const delivery_info& info,
+                                                                                             delivery_completion done) {
+            auto key = key_of(e, info);
+            if (store->contains(key)) return done(outcome::success());
+            inner(e, info, delivery_completion([store, key = std::move(key), done = std::move(done)](outcome result) mutable {
+                      if (result.status() == outcome::kind::success) {
+                          try {
+                              store->insert(key);
+                          } catch (const std::exception& ex) {
+                              result = outcome::retry(std::string("once_per_event could not remember the event: ") + ex.what());
+                          }
+                      }
+                      done(std::move(result));
+                  }));
+        };
+        return t;
+    }
+    t.invoke = [inner = std::move(t.invoke), store = std::move(store), key_of](const any_event& e, const delivery_info& info) -> outcome {
+        auto key = key_of(e, info);
         if (store->contains(key)) return outcome::success();
         auto result = inner(e, info);
         if (result.status() == outcome::kind::success) store->insert(key);
