@@ -24,9 +24,9 @@ int main(int argc, char** argv) {
         auto nats = switchyard::nats_connection::connect({.url = url, .name = "producer"});
         nats->add_stream(cards::stream());
 
-        // Executors first: the bus delivers to them, so they must outlive it. Each delivery holds
-        // a thread until its PubAck: 8 threads, up to 8 PubAcks awaited at once.
-        switchyard::thread_pool publishers{8};
+        // The target's deliveries are asynchronous: publish() starts the JetStream publish on
+        // this thread and returns; each delivery ends when its PubAck comes (up to the
+        // connection's max_pub_acks_in_flight awaited at once).
         switchyard::bus bus{"cards"};
         std::atomic<int> failed{0};
         bus.add_rule({
@@ -34,8 +34,7 @@ int main(int argc, char** argv) {
             .pattern = R"({"source": ["com.example.cards"], "detail-type": ["Transaction"]})",
             .targets = {switchyard::nats_target(
                             "jetstream", nats,
-                            {.subject = "cards.{partition}", .partition_key = "$.detail.customerId", .partitions = 8},
-                            publishers)
+                            {.subject = "cards.{partition}", .partition_key = "$.detail.customerId", .partitions = 8})
                             // A lost PubAck is retried; the server drops the copy (same Nats-Msg-Id).
                             .retry({.max_retry_attempts = 5, .base_delay = 50ms, .max_delay = 1s})
                             .dead_letters([&](const switchyard::dead_letter& d) {

@@ -64,7 +64,8 @@ void on_error(natsConnection*, natsSubscription*, natsStatus err, void* closure)
 }
 
 // A PubAck (or its failure: an error from the server, or no answer within MaxWait) for an
-// asynchronous publish: wake the delivery that waits for it.
+// asynchronous publish: free its slot at once (a publish may be waiting for one), and hand the
+// result to the completion thread.
 void on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
     auto* st = static_cast<nats_connection::state*>(closure);
     std::shared_ptr<pub_waiter> w;
@@ -73,10 +74,11 @@ void on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* clos
         if (auto it = st->waiting.find(msg); it != st->waiting.end()) {
             w = std::move(it->second);
             st->waiting.erase(it);
+            --st->in_flight;
+            if (st->slot_waiters != 0) st->slot_free.notify_one();
         }
     }
     if (w) {
-        std::lock_guard lock(w->mutex);
         if (pa != nullptr) {
             w->ok = true;
             w->duplicate = pa->Duplicate;
@@ -92,8 +94,7 @@ void on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* clos
         } else {
             w->error = "the PubAck handler got neither an ack nor an error";
         }
-        w->done = true;
-        w->done_cv.notify_all();
+        st->complete_later(std::move(w));
     }
     natsMsg_Destroy(msg);
 }
@@ -118,6 +119,62 @@ nats_connection::state::~state() {
         }
         natsConnection_Destroy(nc);
     }
+    // PubAcks that will never come now (targets hold the connection, so normally none): their
+    // publishes fail retryably, then the completion thread ends.
+    {
+        std::lock_guard lock(pending_mutex);
+        for (auto& [msg, w] : waiting) {
+            w->error = "the connection closed before the PubAck came";
+            complete_later(std::move(w));
+        }
+        waiting.clear();
+    }
+    {
+        std::lock_guard lock(completions_mutex);
+        completions_stop = true;
+        completions_ready.notify_all();
+    }
+    if (completer.joinable()) completer.join();
+}
+
+void nats_connection::state::await_pub_ack(natsMsg* msg, std::shared_ptr<pub_waiter> w) {
+    {
+        std::lock_guard lock(completions_mutex);
+        if (!completer.joinable()) {
+            completer = std::thread([this] {
+                std::unique_lock lock(completions_mutex);
+                while (true) {
+                    completer_idle = true;
+                    completions_ready.wait(lock, [&] { return completions_stop || !completions.empty(); });
+                    completer_idle = false;
+                    if (completions.empty()) return;  // stopping, and everything handed over is finished
+                    auto next = std::move(completions.front());
+                    completions.pop_front();
+                    lock.unlock();
+                    if (next->finish) next->finish(*next);
+                    next.reset();
+                    lock.lock();
+                }
+            });
+        }
+    }
+    std::lock_guard lock(pending_mutex);
+    waiting.emplace(msg, std::move(w));
+}
+
+std::shared_ptr<pub_waiter> nats_connection::state::forget_pub_ack(natsMsg* msg) {
+    std::lock_guard lock(pending_mutex);
+    const auto it = waiting.find(msg);
+    if (it == waiting.end()) return nullptr;
+    auto w = std::move(it->second);
+    waiting.erase(it);
+    return w;
+}
+
+void nats_connection::state::complete_later(std::shared_ptr<pub_waiter> w) {
+    std::lock_guard lock(completions_mutex);
+    completions.push_back(std::move(w));
+    if (completer_idle) completions_ready.notify_one();
 }
 
 void nats_connection::state::write(log_level level, std::string_view message, std::initializer_list<log_field> fields) const noexcept {
@@ -130,7 +187,12 @@ void nats_connection::state::write(log_level level, std::string_view message, st
 
 bool nats_connection::state::acquire_slot(std::chrono::steady_clock::time_point deadline) {
     std::unique_lock lock(pending_mutex);
-    if (!slot_free.wait_until(lock, deadline, [&] { return in_flight < options.max_pub_acks_in_flight; })) return false;
+    if (in_flight >= options.max_pub_acks_in_flight) {
+        ++slot_waiters;
+        const bool freed = slot_free.wait_until(lock, deadline, [&] { return in_flight < options.max_pub_acks_in_flight; });
+        --slot_waiters;
+        if (!freed) return false;
+    }
     ++in_flight;
     return true;
 }
@@ -138,12 +200,24 @@ bool nats_connection::state::acquire_slot(std::chrono::steady_clock::time_point 
 void nats_connection::state::release_slot() {
     std::lock_guard lock(pending_mutex);
     --in_flight;
-    slot_free.notify_one();
+    if (slot_waiters != 0) slot_free.notify_one();
 }
 
 std::shared_ptr<nats_connection> nats_connection::connect(nats_connection_options options) {
     const std::string where = "nats_connection \"" + options.name + "\"";
-    if (options.url.empty()) throw error(where + ": url is empty: give the server's URL, e.g. nats://127.0.0.1:4222");
+    // nats.c's natsOptions_SetURL takes one URL as it is ("a,b" would be one unreachable
+    // server): several, comma-separated, go to natsOptions_SetServers, each trimmed.
+    std::vector<std::string> servers;
+    for (std::size_t at = 0; at <= options.url.size();) {
+        const auto comma = std::min(options.url.find(',', at), options.url.size());
+        std::string one = options.url.substr(at, comma - at);
+        one.erase(0, std::min(one.find_first_not_of(" \t"), one.size()));
+        one.erase(one.find_last_not_of(" \t") + 1);
+        if (!one.empty()) servers.push_back(std::move(one));
+        at = comma + 1;
+    }
+    if (servers.empty())
+        throw error(where + ": url is empty: give the server's URL, e.g. nats://127.0.0.1:4222 (several: comma-separated)");
     if (options.max_pub_acks_in_flight == 0 || options.max_pub_acks_in_flight > static_cast<std::size_t>(std::numeric_limits<int>::max()))
         throw error(where + ": max_pub_acks_in_flight must be at least 1 (256 is a good start)");
     if (options.request_timeout.count() <= 0) throw error(where + ": request_timeout must be positive (5 s is nats.c's default)");
@@ -155,7 +229,15 @@ std::shared_ptr<nats_connection> nats_connection::connect(nats_connection_option
     const auto& o = st->options;
     natsOptions* opts = nullptr;
     natsStatus s = natsOptions_Create(&opts);
-    if (s == NATS_OK) s = natsOptions_SetURL(opts, o.url.c_str());
+    if (s == NATS_OK) {
+        if (servers.size() == 1) {
+            s = natsOptions_SetURL(opts, servers.front().c_str());
+        } else {
+            std::vector<const char*> list;
+            for (const auto& server : servers) list.push_back(server.c_str());
+            s = natsOptions_SetServers(opts, list.data(), static_cast<int>(list.size()));
+        }
+    }
     if (s == NATS_OK) s = natsOptions_SetName(opts, o.name.c_str());
     if (s == NATS_OK) s = natsOptions_SetTimeout(opts, to_ms(o.connect_timeout));
     if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, o.max_reconnects);
@@ -208,6 +290,10 @@ void nats_connection::add_stream(const nats_stream_config& config) {
     if (config.name.empty() || config.name.find_first_of(".*> \t\r\n") != std::string::npos)
         throw error(where + ": a stream name must be non-empty, without '.', '*', '>' or spaces (e.g. \"EVENTS\")");
     if (config.subjects.empty()) throw error(where + ": give the subjects the stream stores, e.g. {\"events.>\"}");
+    if (config.replicas < 1 || config.replicas > 5)
+        throw error(fmt::format("{}: replicas is {}: it must be 1 to 5 (JetStream's range; 3 in a cluster of three or more "
+                                "servers survives the loss of one, 1 on a single server)",
+                                where, config.replicas));
     std::vector<const char*> subjects;
     for (const auto& s : config.subjects) subjects.push_back(s.c_str());
     jsStreamConfig cfg;
@@ -218,6 +304,7 @@ void nats_connection::add_stream(const nats_stream_config& config) {
     cfg.Storage = config.memory_storage ? js_MemoryStorage : js_FileStorage;
     cfg.Duplicates = to_ns(config.duplicate_window);
     cfg.MaxAge = to_ns(config.max_age);
+    cfg.Replicas = config.replicas;
     jsStreamInfo* si = nullptr;
     jsErrCode code = static_cast<jsErrCode>(0);
     natsStatus s = js_AddStream(&si, state_->js, &cfg, nullptr, &code);

@@ -8,10 +8,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 
 #include "switchyard/nats/connection.hpp"
@@ -26,14 +29,15 @@ std::string describe(natsStatus s, jsErrCode code);
 inline std::int64_t to_ms(std::chrono::milliseconds d) { return static_cast<std::int64_t>(d.count()); }
 inline std::int64_t to_ns(std::chrono::milliseconds d) { return static_cast<std::int64_t>(d.count()) * 1'000'000; }
 
-// One publish awaiting its PubAck.
+// One publish awaiting its PubAck. on_pub_ack fills in the result, frees the publish's slot and
+// hands the waiter to the connection's completion thread, which calls `finish` (nats_target ends
+// its delivery there). Not on nats.c's thread: ending a delivery may start the next one of its
+// FIFO group, whose publish may wait for a slot that only nats.c's thread can free.
 struct pub_waiter {
-    std::mutex mutex;
-    std::condition_variable done_cv;
-    bool done = false;
     bool ok = false;
     bool duplicate = false;
     std::string error;
+    std::function<void(pub_waiter&)> finish;
 };
 
 }  // namespace switchyard::nats_detail
@@ -54,7 +58,16 @@ struct nats_connection::state {
     std::mutex pending_mutex;
     std::condition_variable slot_free;
     std::size_t in_flight = 0;
+    std::size_t slot_waiters = 0;  // publishes waiting in acquire_slot: notified only when some wait
     std::unordered_map<natsMsg*, std::shared_ptr<nats_detail::pub_waiter>> waiting;
+
+    // The completion thread (see pub_waiter): started by the first publish, joined by ~state.
+    std::mutex completions_mutex;
+    std::condition_variable completions_ready;
+    std::deque<std::shared_ptr<nats_detail::pub_waiter>> completions;
+    bool completions_stop = false;
+    bool completer_idle = false;  // waiting for work: notified only then (a wake-up per PubAck costs a syscall)
+    std::thread completer;
 
     // The closed callback is the last nats.c calls: the destructor waits for it.
     std::mutex closed_mutex;
@@ -71,6 +84,13 @@ struct nats_connection::state {
     // A slot among max_pub_acks_in_flight, waiting up to `deadline`; false when none came.
     bool acquire_slot(std::chrono::steady_clock::time_point deadline);
     void release_slot();
+    // Registers `w` for the PubAck of `msg` (the key on_pub_ack looks up); starts the completion
+    // thread the first time.
+    void await_pub_ack(natsMsg* msg, std::shared_ptr<nats_detail::pub_waiter> w);
+    // Takes `msg`'s waiter back when its publish never left (it is not finished then).
+    std::shared_ptr<nats_detail::pub_waiter> forget_pub_ack(natsMsg* msg);
+    // Hands a waiter whose result is in to the completion thread.
+    void complete_later(std::shared_ptr<nats_detail::pub_waiter> w);
 };
 
 }  // namespace switchyard

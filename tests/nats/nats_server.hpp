@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -25,6 +26,51 @@
 #ifndef SWITCHYARD_NATS_SERVER
 #error "SWITCHYARD_NATS_SERVER must name the nats-server executable"
 #endif
+
+// Shared with nats_cluster.hpp.
+namespace nats_test_detail {
+
+// An ephemeral port the kernel just handed out, free again once the socket closes.
+inline int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        throw std::runtime_error("no free port");
+    }
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+// Connects to 127.0.0.1:`port` and reads the server's INFO line: ready when it says "jetstream":true.
+inline bool answers_with_jetstream(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    bool ok = false;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+        std::string info;
+        char buf[4096];
+        pollfd p{fd, POLLIN, 0};
+        while (info.find("\r\n") == std::string::npos && ::poll(&p, 1, 1000) > 0) {
+            const auto n = ::read(fd, buf, sizeof buf);
+            if (n <= 0) break;
+            info.append(buf, static_cast<std::size_t>(n));
+        }
+        ok = info.rfind("INFO ", 0) == 0 && info.find("\"jetstream\":true") != std::string::npos;
+    }
+    ::close(fd);
+    return ok;
+}
+
+}  // namespace nats_test_detail
 
 class nats_server {
 public:
@@ -87,45 +133,8 @@ public:
     bool running() const { return pid_ > 0; }
 
 private:
-    // An ephemeral port the kernel just handed out, free again once the socket closes.
-    static int free_port() {
-        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = 0;
-        if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-            ::close(fd);
-            throw std::runtime_error("no free port");
-        }
-        socklen_t len = sizeof addr;
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-        ::close(fd);
-        return ntohs(addr.sin_port);
-    }
-
-    // Connects and reads the server's INFO line: ready when it says "jetstream":true.
-    bool answers() const {
-        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = htons(static_cast<std::uint16_t>(port_));
-        bool ok = false;
-        if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-            std::string info;
-            char buf[4096];
-            pollfd p{fd, POLLIN, 0};
-            while (info.find("\r\n") == std::string::npos && ::poll(&p, 1, 1000) > 0) {
-                const auto n = ::read(fd, buf, sizeof buf);
-                if (n <= 0) break;
-                info.append(buf, static_cast<std::size_t>(n));
-            }
-            ok = info.rfind("INFO ", 0) == 0 && info.find("\"jetstream\":true") != std::string::npos;
-        }
-        ::close(fd);
-        return ok;
-    }
+    static int free_port() { return nats_test_detail::free_port(); }
+    bool answers() const { return nats_test_detail::answers_with_jetstream(port_); }
 
     temp_dir dir_;
     int port_;

@@ -84,12 +84,21 @@ struct producer_side {
     explicit producer_side(std::shared_ptr<nats_connection> c, nats_target_options o = {}) : conn(std::move(c)) {
         b.add_rule({.name = "to-nats", .pattern = everything, .targets = {nats_target("jetstream", conn, std::move(o))}});
     }
+    // Publishes and returns once the event is stored (its delivery ended with the PubAck): the
+    // tests below reason about what the stream holds when.
     std::string publish(int n, const std::string& customer = "c-1") {
+        const auto id = publish_in_flight(n, customer);
+        REQUIRE(b.drain(30s));
+        return id;
+    }
+    // Publishes and returns at once, the PubAck still to come (nats_target is asynchronous).
+    std::string publish_in_flight(int n, const std::string& customer = "c-1") {
         auto e = order(b, n, customer);
         const auto r = b.publish(e);
         REQUIRE(r.ok());
         return e->meta().id;
     }
+    void stored() { REQUIRE(b.drain(30s)); }
     std::shared_ptr<nats_connection> conn;
     bus b{"producer"};
 };
@@ -428,7 +437,7 @@ TEST_CASE("nats_source: two sources on one durable share the work; each message 
     nats_source source_a(bus_a, ca, o);
     nats_source source_b(bus_b, cb, o);
     // Published once both sources exist: neither can drain the work before the other pulls.
-    for (int i = 0; i < n; ++i) producer.publish(i);
+    for (int i = 0; i < n; ++i) producer.publish_in_flight(i);
     REQUIRE(all.wait_distinct(n));
     CHECK(all.total() == n);
     CHECK(a_count.load() > 0);
@@ -443,7 +452,10 @@ TEST_CASE("per-key order: partitioned subjects and a source ordered by subject k
     producer_side producer(c, {.subject = "events.{partition}", .partition_key = "$.detail.customer", .partitions = 4});
     constexpr int keys = 8, per_key = 50;
     for (int i = 0; i < per_key; ++i)
-        for (int k = 0; k < keys; ++k) producer.publish(i, "k" + std::to_string(k));
+        for (int k = 0; k < keys; ++k) producer.publish_in_flight(i, "k" + std::to_string(k));
+    // Many in flight at once: each key's are stored in order all the same (the target is
+    // ordered by the key, so a key's next publish starts when the previous one's PubAck came).
+    producer.stored();
 
     received_log got;
     thread_pool pool(4);

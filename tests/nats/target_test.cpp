@@ -64,7 +64,8 @@ TEST_CASE("nats_target stores the whole event on its subject with Nats-Msg-Id = 
     const auto r = b.put_events({{.source = "com.example.orders", .detail_type = "Order Placed", .detail = R"({"n": 1})",
                                   .traceparent = caller->traceparent()}});
     REQUIRE(r.ok());
-    // Inline target: the PubAck has come back before put_events returned.
+    // The delivery ends with its PubAck: once drained, the message is stored.
+    REQUIRE(b.drain(10s));
     CHECK(stream_count(*c, "EVENTS") == 1);
     const auto m = stored(*c, "EVENTS", 1);
     REQUIRE(m);
@@ -97,6 +98,7 @@ TEST_CASE("the server drops a re-publish of the same event (Nats-Msg-Id) and the
     REQUIRE(b.publish(e).ok());
     REQUIRE(b.publish(e).ok());  // the same event again: a producer's retry, a recovery
     REQUIRE(b.publish(order(b, 2)).ok());
+    REQUIRE(b.drain(10s));  // the publishes return at once; the deliveries end with their PubAcks
     const auto st = c->stats();
     CHECK(st.pub_acks == 3);
     CHECK(st.pub_ack_duplicates == 1);

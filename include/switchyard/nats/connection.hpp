@@ -45,6 +45,7 @@ struct nats_stream_config {
     std::chrono::milliseconds duplicate_window{std::chrono::minutes(2)};
     bool memory_storage = false;  ///< in memory instead of on disk (lost when the server stops)
     std::chrono::milliseconds max_age{0};  ///< how long messages are kept (0: no limit)
+    int replicas = 1;  ///< copies of the stream in a cluster (1 to 5; 3 survives the loss of one server)
 };
 
 /// Counters of one connection (and of the targets and sources using it).

@@ -35,9 +35,14 @@ struct nats_target_options {
 };
 
 /// A target that publishes each delivery to JetStream (see the file comment) over `connection`.
-/// A delivery holds its executor's thread until its PubAck arrives, so PubAcks in flight are
-/// bounded by the executor's threads and by nats_connection_options::max_pub_acks_in_flight:
-/// give it a thread_pool to publish many at once. Throws switchyard::error naming the problem and
+/// Its deliveries are asynchronous (async_target): `executor` (inline by default: the publishing
+/// thread) starts the publish and is free again at once; the delivery ends on the connection's
+/// completion thread when the PubAck comes. So publish() returns before the message is stored:
+/// bus::drain(), a settlement callback (bus::publish(event, on_settled)) or the journal say when
+/// it is. PubAcks in flight are bounded by nats_connection_options::max_pub_acks_in_flight (past
+/// it, starting a publish waits: backpressure) and by the target's queue capacity (target::
+/// bounded). An ordered target (a partition_key) starts a key's next publish when the previous
+/// one's PubAck came, so each key's events are stored in order. Throws switchyard::error naming the problem and
 /// the fix for a bad subject template (unknown placeholder, empty token, wildcard), {partition}
 /// without a partition_key, or a partition_key that is not a valid path.
 target nats_target(std::string id, std::shared_ptr<nats_connection> connection, nats_target_options options,
