@@ -41,6 +41,7 @@ namespace {
 
 void on_disconnected(natsConnection*, void* closure) {
     auto* st = static_cast<nats_connection::state*>(closure);
+    if (st->closing.load(std::memory_order_acquire)) return;  // our own close, not a lost connection
     st->disconnects.fetch_add(1, std::memory_order_relaxed);
     st->write(log_level::warn, "nats: disconnected; reconnecting", {{"connection", st->options.name}, {"url", st->options.url}});
 }
@@ -111,6 +112,7 @@ nats_connection::state::state(nats_connection_options o) : options(std::move(o))
 nats_connection::state::~state() {
     if (js != nullptr) jsCtx_Destroy(js);
     if (nc != nullptr) {
+        closing.store(true, std::memory_order_release);
         natsConnection_Close(nc);
         {
             // The closed callback comes last; after it nats.c calls nothing of ours.

@@ -69,6 +69,9 @@ struct nats_connection::state {
     bool completer_idle = false;  // waiting for work: notified only then (a wake-up per PubAck costs a syscall)
     std::thread completer;
 
+    // Set by the destructor before it closes the connection: nats.c reports the close as a
+    // disconnect too, which is not one.
+    std::atomic<bool> closing{false};
     // The closed callback is the last nats.c calls: the destructor waits for it.
     std::mutex closed_mutex;
     std::condition_variable closed_cv;

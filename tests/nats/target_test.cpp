@@ -49,6 +49,22 @@ TEST_CASE("connecting: an unreachable server and bad options are refused with th
     CHECK_THROWS_WITH_AS(nats_target("t", nullptr, {}), doctest::Contains("connection is null"), error);
 }
 
+TEST_CASE("closing a connection is not logged or counted as a disconnect; a lost server is") {
+    nats_server server;
+    auto log = std::make_shared<recording_sink>();
+    auto c = connect_to(server.url(), log);
+    CHECK(c->connected());
+    c.reset();  // a clean close
+    CHECK(log->count("disconnected") == 0);
+
+    auto log2 = std::make_shared<recording_sink>();
+    auto c2 = connect_to(server.url(), log2);
+    server.restart();  // SIGKILL, then the same port: a real disconnect, then a reconnect
+    CHECK(eventually([&] { return c2->stats().reconnects >= 1; }));
+    CHECK(c2->stats().disconnects >= 1);
+    CHECK(log2->count("disconnected") >= 1);
+}
+
 TEST_CASE("nats_target stores the whole event on its subject with Nats-Msg-Id = the event's id; a delivery ends with its PubAck") {
     nats_server server;
     auto c = connect_to(server.url());
