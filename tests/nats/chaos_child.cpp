@@ -9,6 +9,12 @@
 //       event's n to <out file>. With kill-after: after handling n (its line written, its
 //       message not yet acked) the process SIGKILLs itself, once (the marker file says it did).
 //       Runs until killed.
+//   nats_chaos_child consume-once <url> <durable> <effects file> <processed db> <deliveries file>
+//                    [kill-after <n> <marker file>]
+//       The same, with the handler behind once_per_event on a sqlite_processed_store shared by
+//       the consumers: each delivery's n goes to <deliveries file>, the handler's (the side
+//       effect) to <effects file>. With kill-after, the process SIGKILLs itself after the
+//       delivery of n returned (its side effect done and recorded), before the ack.
 // Lines are written with one write(2) each on an O_APPEND descriptor, so a kill never leaves
 // half a line.
 #include <fcntl.h>
@@ -22,6 +28,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -32,6 +39,7 @@
 #include <switchyard/nats/nats_source.hpp>
 #include <switchyard/nats/nats_target.hpp>
 #include <switchyard/sqlite/sqlite_journal.hpp>
+#include <switchyard/sqlite/sqlite_processed_store.hpp>
 #include <switchyard/switchyard.hpp>
 
 namespace {
@@ -104,18 +112,41 @@ int publish(const std::string& url, const std::string& dir, std::int64_t events)
     return 0;
 }
 
-int consume(const std::string& url, const std::string& durable, const std::string& out, std::int64_t kill_after, const std::string& marker) {
+std::int64_t n_of(std::string_view json) { return nlohmann::json::parse(json)["detail"]["n"].get<std::int64_t>(); }
+
+void kill_once(const std::string& marker) {
+    if (std::filesystem::exists(marker)) return;
+    std::ofstream{marker} << "killed\n";
+    ::kill(::getpid(), SIGKILL);
+}
+
+// `processed` empty: the plain consumer (the handler writes to `out`, kill inside it). Else the
+// once_per_event consumer (see the file comment).
+int consume(const std::string& url, const std::string& durable, const std::string& out, std::int64_t kill_after, const std::string& marker,
+            const std::string& processed = {}, const std::string& deliveries_file = {}) {
     line_log handled(out);
     auto c = connect(url, "chaos-consumer-" + std::to_string(::getpid()));
     switchyard::bus bus{"consumer"};
-    auto sub = bus.subscribe(R"({"source": ["chaos"]})", switchyard::json_handler("h", [&](std::string_view json) {
-                                 const auto n = nlohmann::json::parse(json)["detail"]["n"].get<std::int64_t>();
-                                 handled.append(n);
-                                 if (n == kill_after && !std::filesystem::exists(marker)) {
-                                     std::ofstream{marker} << "killed\n";
-                                     ::kill(::getpid(), SIGKILL);  // the handler ran; the ack never goes out
-                                 }
-                             }));
+    switchyard::target t = switchyard::json_handler("h", [&](std::string_view json) {
+        const auto n = n_of(json);
+        handled.append(n);
+        if (n == kill_after && processed.empty()) kill_once(marker);  // the handler ran; the ack never goes out
+    });
+    std::optional<line_log> deliveries;
+    if (!processed.empty()) {
+        deliveries.emplace(deliveries_file);
+        t = switchyard::once_per_event(std::move(t), std::make_shared<switchyard::sqlite_processed_store>(processed));
+        t.invoke = [inner = std::move(t.invoke), &deliveries, kill_after, marker](const switchyard::any_event& e,
+                                                                                   const switchyard::delivery_info& info) {
+            const auto n = n_of(e.json());
+            deliveries->append(n);
+            auto result = inner(e, info);
+            // The side effect is done and once_per_event has recorded it; the ack never goes out.
+            if (n == kill_after && result.ok()) kill_once(marker);
+            return result;
+        };
+    }
+    auto sub = bus.subscribe(R"({"source": ["chaos"]})", std::move(t));
     switchyard::nats_source_options o;
     o.stream = "EVENTS";
     o.durable = durable;
@@ -137,12 +168,17 @@ int main(int argc, char** argv) {
         if (mode == "consume" && argc == 5) return consume(argv[2], argv[3], argv[4], -1, "");
         if (mode == "consume" && argc == 8 && std::string(argv[5]) == "kill-after")
             return consume(argv[2], argv[3], argv[4], std::stoll(argv[6]), argv[7]);
+        if (mode == "consume-once" && argc == 7) return consume(argv[2], argv[3], argv[4], -1, "", argv[5], argv[6]);
+        if (mode == "consume-once" && argc == 10 && std::string(argv[7]) == "kill-after")
+            return consume(argv[2], argv[3], argv[4], std::stoll(argv[8]), argv[9], argv[5], argv[6]);
     } catch (const std::exception& ex) {
         std::fprintf(stderr, "nats_chaos_child: %s\n", ex.what());
         return 1;
     }
     std::fprintf(stderr,
                  "usage: nats_chaos_child publish <url> <dir> <events>\n"
-                 "       nats_chaos_child consume <url> <durable> <out file> [kill-after <n> <marker file>]\n");
+                 "       nats_chaos_child consume <url> <durable> <out file> [kill-after <n> <marker file>]\n"
+                 "       nats_chaos_child consume-once <url> <durable> <effects file> <processed db> <deliveries file> "
+                 "[kill-after <n> <marker file>]\n");
     return 2;
 }

@@ -32,6 +32,7 @@
 #include <nlohmann/json.hpp>
 #include <switchyard/executor/thread_pool.hpp>
 #include <switchyard/nats/nats_target.hpp>
+#include <switchyard/sqlite/sqlite_processed_store.hpp>
 #include <switchyard/switchyard.hpp>
 
 #include "nats/nats_server.hpp"
@@ -247,6 +248,53 @@ TEST_CASE("chaos: a consumer SIGKILLed after its handler ran, before the ack: th
     CHECK(a_counts.count(victim) == 1);  // the handler ran in the process that died...
     CHECK(b_counts.count(victim) == 1);  // ...and the message was redelivered to the peer
     CHECK(duplicates >= 1);
+}
+
+TEST_CASE("chaos: killed after its handler ran and once_per_event recorded it, before the ack: redelivered to a peer, side effect once") {
+    nats_server server;
+    auto c = connect_to(server.url());
+    c->add_stream({.name = "EVENTS", .subjects = {"events.>"}});
+    bus b{"producer"};
+    b.add_rule({.name = "to-nats", .pattern = R"({"source": ["chaos"]})", .targets = {nats_target("jetstream", c, {.subject = "events.seq"})}});
+    const int events = scaled(300);
+    const std::int64_t victim = events / 3;
+    temp_dir dir;
+    const auto processed = dir.file("processed.db");
+    { sqlite_processed_store created(processed); }  // made once, before the consumers share it
+    const auto a_effects = dir.file("a.effects"), b_effects = dir.file("b.effects");
+    const auto a_deliveries = dir.file("a.deliveries"), b_deliveries = dir.file("b.deliveries"), marker = dir.file("killed");
+    children procs;
+    const pid_t a = procs.start({"consume-once", server.url(), "workers", a_effects, processed, a_deliveries, "kill-after",
+                                 std::to_string(victim), marker});
+    publish_range(*c, b, 0, events);
+    int status = 0;
+    REQUIRE(eventually([&] { return ::waitpid(a, &status, WNOHANG) == a; }, 30s));
+    procs.reaped(a);
+    CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL));
+    procs.start({"consume-once", server.url(), "workers", b_effects, processed, b_deliveries});
+    // Every event's side effect done, and the victim delivered to the peer too (after ack_wait).
+    const bool all = eventually([&] {
+        return merged({a_effects, b_effects}).size() == static_cast<std::size_t>(events) && read_counts(b_deliveries).count(victim) == 1;
+    }, 30s);
+    CHECK(all);
+    const auto effects = merged({a_effects, b_effects});
+    const auto deliveries = merged({a_deliveries, b_deliveries});
+    int lost = 0, repeated_effects = 0, redelivered = 0;
+    for (std::int64_t n = 0; n < events; ++n) {
+        const auto it = effects.find(n);
+        if (it == effects.end()) ++lost;
+        else repeated_effects += it->second - 1;
+        if (const auto d = deliveries.find(n); d != deliveries.end()) redelivered += d->second - 1;
+    }
+    MESSAGE("deliveries: " << redelivered << " redelivered (the victim and what a held unacked); side effects repeated: "
+                           << repeated_effects << "; lost " << lost);
+    CHECK(lost == 0);
+    CHECK(read_counts(a_deliveries).count(victim) == 1);  // delivered in the process that died...
+    CHECK(read_counts(b_deliveries).count(victim) == 1);  // ...and again to the peer
+    CHECK(redelivered >= 1);
+    CHECK(repeated_effects == 0);  // once_per_event on the shared store: the side effect happened once
+    CHECK(read_counts(a_effects).count(victim) == 1);
+    CHECK(read_counts(b_effects).count(victim) == 0);
 }
 
 TEST_CASE("chaos: three consumer processes on one durable, one SIGKILLed every second or so: processed equals published") {
