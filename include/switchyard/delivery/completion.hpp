@@ -38,7 +38,9 @@ public:
     template <class F, class = std::enable_if_t<std::is_invocable_v<F&, outcome> && !std::is_same_v<std::decay_t<F>, delivery_completion>>>
     explicit delivery_completion(F f) : sink_(std::make_unique<callable_sink<F>>(std::move(f))) {}
 
+    /// Takes `other`'s delivery over; `other` is left empty.
     delivery_completion(delivery_completion&& other) noexcept : sink_(std::move(other.sink_)), uncaught_(other.uncaught_) {}
+    /// Drops this completion's delivery (see the class) and takes `other`'s over.
     delivery_completion& operator=(delivery_completion&& other) noexcept {
         if (this != &other) {
             drop();
@@ -49,6 +51,7 @@ public:
     }
     delivery_completion(const delivery_completion&) = delete;
     delivery_completion& operator=(const delivery_completion&) = delete;
+    /// Ends a delivery it still holds as a retryable failure ("dropped"; see the class).
     ~delivery_completion() { drop(); }
 
     /// Ends the delivery with `result`. Throws switchyard::error when called a second time (or on
