@@ -147,7 +147,11 @@ struct target {
 /// Retries, dead letters and the journal treat it like any other delivery. An exception thrown
 /// by `f` ends the attempt as a handler's exception would, unless `done` was already called.
 /// `f` runs on `executor` (inline by default: on the publishing thread, which is then free
-/// again as soon as `f` returns).
+/// again as soon as `f` returns). The delivery's end (its dead-letter sink, a settlement
+/// callback, an ordered target's next delivery) runs on the thread that calls `done`: keep that
+/// thread free of long waits. Ending a subscription (whose target this is) does not wait for its
+/// deliveries in flight: `done` may still be called, and their dead letters reported, after
+/// unsubscribe() returned; `f` itself is never called again.
 inline target async_target(std::string id, target::async_invoker f, any_executor executor = inline_executor::instance()) {
     target t{std::move(id), nullptr, std::move(executor)};
     t.invoke_async = std::move(f);

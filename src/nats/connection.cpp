@@ -136,7 +136,22 @@ nats_connection::state::~state() {
         completions_stop = true;
         completions_ready.notify_all();
     }
-    if (completer.joinable()) completer.join();
+    if (completer.joinable()) {
+        if (completer.get_id() == std::this_thread::get_id()) {
+            // The completion thread dropped the last owner of the connection (a delivery it
+            // ended started another, whose target was the last holder): it cannot join itself.
+            // It returns as soon as this destructor does, touching nothing of ours.
+            completer_orphaned() = true;
+            completer.detach();
+        } else {
+            completer.join();
+        }
+    }
+}
+
+bool& nats_connection::state::completer_orphaned() noexcept {
+    thread_local bool orphaned = false;
+    return orphaned;
 }
 
 void nats_connection::state::await_pub_ack(natsMsg* msg, std::shared_ptr<pub_waiter> w) {
@@ -153,15 +168,22 @@ void nats_connection::state::await_pub_ack(natsMsg* msg, std::shared_ptr<pub_wai
                     auto next = std::move(completions.front());
                     completions.pop_front();
                     lock.unlock();
-                    if (next->finish) next->finish(*next);
+                    try {
+                        if (next->finish) next->finish(*next);
+                    } catch (...) {
+                        // Only an allocation can fail there; the delivery's completion, dropped,
+                        // ends it as a retryable failure.
+                    }
                     next.reset();
+                    if (completer_orphaned()) return;  // `this` is gone (see ~state)
                     lock.lock();
                 }
             });
         }
     }
     std::lock_guard lock(pending_mutex);
-    waiting.emplace(msg, std::move(w));
+    const bool fresh = waiting.emplace(msg, std::move(w)).second;
+    if (!fresh) throw error("nats: two publishes awaited a PubAck for one message (internal error: please report it)");
 }
 
 std::shared_ptr<pub_waiter> nats_connection::state::forget_pub_ack(natsMsg* msg) {

@@ -94,6 +94,8 @@ struct nats_connection::state {
     std::shared_ptr<nats_detail::pub_waiter> forget_pub_ack(natsMsg* msg);
     // Hands a waiter whose result is in to the completion thread.
     void complete_later(std::shared_ptr<nats_detail::pub_waiter> w);
+    // Set on the completion thread when it destroyed its own connection state (see ~state).
+    static bool& completer_orphaned() noexcept;
 };
 
 }  // namespace switchyard

@@ -19,7 +19,7 @@ namespace {
 
 using namespace nats_detail;
 
-class nats_target_state : public std::enable_shared_from_this<nats_target_state> {
+class nats_target_state {
 public:
     nats_target_state(std::string id, std::shared_ptr<nats_connection> connection, const nats_target_options& o)
         : id_(std::move(id)),
@@ -57,16 +57,28 @@ public:
         jsPubOptions_Init(&po);
         po.MsgId = e.meta().id.c_str();  // the server drops a second copy within its duplicate window
         po.MaxWait = to_ms(timeout);     // nats.c reports a missing PubAck itself after this
-        auto waiter = std::make_shared<pub_waiter>();
-        // std::function needs a copyable callable: the completion rides in a shared_ptr.
-        waiter->finish = [self = shared_from_this(), subject, done = std::make_shared<delivery_completion>(std::move(done))](
-                             pub_waiter& w) { self->finish(w, subject, std::move(*done)); };
+        std::shared_ptr<pub_waiter> waiter;
+        try {
+            waiter = std::make_shared<pub_waiter>();
+            // std::function needs a copyable callable: the completion rides in a shared_ptr.
+            // `this` lives while the delivery is pending: the bus holds the target until then.
+            waiter->finish = [this, subject, done = std::make_shared<delivery_completion>(std::move(done))](pub_waiter& w) {
+                finish(w, subject, std::move(*done));
+            };
+            st.await_pub_ack(msg, waiter);
+        } catch (...) {
+            natsMsg_Destroy(msg);
+            st.release_slot();
+            throw;  // the bus fails the attempt with the exception (done, dropped meanwhile, waits for that)
+        }
         natsMsg* const key = msg;
-        st.await_pub_ack(key, waiter);
         s = js_PublishMsgAsync(st.js, &msg, &po);
         if (s != NATS_OK) {
+            // Forgotten before the message is freed: a new message at the same address must
+            // not find this waiter.
+            auto w = st.forget_pub_ack(key);
             natsMsg_Destroy(msg);  // still ours when the call failed
-            if (auto w = st.forget_pub_ack(key)) {
+            if (w) {
                 st.release_slot();
                 w->error = describe(s);
                 w->finish(*w);

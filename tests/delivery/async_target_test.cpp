@@ -93,6 +93,7 @@ TEST_CASE("asynchronous failures are retried by the target's policy and dead-let
     std::atomic<int> attempts{0};
     std::vector<dead_letter> letters;
     std::mutex m;
+    std::vector<std::thread> io_threads;
     bus b{"async"};
     b.add_rule({.name = "r",
                 .pattern = everything,
@@ -101,9 +102,10 @@ TEST_CASE("asynchronous failures are retried by the target's policy and dead-let
                                              attempts.fetch_add(1);
                                              CHECK(info.attempt == static_cast<unsigned>(attempts.load()));
                                              // Completed from a thread of its own, as an I/O callback would.
-                                             std::thread([done = std::move(done)]() mutable {
+                                             std::lock_guard lock(m);
+                                             io_threads.emplace_back([done = std::move(done)]() mutable {
                                                  done(outcome::retry("the server said 503"));
-                                             }).detach();
+                                             });
                                          })
                                 .retry(quick(2))
                                 .dead_letters([&](const dead_letter& d) {
@@ -112,6 +114,7 @@ TEST_CASE("asynchronous failures are retried by the target's policy and dead-let
                                 })}});
     REQUIRE(b.publish(ping(b)).ok());
     REQUIRE(b.drain(10s));
+    for (auto& t : io_threads) t.join();
     CHECK(attempts.load() == 3);
     REQUIRE(letters.size() == 1);
     CHECK(letters[0].reason == dead_letter_reason::retries_exhausted);
@@ -167,6 +170,78 @@ TEST_CASE("an asynchronous invoker that throws fails its attempt as a handler wo
         REQUIRE(letters.size() == 1);
         CHECK(letters[0].error_message.find("dropped its delivery_completion") != std::string::npos);
     }
+}
+
+TEST_CASE("a completion dropped on another thread while an unrelated exception unwinds still ends its delivery") {
+    // An I/O library's handler that holds the completion and throws before calling it: the
+    // handler is destroyed during the unwinding, on a thread that is not the invoker's.
+    struct handler {
+        delivery_completion done;
+        void operator()() { throw std::runtime_error("the response could not be parsed"); }
+    };
+    std::unique_ptr<handler> pending;
+    std::vector<dead_letter> letters;
+    bus b{"async"};
+    b.add_rule({.name = "r",
+                .pattern = everything,
+                .targets = {async_target("io", [&](const any_event&, const delivery_info&, delivery_completion done) {
+                                pending = std::make_unique<handler>(handler{std::move(done)});
+                            })
+                                .retry(quick(0))
+                                .dead_letters([&](const dead_letter& d) { letters.push_back(d); })}});
+    REQUIRE(b.publish(ping(b)).ok());
+    REQUIRE(pending);
+    std::thread io([&] {
+        try {
+            auto h = std::move(pending);
+            (*h)();  // throws: `h` (and the completion it holds) is destroyed while it unwinds
+        } catch (const std::exception&) {
+        }
+    });
+    io.join();
+    CHECK(b.drain(10s));
+    REQUIRE(letters.size() == 1);
+    CHECK(letters[0].error_message.find("dropped its delivery_completion") != std::string::npos);
+}
+
+TEST_CASE("a completion dropped inside the invoker that then throws: the exception's message is reported, once") {
+    std::vector<dead_letter> letters;
+    bus b{"async"};
+    b.add_rule({.name = "r",
+                .pattern = everything,
+                .targets = {async_target("drops-then-throws",
+                                         [](const any_event&, const delivery_info&, delivery_completion done) {
+                                             { auto gone = std::move(done); }  // dropped first...
+                                             throw std::runtime_error("connection refused");  // ...then the exception
+                                         })
+                                .retry(quick(0))
+                                .dead_letters([&](const dead_letter& d) { letters.push_back(d); })}});
+    REQUIRE(b.publish(ping(b)).ok());
+    REQUIRE(b.drain(10s));
+    REQUIRE(letters.size() == 1);
+    CHECK(letters[0].error_message == "connection refused");
+}
+
+TEST_CASE("a callback that drains without a timeout from an asynchronous delivery's end is refused, not left waiting for itself") {
+    delivery_completion kept;
+    bus b{"async"};
+    b.add_rule({.name = "r",
+                .pattern = everything,
+                .targets = {async_target("keeps", [&](const any_event&, const delivery_info&, delivery_completion done) {
+                    kept = std::move(done);
+                })}});
+    std::atomic<bool> refused{false};
+    REQUIRE(b.publish(ping(b), [&](const publish_settlement&) {
+                 try {
+                     b.drain();
+                 } catch (const error&) {
+                     refused = true;
+                 }
+             }).ok());
+    std::thread io([&] { kept(outcome::success()); });
+    io.join();
+    CHECK(refused.load());
+    CHECK(b.drain(10s));
 }
 
 TEST_CASE("a delivery_completion ends its delivery once: a second call throws") {
@@ -242,6 +317,15 @@ TEST_CASE("asynchronous deliveries keep their queue slots until they end; settle
     REQUIRE(b.drain(10s));
     CHECK(invoked.load() == 2);
     CHECK(held.size() == 0);
+    // A failed completion is not remembered: the event runs again.
+    const auto failing = ping(b);
+    REQUIRE(b.publish(failing).ok());
+    held.complete_oldest(outcome::fail("no"));
+    REQUIRE(b.drain(10s));
+    REQUIRE(b.publish(failing).ok());
+    CHECK(invoked.load() == 4);
+    held.complete_oldest(outcome::success());
+    REQUIRE(b.drain(10s));
 }
 
 TEST_CASE("a target with both a handler and an asynchronous handler is refused") {

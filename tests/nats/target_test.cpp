@@ -65,6 +65,29 @@ TEST_CASE("closing a connection is not logged or counted as a disconnect; a lost
     CHECK(log2->count("disconnected") >= 1);
 }
 
+TEST_CASE("a bus and its connection destroyed right after their last PubAck, again and again: no crash, no hang") {
+    // Whichever thread drops the last owner of the connection (the completion thread, when it
+    // ended the last delivery and started none after it) must be able to: nothing joins itself.
+    nats_server server;
+    {
+        auto admin = connect_to(server.url());
+        add_events_stream(*admin);
+    }
+    for (int round = 0; round < 30; ++round) {
+        auto c = connect_to(server.url());
+        {
+            bus b{"orders"};
+            b.add_rule({.name = "to-nats",
+                        .pattern = everything,
+                        .targets = {nats_target("jetstream", c, {.subject = "events.{partition}", .partition_key = "$.detail.n", .partitions = 2})}});
+            for (int i = 0; i < 8; ++i) REQUIRE(b.publish(order(b, i % 2)).ok());
+            c.reset();  // the target holds the connection now; ~bus drains, then drops it
+        }
+    }
+    auto check = connect_to(server.url());
+    CHECK(stream_count(*check, "EVENTS") == 30 * 8);
+}
+
 TEST_CASE("nats_target stores the whole event on its subject with Nats-Msg-Id = the event's id; a delivery ends with its PubAck") {
     nats_server server;
     auto c = connect_to(server.url());

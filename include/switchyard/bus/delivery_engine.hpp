@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
@@ -335,12 +336,11 @@ private:
         auto& t = *d.target;
         const auto status = result.status();
         if (d.span) {
-            const trace_context attempt_span = attempt_context(d);
             const deliver_result r = status == outcome::kind::success     ? deliver_result::success
                                      : status == outcome::kind::permanent ? deliver_result::permanent_failure
                                                                           : deliver_result::retryable_failure;
             const std::string_view why = status == outcome::kind::success ? std::string_view{} : std::string_view(result.reason());
-            telemetry_.trace([&](tracer& hooks) { hooks.on_deliver_end(attempt_span, {r, why, trace_clock::now()}); });
+            telemetry_.trace([&](tracer& hooks) { hooks.on_deliver_end(attempt_context(d), {r, why, trace_clock::now()}); });
         }
         if (status != outcome::kind::success) telemetry_.count(t.metrics.failed_attempts);
         switch (status) {
@@ -369,12 +369,35 @@ private:
             if (done_.exchange(true, std::memory_order_acq_rel)) return;
             delivery_owner owner = std::move(owner_);
             delivery& d = *owner;
+            // On whichever thread completes it: marked as inside this engine (a callback that
+            // drains without a timeout fails instead of waiting for itself), with the attempt's
+            // span current (what a dead-letter sink or settlement callback publishes joins it).
+            const frame_scope running(&engine_);
+            std::optional<trace_context> span;
+            if (d.span) span = attempt_context(d);
+            const trace::current_scope current(span ? &*span : nullptr);
             try {
                 engine_.conclude(d, std::move(owner), std::move(result), timed_);
             } catch (...) {
-                // conclude's only throwing step is a retry's bookkeeping, which ends the delivery
-                // itself; nothing is left to end here.
+                // Only an allocation can fail in conclude before the delivery ends (its retry
+                // bookkeeping ends the delivery itself); nothing can be done about it here.
             }
+        }
+        // The completion was destroyed without a call. Inside the invoker's own call (on the
+        // invoking thread) it is settled when the call is over, with the exception if one came.
+        void dropped() noexcept {
+            if (invoking_.load(std::memory_order_acquire) && std::this_thread::get_id() == invoker_) {
+                dropped_while_invoking_ = true;
+                return;
+            }
+            complete(outcome::retry("the asynchronous target dropped its delivery_completion without calling it"));
+        }
+        // The invoker's call is over: `thrown` is its exception's outcome, if it threw.
+        void invoked(std::optional<outcome> thrown) noexcept {
+            invoking_.store(false, std::memory_order_release);
+            if (thrown) complete(std::move(*thrown));  // a no-op if the completion came first
+            else if (dropped_while_invoking_)
+                complete(outcome::retry("the asynchronous target dropped its delivery_completion without calling it"));
         }
 
     private:
@@ -382,11 +405,15 @@ private:
         delivery_owner owner_;
         const std::uint32_t timed_;
         std::atomic<bool> done_{false};
+        std::atomic<bool> invoking_{true};
+        const std::thread::id invoker_ = std::this_thread::get_id();
+        bool dropped_while_invoking_ = false;  // the invoking thread's alone
     };
     class completion_forwarder final : public completion_sink {
     public:
         explicit completion_forwarder(std::shared_ptr<pending_attempt> p) noexcept : pending_(std::move(p)) {}
         void complete(outcome result) noexcept override { pending_->complete(std::move(result)); }
+        void dropped() noexcept override { pending_->dropped(); }
 
     private:
         std::shared_ptr<pending_attempt> pending_;
@@ -398,7 +425,11 @@ private:
         std::string payload;
         delivery_info info{t.rule, t.spec.id, d.attempts};
         info.redelivered = d.redelivered;
-        const event_ptr event = d.event;  // the invoker's event outlives the delivery's end
+        // The call may outlive the delivery (it can end on another thread before the invoker
+        // returns, and the bus go away): keep what the call uses, the event and the target
+        // (its invoker, the strings `info` views).
+        const event_ptr event = d.event;
+        const std::shared_ptr<target_state> keep = d.target;
         try {
             if (!t.input.is_whole_event()) {
                 payload = t.input.render(*d.event, t.rule);
@@ -411,11 +442,13 @@ private:
             delivery& still = owner ? *owner : d;
             return conclude(still, std::move(owner), outcome_of(std::current_exception()), timed);
         }
+        std::optional<outcome> thrown;
         try {
             t.spec.invoke_async(*event, info, delivery_completion(std::make_unique<completion_forwarder>(pending)));
         } catch (...) {
-            pending->complete(outcome_of(std::current_exception()));  // unless the completion came first
+            thrown = outcome_of(std::current_exception());
         }
+        pending->invoked(std::move(thrown));
     }
 
     void retry_or_give_up(delivery& d, delivery_owner owner, const std::string& reason,

@@ -4,7 +4,6 @@
 // FIFO group waits, its queue slot stays taken) but holds no thread.
 #pragma once
 
-#include <exception>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -19,14 +18,20 @@ namespace detail {
 class completion_sink {
 public:
     virtual ~completion_sink() = default;
+    // The completion was called.
     virtual void complete(outcome result) noexcept = 0;
+    // The completion was destroyed without being called.
+    virtual void dropped() noexcept {
+        complete(outcome::retry("the asynchronous target dropped its delivery_completion without calling it"));
+    }
 };
 }  // namespace detail
 
 /// Ends one asynchronous delivery (see target::invoke_async). Move-only; call it exactly once,
 /// from any thread, with how the delivery went. A completion destroyed without being called ends
-/// its delivery as a retryable failure ("dropped"), so a lost callback cannot hang drain(); one
-/// destroyed while the invoker throws leaves the ending to the bus, which reports the exception.
+/// its delivery as a retryable failure ("dropped"), so a lost callback cannot hang drain(); when
+/// that happens inside the invoker's own call (say, it throws), the bus ends the delivery once the
+/// call is over, with the exception's message if it threw.
 class delivery_completion {
 public:
     /// An empty completion (calling it throws).
@@ -39,13 +44,12 @@ public:
     explicit delivery_completion(F f) : sink_(std::make_unique<callable_sink<F>>(std::move(f))) {}
 
     /// Takes `other`'s delivery over; `other` is left empty.
-    delivery_completion(delivery_completion&& other) noexcept : sink_(std::move(other.sink_)), uncaught_(other.uncaught_) {}
+    delivery_completion(delivery_completion&& other) noexcept : sink_(std::move(other.sink_)) {}
     /// Drops this completion's delivery (see the class) and takes `other`'s over.
     delivery_completion& operator=(delivery_completion&& other) noexcept {
         if (this != &other) {
             drop();
             sink_ = std::move(other.sink_);
-            uncaught_ = other.uncaught_;
         }
         return *this;
     }
@@ -69,6 +73,7 @@ private:
     template <class F> class callable_sink final : public detail::completion_sink {
     public:
         explicit callable_sink(F f) : f_(std::move(f)) {}
+        // A throwing `f` would have nowhere to go: the completion's caller may be any thread.
         void complete(outcome result) noexcept override { f_(std::move(result)); }
 
     private:
@@ -76,16 +81,10 @@ private:
     };
 
     void drop() noexcept {
-        // Unwinding past a completion that was made before the exception: the bus's catch ends
-        // the delivery with the exception's message (a completion made during unwinding counts
-        // as dropped as usual).
-        if (sink_ && std::uncaught_exceptions() <= uncaught_)
-            sink_->complete(outcome::retry("the asynchronous target dropped its delivery_completion without calling it"));
-        sink_.reset();
+        if (auto sink = std::move(sink_)) sink->dropped();
     }
 
     std::unique_ptr<detail::completion_sink> sink_;
-    int uncaught_ = std::uncaught_exceptions();
 };
 
 }  // namespace switchyard

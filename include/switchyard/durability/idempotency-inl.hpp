@@ -82,6 +82,8 @@ SWITCHYARD_INLINE target once_per_event(target t, std::shared_ptr<processed_stor
                               store->insert(key);
                           } catch (const std::exception& ex) {
                               result = outcome::retry(std::string("once_per_event could not remember the event: ") + ex.what());
+                          } catch (...) {
+                              result = outcome::retry("once_per_event could not remember the event (a non-standard exception)");
                           }
                       }
                       done(std::move(result));
