@@ -1,7 +1,9 @@
-// nats_source: a thread that fetches from a durable pull consumer and publishes each message's
-// event into the bus with a settlement callback; the callback acks, naks or terminates the
-// message. The same thread sends "in progress" for messages whose deliveries run long, and makes
-// the pull subscription again when fetching stalls while the consumer has messages waiting.
+// nats_source: a thread that fetches from a durable pull consumer, and another that publishes
+// each fetched message's event into the bus with a settlement callback; the callback acks, naks
+// or terminates the message. The fetch thread keeps one pull request ahead of the publishing
+// (the server's round trip overlaps the per-message work) within max_in_flight, and alone owns
+// the pull subscription: it makes it again when fetching stalls while the consumer has messages
+// waiting. A third thread sends "in progress" for messages whose deliveries run long.
 #include "switchyard/nats/nats_source.hpp"
 
 #include <algorithm>
@@ -48,6 +50,10 @@ bool retryable(dead_letter_reason r) {
     return false;
 }
 
+// The source whose dispatch_ready() runs on this thread (its publishing thread, for its whole
+// life): a settlement inside a publish leaves the messages it made ready to the outer loop.
+thread_local const void* dispatching = nullptr;
+
 }  // namespace
 
 struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
@@ -58,7 +64,7 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
         std::string subject;
         std::uint64_t delivered = 1;  // JetStream's count of deliveries, this one included
         clock_type::time_point last_progress;
-        // A publish the bus throttled is tried again here (the fetch thread waits: backpressure)
+        // A publish the bus throttled is tried again here (the publishing thread waits: backpressure)
         // until then, rather than spend one of the message's max_deliver deliveries on a nak.
         clock_type::time_point retry_until{};
         bool publish_again = false;
@@ -70,13 +76,21 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
     nats_source_options options;
     std::string where;
 
+    // The fetch thread's alone once it runs (the constructor subscribes before starting it, and
+    // the destructor runs after it is joined): only it fetches, and only it subscribes again
+    // (check_stall), so a subscription is never replaced under a fetch.
     natsSubscription* sub = nullptr;
     std::vector<natsSubscription*> retired;  // replaced after a stall; kept while their messages may be acked
 
     std::mutex mutex;
-    std::condition_variable changed;
-    // The "in progress" thread's own: `changed` is signalled at every settlement, and waking that
-    // thread for each one cost a fifth of the source's CPU (bench_nats, consume).
+    std::condition_variable changed;  // settlements (stop() waits for the running ones), stopping
+    // The fetch thread's: room came free, fewer than a batch wait to be published, the bus
+    // closed, stopping. Notified only when one of those holds (settlements are per message).
+    std::condition_variable fetch_changed;
+    // The publishing thread's: a message to publish (fresh or ready), stopping.
+    std::condition_variable publish_changed;
+    // The "in progress" thread's own: waking that thread at every settlement cost a fifth of the
+    // source's CPU (bench_nats, consume).
     std::condition_variable progress_changed;
     bool stopping = false;
     bool progress_done = false;  // stop(): the running deliveries ended (or the bound passed)
@@ -92,13 +106,20 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
     std::map<std::uint64_t, in_flight> running;
     // ordered_by_subject: the subjects with a message running, and those waiting behind it.
     std::unordered_map<std::string, std::deque<std::uint64_t>> waiting_by_subject;
-    std::map<std::uint64_t, in_flight> queued;  // fetched, waiting for their subject
-    std::deque<std::uint64_t> ready;            // their subject came free: publish them
+    // Fetched and not yet publishing: those in `fresh`, those waiting behind their subject and
+    // those `ready`.
+    std::map<std::uint64_t, in_flight> queued;
+    std::deque<std::uint64_t> fresh;  // fetched, not behind their subject: the publishing thread's, in order
+    std::deque<std::uint64_t> ready;  // their subject came free: publish them
+    // Messages asked for by the running pull request (and, once it returned, not yet in
+    // `queued`): running + queued + requested never exceeds max_in_flight.
+    std::size_t requested = 0;
 
     std::atomic<std::uint64_t> received{0}, redeliveries{0}, acks{0}, naks{0}, terms{0}, in_progress{0}, lag{0};
 
-    std::thread worker;    // fetches and publishes
-    std::thread progress;  // sends "in progress" (the worker may be blocked in a publish)
+    std::thread fetcher;    // fetches (and parses) into `queued`/`fresh`; owns `sub`
+    std::thread publisher;  // publishes `ready` and `fresh`
+    std::thread progress;   // sends "in progress" (the publisher may be blocked in a publish)
 
     state(bus& b, std::shared_ptr<nats_connection> c, nats_source_options o)
         : destination(&b), connection(std::move(c)), conn(*connection->internals()), options(std::move(o)) {
@@ -240,75 +261,114 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
         so.Consumer = options.durable.c_str();
         so.ManualAck = true;
         jsErrCode code = static_cast<jsErrCode>(0);
-        natsSubscription* fresh = nullptr;
-        const natsStatus s = js_PullSubscribe(&fresh, conn.js, options.filter_subject.empty() ? nullptr : options.filter_subject.c_str(),
+        natsSubscription* made = nullptr;
+        const natsStatus s = js_PullSubscribe(&made, conn.js, options.filter_subject.empty() ? nullptr : options.filter_subject.c_str(),
                                               options.durable.c_str(), nullptr, &so, &code);
         if (s != NATS_OK) throw error(fmt::format("{}: cannot subscribe to the consumer: {}", where, describe(s, code)));
         if (sub != nullptr) retired.push_back(sub);
-        sub = fresh;
+        sub = made;
     }
 
     // ---- the fetch loop ----------------------------------------------------------------------
 
     std::chrono::milliseconds progress_interval() const { return std::max(options.ack_wait / 3, std::chrono::milliseconds(100)); }
 
-    void run() {
+    // The fetch thread may start a pull request: the messages held and asked for leave room,
+    // and fewer than a batch wait to be published (one request ahead of the publishing, not
+    // more: a fetched message's ack_wait runs from the fetch). Called with the mutex held.
+    bool may_fetch() const {
+        return running.size() + queued.size() + requested < options.max_in_flight && fresh.size() + ready.size() < options.fetch_batch;
+    }
+
+    // The fetch thread: pull requests, one at a time, each for what the bound leaves; the
+    // messages go to `queued` (and `fresh`) for the publishing thread, and the next request
+    // starts while they are published.
+    void run_fetch() {
         const auto wait = std::min(options.fetch_wait, progress_interval());
         int empty_fetches = 0;
         auto last_error_log = clock_type::time_point{};
         while (true) {
             std::size_t room = 0;
-            dispatch_ready();
             {
                 std::unique_lock lock(mutex);
-                changed.wait_for(lock, wait, [&] {
-                    return stopping || !ready.empty() || running.size() + queued.size() < options.max_in_flight;
-                });
+                fetch_changed.wait_for(lock, wait, [&] { return stopping || bus_closed || may_fetch(); });
                 if (stopping) return;
                 if (bus_closed) {
                     // Nak what waits for its turn (the running ones settle themselves), and
                     // fetch no more; the loop wakes only to nak what a settlement made ready.
                     nak_held(options.nak_delay);
-                    changed.wait_for(lock, wait, [&] { return stopping; });
+                    fetch_changed.wait_for(lock, wait, [&] { return stopping; });
                     if (stopping) return;
                     continue;
                 }
-                if (!ready.empty()) continue;
                 if (const auto now = clock_type::now(); now < paused_until) {
-                    changed.wait_until(lock, std::min(paused_until, now + wait), [&] { return stopping; });
+                    fetch_changed.wait_until(lock, std::min(paused_until, now + wait), [&] { return stopping; });
                     if (stopping) return;
                     continue;
                 }
-                const auto used = running.size() + queued.size();
-                if (used >= options.max_in_flight) continue;
-                room = std::min(options.fetch_batch, options.max_in_flight - used);
+                if (!may_fetch()) continue;
+                room = std::min(options.fetch_batch, options.max_in_flight - (running.size() + queued.size()));
+                requested = room;
             }
             natsMsgList list{nullptr, 0};
             jsErrCode code = static_cast<jsErrCode>(0);
             const natsStatus s = natsSubscription_Fetch(&list, sub, static_cast<int>(room), to_ms(wait), &code);
             if (s == NATS_OK) {
                 empty_fetches = 0;
-                take(list);
+                take(list);  // clears `requested`
                 natsMsgList_Destroy(&list);
                 continue;
             }
             natsMsgList_Destroy(&list);
-            if (s != NATS_TIMEOUT) {
-                const auto now = clock_type::now();
-                if (now - last_error_log > std::chrono::seconds(5)) {
-                    last_error_log = now;
-                    log(log_level::warn, "nats: fetching failed; trying again", {{"stream", options.stream}, {"durable", options.durable},
-                                                                                   {"error", describe(s, code)}});
-                }
-                // Let a reconnection happen rather than spin.
+            {
                 std::unique_lock lock(mutex);
-                changed.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping; });
-                if (stopping) return;
+                requested = 0;
+                if (s != NATS_TIMEOUT) {
+                    const auto now = clock_type::now();
+                    if (now - last_error_log > std::chrono::seconds(5)) {
+                        last_error_log = now;
+                        log(log_level::warn, "nats: fetching failed; trying again",
+                            {{"stream", options.stream}, {"durable", options.durable}, {"error", describe(s, code)}});
+                    }
+                    // Let a reconnection happen rather than spin.
+                    fetch_changed.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping; });
+                    if (stopping) return;
+                }
             }
             if (++empty_fetches >= 4) {
                 empty_fetches = 0;
                 check_stall();
             }
+        }
+    }
+
+    // The publishing thread: the messages whose subject came free first, then the fetched ones
+    // in order. Settlements inside its publishes (an inline delivery) leave `ready` to this loop.
+    void run_publish() {
+        dispatching = this;
+        const auto wait = std::min(options.fetch_wait, progress_interval());
+        std::unique_lock lock(mutex);
+        while (true) {
+            publish_changed.wait_for(lock, wait, [&] { return stopping || (!bus_closed && (!ready.empty() || !fresh.empty())); });
+            if (stopping) return;
+            if (bus_closed) continue;  // the fetch thread naks what is held
+            std::uint64_t id = 0;
+            if (!ready.empty()) {
+                id = ready.front();
+                ready.pop_front();
+            } else if (!fresh.empty()) {
+                id = fresh.front();
+                fresh.pop_front();
+            } else {
+                continue;
+            }
+            auto node = queued.extract(id);
+            if (node.empty()) continue;
+            running.insert(std::move(node));
+            if (may_fetch()) fetch_changed.notify_one();
+            lock.unlock();
+            publish(id);
+            lock.lock();
         }
     }
 
@@ -354,12 +414,14 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
         }
     }
 
-    // A fetched batch: every message is registered first (so "in progress" covers those
-    // waiting for their turn to publish: JetStream's ack timer runs from the fetch), then each
-    // is published in order, except those queued behind a running message of their subject.
+    // A fetched batch: every message's metadata is read first (outside the lock; `requested`
+    // counts them meanwhile), then they are registered at once (so "in progress" covers those
+    // waiting for their turn to publish: JetStream's ack timer runs from the fetch) and handed to
+    // the publishing thread in order, except those queued behind a message of their subject.
     void take(natsMsgList& list) {
         const auto fetched = clock_type::now();
-        std::vector<std::uint64_t> start_now;
+        std::vector<in_flight> taken;
+        taken.reserve(static_cast<std::size_t>(std::max(list.Count, 0)));
         for (int i = 0; i < list.Count; ++i) {
             natsMsg* m = list.Msgs[i];
             list.Msgs[i] = nullptr;  // ours now
@@ -386,47 +448,39 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
                 conn.redeliveries.fetch_add(1, std::memory_order_relaxed);
             }
             const char* subject_c = natsMsg_GetSubject(m);
-            std::string subject = subject_c ? subject_c : "";
-            event_ptr e;
-            try {
-                e = parse_event(std::string_view(natsMsg_GetData(m), static_cast<std::size_t>(std::max(natsMsg_GetDataLength(m), 0))));
-            } catch (const std::exception& ex) {
-                unreadable(m, subject, delivered, ex.what());
-                continue;
-            }
-            std::lock_guard lock(mutex);
+            // Parsed by the publishing thread (publish()): the fetch thread's time is the next
+            // pull request's.
+            taken.push_back(in_flight{m, nullptr, subject_c ? subject_c : "", delivered, fetched});
+        }
+        std::lock_guard lock(mutex);
+        for (auto& f : taken) {
             const auto id = next_id++;
             bool behind = false;
             if (options.ordered_by_subject) {
-                auto& line = waiting_by_subject[subject];
+                auto& line = waiting_by_subject[f.subject];
                 line.push_back(id);
                 behind = line.size() > 1;  // behind the running message of its subject
             }
-            queued.emplace(id, in_flight{m, std::move(e), std::move(subject), delivered, fetched});
-            if (!behind) start_now.push_back(id);
+            queued.emplace(id, std::move(f));
+            if (!behind) fresh.push_back(id);
         }
-        for (const auto id : start_now) {
-            {
-                std::lock_guard lock(mutex);
-                auto node = queued.extract(id);
-                if (node.empty()) continue;
-                running.insert(std::move(node));
-            }
-            publish(id);
-        }
+        requested = 0;
+        if (!fresh.empty()) publish_changed.notify_one();
     }
 
-    // Publishes the messages whose subject came free. Called by the fetch thread and by the
-    // settlement that freed the subject (so the next message need not wait for a fetch to
-    // return); on a thread already doing it (an inline delivery settling inside publish), the
-    // outer call picks the message up instead of nesting.
+    // Publishes the messages whose subject came free. Called by the settlement that freed the
+    // subject (so the next message need not wait for the publishing thread); on the publishing
+    // thread, or a thread already doing it (an inline delivery settling inside publish), the
+    // outer loop picks the message up instead of nesting.
     void dispatch_ready() {
-        thread_local const state* dispatching = nullptr;
         if (dispatching == this) return;
+        const void* outer = dispatching;
         dispatching = this;
-        std::unique_lock lock(mutex);
-        publish_ready(lock);
-        dispatching = nullptr;
+        {
+            std::unique_lock lock(mutex);
+            publish_ready(lock);
+        }
+        dispatching = outer;
     }
 
     void publish_ready(std::unique_lock<std::mutex>& lock) {
@@ -444,10 +498,32 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
 
     void publish(std::uint64_t id) {
         event_ptr e;
+        natsMsg* m = nullptr;
         {
             std::lock_guard lock(mutex);
             auto& f = running.at(id);
             e = f.event;
+            m = f.msg;
+        }
+        if (!e) {
+            // The message is ours while it runs unpublished: only its settlement destroys it.
+            try {
+                e = parse_event(std::string_view(natsMsg_GetData(m), static_cast<std::size_t>(std::max(natsMsg_GetDataLength(m), 0))));
+            } catch (const std::exception& ex) {
+                in_flight f;
+                {
+                    std::lock_guard lock(mutex);
+                    f = finish(running.find(id));
+                }
+                if (options.ordered_by_subject) dispatch_ready();  // the next of its subject, now
+                unreadable(f.msg, f.subject, f.delivered, ex.what());
+                return;
+            }
+        }
+        {
+            std::lock_guard lock(mutex);
+            auto& f = running.at(id);
+            f.event = e;
             f.retry_until = clock_type::now() + options.ack_wait / 2;
         }
         auto backoff = std::chrono::milliseconds(1);
@@ -487,23 +563,23 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
             }
             if (s.publish.error_code == publish_errc::bus_shut_down) {
                 bus_closed = true;
+                fetch_changed.notify_one();
+                if (requested > 0) {
+                    // A pull request is running: naked now, the message could be handed straight
+                    // back to it (a redelivery, spending one of its deliveries). Held with those
+                    // waiting instead: the fetch thread naks them all once its request returned.
+                    auto node = running.extract(it);
+                    queued.insert(std::move(node));
+                    if (stopping) changed.notify_all();
+                    return;
+                }
             } else if (s.publish.error_code == publish_errc::journal_failed) {
                 paused_until = clock_type::now() + journal_backoff;
                 journal_backoff = std::min(journal_backoff * 2, max_journal_backoff);
             } else if (s.publish.ok()) {
                 journal_backoff = initial_journal_backoff;
             }
-            f = std::move(it->second);
-            running.erase(it);
-            if (options.ordered_by_subject) {
-                auto line = waiting_by_subject.find(f.subject);
-                if (line != waiting_by_subject.end()) {
-                    line->second.pop_front();
-                    if (line->second.empty()) waiting_by_subject.erase(line);
-                    else ready.push_back(line->second.front());
-                }
-            }
-            changed.notify_all();
+            f = finish(it);
         }
         if (options.ordered_by_subject) dispatch_ready();  // the next of its subject, now
         std::string reason_text;
@@ -561,8 +637,30 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
         natsMsg_Destroy(f.msg);
     }
 
-    // Naks (with `delay`) the messages fetched and never published: those queued behind their
-    // subject and those ready. Called with the mutex held.
+    // Takes a message that ran out of `running` (called with the mutex held): the next of its
+    // subject becomes ready; stop() and the fetch thread hear of it.
+    in_flight finish(std::map<std::uint64_t, in_flight>::iterator it) {
+        in_flight f = std::move(it->second);
+        running.erase(it);
+        if (options.ordered_by_subject) {
+            auto line = waiting_by_subject.find(f.subject);
+            if (line != waiting_by_subject.end()) {
+                line->second.pop_front();
+                if (line->second.empty()) waiting_by_subject.erase(line);
+                else {
+                    ready.push_back(line->second.front());
+                    publish_changed.notify_one();
+                }
+            }
+        }
+        if (stopping) changed.notify_all();  // stop() waits for the running ones to end
+        if (bus_closed || may_fetch()) fetch_changed.notify_one();
+        return f;
+    }
+
+    // Naks (with `delay`) the messages fetched and never published: those waiting for the
+    // publishing thread, those queued behind their subject and those ready. Called with the
+    // mutex held.
     void nak_held(std::chrono::milliseconds delay) {
         for (auto& [id, f] : queued) {
             if (delay.count() > 0) natsMsg_NakWithDelay(f.msg, to_ms(delay), nullptr);
@@ -576,8 +674,10 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
             }
         }
         queued.clear();
+        fresh.clear();
         ready.clear();
         changed.notify_all();
+        fetch_changed.notify_one();
     }
 
     void unreadable(natsMsg* m, const std::string& subject, std::uint64_t delivered, const std::string& why) {
@@ -655,8 +755,9 @@ nats_source::nats_source(bus& destination, std::shared_ptr<nats_connection> conn
     state_ = std::make_shared<state>(destination, std::move(connection), std::move(options));
     state_->validate();
     state_->create_consumer();
-    state_->worker = std::thread([s = state_.get()] { s->run(); });
     try {
+        state_->fetcher = std::thread([s = state_.get()] { s->run_fetch(); });
+        state_->publisher = std::thread([s = state_.get()] { s->run_publish(); });
         state_->progress = std::thread([s = state_.get()] { s->run_progress(); });
     } catch (...) {
         stop();
@@ -672,12 +773,16 @@ void nats_source::stop() {
         std::lock_guard lock(state_->mutex);
         state_->stopping = true;
         state_->changed.notify_all();
+        state_->fetch_changed.notify_all();
+        state_->publish_changed.notify_all();
     }
-    if (state_->worker.joinable()) state_->worker.join();
+    if (state_->publisher.joinable()) state_->publisher.join();
+    if (state_->fetcher.joinable()) state_->fetcher.join();  // its pull request returns within fetch_wait
     {
-        // The fetch thread is gone: nak (no delay: another consumer may take them now) what was
-        // fetched and never published, then wait, up to ack_wait, for the running deliveries to
-        // end while "in progress" goes on being sent for them.
+        // Both are gone: nak (no delay: another consumer may take them now) what was fetched and
+        // never published — only now: a pull request still running would be handed the naked
+        // messages straight back — then wait, up to ack_wait, for the running deliveries to end
+        // while "in progress" goes on being sent for them.
         std::unique_lock lock(state_->mutex);
         state_->nak_held(std::chrono::milliseconds(0));
         state_->changed.wait_for(lock, state_->options.ack_wait, [&] { return state_->running.empty(); });

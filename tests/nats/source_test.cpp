@@ -49,6 +49,19 @@ public:
         std::unique_lock lock(mutex_);
         return changed_.wait_for(lock, timeout, [&] { return by_id_.size() >= n; });
     }
+    // Waits for n distinct events while they keep coming: false once none came for `idle`
+    // (a stall) or `limit` passed. A slow build (sanitizers) takes longer, a stall never passes.
+    bool wait_distinct_progressing(std::size_t n, std::chrono::milliseconds idle, std::chrono::milliseconds limit) {
+        const auto end = std::chrono::steady_clock::now() + limit;
+        std::unique_lock lock(mutex_);
+        while (by_id_.size() < n) {
+            const auto before = by_id_.size();
+            const auto until = std::min(end, std::chrono::steady_clock::now() + idle);
+            changed_.wait_until(lock, until, [&] { return by_id_.size() >= n || by_id_.size() > before; });
+            if (by_id_.size() == before || std::chrono::steady_clock::now() >= end) return by_id_.size() >= n;
+        }
+        return true;
+    }
     std::size_t distinct() {
         std::lock_guard lock(mutex_);
         return by_id_.size();
@@ -542,7 +555,8 @@ TEST_CASE("a server killed and restarted on its store while events flow both way
     CHECK(refused.load() == 0);
     REQUIRE(producer_bus.drain(60s));
     CHECK(producer_dead.load() == 0);
-    const bool all_arrived = got.wait_distinct(sent.size(), 60s);
+    // Arriving without a pause of 15 s (no stall), within 150 s (a sanitizer build of 100,000).
+    const bool all_arrived = got.wait_distinct_progressing(sent.size(), 15s, 150s);
     CHECK(all_arrived);
     int lost = 0, duplicates = 0;
     const auto by_id = got.by_id();

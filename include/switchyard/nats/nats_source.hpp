@@ -89,7 +89,8 @@ struct nats_source_stats {
 };
 
 /// Pulls from a JetStream consumer into a bus (see the file comment) on threads of its own (one
-/// fetches and publishes, one sends "in progress"), from construction until stop() or
+/// fetches, keeping one pull request ahead; one publishes; one sends "in progress"), from
+/// construction until stop() or
 /// destruction; the bus must outlive the source. Stop (or destroy) the source before shutting its
 /// bus down: a source that finds its bus shut down naks what it holds and fetches no more (the
 /// messages stay in the stream, never dead-lettered), but a stopped source leaves them cleanly
