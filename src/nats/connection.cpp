@@ -75,8 +75,7 @@ void on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* clos
         if (auto it = st->waiting.find(msg); it != st->waiting.end()) {
             w = std::move(it->second);
             st->waiting.erase(it);
-            --st->in_flight;
-            if (st->slot_waiters != 0) st->slot_free.notify_one();
+            st->free_slot_locked();
         }
     }
     if (w) {
@@ -192,6 +191,7 @@ std::shared_ptr<pub_waiter> nats_connection::state::forget_pub_ack(natsMsg* msg)
     if (it == waiting.end()) return nullptr;
     auto w = std::move(it->second);
     waiting.erase(it);
+    free_slot_locked();
     return w;
 }
 
@@ -223,6 +223,10 @@ bool nats_connection::state::acquire_slot(std::chrono::steady_clock::time_point 
 
 void nats_connection::state::release_slot() {
     std::lock_guard lock(pending_mutex);
+    free_slot_locked();
+}
+
+void nats_connection::state::free_slot_locked() noexcept {
     --in_flight;
     if (slot_waiters != 0) slot_free.notify_one();
 }

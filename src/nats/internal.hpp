@@ -87,10 +87,13 @@ struct nats_connection::state {
     // A slot among max_pub_acks_in_flight, waiting up to `deadline`; false when none came.
     bool acquire_slot(std::chrono::steady_clock::time_point deadline);
     void release_slot();
+    // release_slot() with pending_mutex held.
+    void free_slot_locked() noexcept;
     // Registers `w` for the PubAck of `msg` (the key on_pub_ack looks up); starts the completion
     // thread the first time.
     void await_pub_ack(natsMsg* msg, std::shared_ptr<nats_detail::pub_waiter> w);
-    // Takes `msg`'s waiter back when its publish never left (it is not finished then).
+    // Takes `msg`'s waiter back, and frees its slot, when its publish never left (it is not
+    // finished then).
     std::shared_ptr<nats_detail::pub_waiter> forget_pub_ack(natsMsg* msg);
     // Hands a waiter whose result is in to the completion thread.
     void complete_later(std::shared_ptr<nats_detail::pub_waiter> w);

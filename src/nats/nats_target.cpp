@@ -79,7 +79,6 @@ public:
             auto w = st.forget_pub_ack(key);
             natsMsg_Destroy(msg);  // still ours when the call failed
             if (w) {
-                st.release_slot();
                 w->error = describe(s);
                 w->finish(*w);
             }

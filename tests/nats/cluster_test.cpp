@@ -35,34 +35,6 @@ namespace {
 
 constexpr const char* everything = R"({"source": [{"prefix": ""}]})";
 
-// Events received by a bus, counted by id; lets a test wait for a count.
-class received_log {
-public:
-    void add(std::string_view json) {
-        const auto j = nlohmann::json::parse(json);
-        std::lock_guard lock(mutex_);
-        ++by_id_[j["id"].get<std::string>()];
-        changed_.notify_all();
-    }
-    bool wait_distinct(std::size_t n, std::chrono::milliseconds timeout) {
-        std::unique_lock lock(mutex_);
-        return changed_.wait_for(lock, timeout, [&] { return by_id_.size() >= n; });
-    }
-    std::size_t distinct() {
-        std::lock_guard lock(mutex_);
-        return by_id_.size();
-    }
-    std::map<std::string, int> by_id() {
-        std::lock_guard lock(mutex_);
-        return by_id_;
-    }
-
-private:
-    std::mutex mutex_;
-    std::condition_variable changed_;
-    std::map<std::string, int> by_id_;
-};
-
 event_ptr order(bus& b, int n) {
     return make_json_event(b.make_envelope("com.example.orders", "OrderPlaced"), R"({"n": )" + std::to_string(n) + "}");
 }

@@ -1,23 +1,82 @@
-// Helpers for the NATS tests: a quiet log sink, reading a stream back with nats.c, waiting for a
-// condition with a deadline.
+// Helpers for the NATS tests: a quiet log sink, the events a bus received, reading a stream back
+// with nats.c, waiting for a condition with a deadline.
 #pragma once
 
 #include <nats/nats.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <switchyard/bus_options.hpp>
 #include <switchyard/nats/connection.hpp>
 #include <switchyard/observe/log.hpp>
 
 #include "nats/internal.hpp"
+
+// Events received by a bus, by id and by key, with their order; lets a test wait for a count.
+class received_log {
+public:
+    void add(std::string_view json) {
+        const auto j = nlohmann::json::parse(json);
+        std::lock_guard lock(mutex_);
+        ++by_id_[j["id"].get<std::string>()];
+        if (j["detail"].contains("customer"))
+            by_key_[j["detail"]["customer"].get<std::string>()].push_back(j["detail"]["n"].get<int>());
+        ++total_;
+        changed_.notify_all();
+    }
+    bool wait_distinct(std::size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, timeout, [&] { return by_id_.size() >= n; });
+    }
+    // Waits for n distinct events while they keep coming: false once none came for `idle`
+    // (a stall) or `limit` passed. A slow build (sanitizers) takes longer, a stall never passes.
+    bool wait_distinct_progressing(std::size_t n, std::chrono::milliseconds idle, std::chrono::milliseconds limit) {
+        const auto end = std::chrono::steady_clock::now() + limit;
+        std::unique_lock lock(mutex_);
+        while (by_id_.size() < n) {
+            const auto before = by_id_.size();
+            const auto until = std::min(end, std::chrono::steady_clock::now() + idle);
+            changed_.wait_until(lock, until, [&] { return by_id_.size() >= n || by_id_.size() > before; });
+            if (by_id_.size() == before || std::chrono::steady_clock::now() >= end) return by_id_.size() >= n;
+        }
+        return true;
+    }
+    std::size_t distinct() {
+        std::lock_guard lock(mutex_);
+        return by_id_.size();
+    }
+    std::size_t total() {
+        std::lock_guard lock(mutex_);
+        return total_;
+    }
+    std::map<std::string, int> by_id() {
+        std::lock_guard lock(mutex_);
+        return by_id_;
+    }
+    std::map<std::string, std::vector<int>> by_key() {
+        std::lock_guard lock(mutex_);
+        return by_key_;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::map<std::string, int> by_id_;
+    std::map<std::string, std::vector<int>> by_key_;
+    std::size_t total_ = 0;
+};
 
 // Keeps what is logged, for tests that check the log (and to keep the test output quiet).
 class recording_sink : public switchyard::log_sink {

@@ -299,14 +299,8 @@ private:
         if (t.spec.invoke_async) return attempt_async(d, std::move(owner), timed);
         outcome result = outcome::success();
         try {
-            delivery_info info{t.rule, t.spec.id, d.attempts};
-            info.redelivered = d.redelivered;
             std::string payload;
-            if (!t.input.is_whole_event()) {
-                payload = t.input.render(*d.event, t.rule);  // rendered per attempt: cheap next to a retry
-                info.payload = payload;
-                info.payload_is_json = t.input.is_json();
-            }
+            const delivery_info info = info_for(d, payload);
             result = t.spec.invoke(*d.event, info);
         } catch (const routing_loop_error& ex) {
             trace_end(deliver_result::permanent_failure, ex.what());
@@ -316,6 +310,20 @@ private:
             result = outcome_of(std::current_exception());
         }
         conclude(d, std::move(owner), std::move(result), timed);
+    }
+
+    // What the handler learns of attempt `d`; `payload` holds the target's rendered input (the
+    // info views it), rendered per attempt: cheap next to a retry.
+    static delivery_info info_for(const delivery& d, std::string& payload) {
+        const auto& t = *d.target;
+        delivery_info info{t.rule, t.spec.id, d.attempts};
+        info.redelivered = d.redelivered;
+        if (!t.input.is_whole_event()) {
+            payload = t.input.render(*d.event, t.rule);
+            info.payload = payload;
+            info.payload_is_json = t.input.is_json();
+        }
+        return info;
     }
 
     static outcome outcome_of(std::exception_ptr failure) {
@@ -390,14 +398,14 @@ private:
                 dropped_while_invoking_ = true;
                 return;
             }
-            complete(outcome::retry("the asynchronous target dropped its delivery_completion without calling it"));
+            complete(dropped_completion());
         }
         // The invoker's call is over: `thrown` is its exception's outcome, if it threw.
         void invoked(std::optional<outcome> thrown) noexcept {
             invoking_.store(false, std::memory_order_release);
             if (thrown) complete(std::move(*thrown));  // a no-op if the completion came first
             else if (dropped_while_invoking_)
-                complete(outcome::retry("the asynchronous target dropped its delivery_completion without calling it"));
+                complete(dropped_completion());
         }
 
     private:
@@ -423,19 +431,14 @@ private:
         auto& t = *d.target;
         std::shared_ptr<pending_attempt> pending;
         std::string payload;
-        delivery_info info{t.rule, t.spec.id, d.attempts};
-        info.redelivered = d.redelivered;
+        delivery_info info;
         // The call may outlive the delivery (it can end on another thread before the invoker
         // returns, and the bus go away): keep what the call uses, the event and the target
         // (its invoker, the strings `info` views).
         const event_ptr event = d.event;
         const std::shared_ptr<target_state> keep = d.target;
         try {
-            if (!t.input.is_whole_event()) {
-                payload = t.input.render(*d.event, t.rule);
-                info.payload = payload;
-                info.payload_is_json = t.input.is_json();
-            }
+            info = info_for(d, payload);
             if (!owner) owner = std::make_unique<delivery>(std::move(d));  // `d` is not used again
             pending = std::make_shared<pending_attempt>(*this, std::move(owner), timed);
         } catch (...) {

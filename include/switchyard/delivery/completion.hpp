@@ -14,6 +14,11 @@
 namespace switchyard {
 
 namespace detail {
+// What a completion destroyed without being called ends its delivery with.
+inline outcome dropped_completion() {
+    return outcome::retry("the asynchronous target dropped its delivery_completion without calling it");
+}
+
 // Where a completion's outcome goes: the bus's engine, or an adapter's wrapper.
 class completion_sink {
 public:
@@ -21,9 +26,7 @@ public:
     // The completion was called.
     virtual void complete(outcome result) noexcept = 0;
     // The completion was destroyed without being called.
-    virtual void dropped() noexcept {
-        complete(outcome::retry("the asynchronous target dropped its delivery_completion without calling it"));
-    }
+    virtual void dropped() noexcept { complete(dropped_completion()); }
 };
 }  // namespace detail
 
