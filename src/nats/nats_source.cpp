@@ -2,8 +2,9 @@
 // each fetched message's event into the bus with a settlement callback; the callback acks, naks
 // or terminates the message. The fetch thread keeps one pull request ahead of the publishing
 // (the server's round trip overlaps the per-message work) within max_in_flight, and alone owns
-// the pull subscription: it makes it again when fetching stalls while the consumer has messages
-// waiting. A third thread sends "in progress" for messages whose deliveries run long.
+// the consumer's inbox (pull.hpp: pull requests of our own, not nats.c's Fetch): it makes a new
+// one when fetching stalls while the consumer has messages waiting. A third thread sends "in
+// progress" for messages whose deliveries run long.
 #include "switchyard/nats/nats_source.hpp"
 
 #include <algorithm>
@@ -26,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nats/internal.hpp"
+#include "nats/pull.hpp"
 #include "switchyard/error.hpp"
 
 namespace switchyard {
@@ -76,11 +78,10 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
     nats_source_options options;
     std::string where;
 
-    // The fetch thread's alone once it runs (the constructor subscribes before starting it, and
-    // the destructor runs after it is joined): only it fetches, and only it subscribes again
-    // (check_stall), so a subscription is never replaced under a fetch.
-    natsSubscription* sub = nullptr;
-    std::vector<natsSubscription*> retired;  // replaced after a stall; kept while their messages may be acked
+    // The consumer's inbox and pull requests (pull.hpp). The fetch thread's alone once it runs
+    // (the constructor subscribes before starting it, and the destructor runs after it is
+    // joined): only it fetches, and only it renews the inbox (check_stall).
+    std::unique_ptr<pull_inbox> inbox;
 
     std::mutex mutex;
     std::condition_variable changed;  // settlements (stop() waits for the running ones), stopping
@@ -117,7 +118,7 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
 
     std::atomic<std::uint64_t> received{0}, redeliveries{0}, acks{0}, naks{0}, terms{0}, in_progress{0}, lag{0};
 
-    std::thread fetcher;    // fetches (and parses) into `queued`/`fresh`; owns `sub`
+    std::thread fetcher;    // fetches into `queued`/`fresh`; owns `inbox`
     std::thread publisher;  // publishes `ready` and `fresh`
     std::thread progress;   // sends "in progress" (the publisher may be blocked in a publish)
 
@@ -129,8 +130,6 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
     ~state() {
         for (auto& [id, f] : running) natsMsg_Destroy(f.msg);
         for (auto& [id, f] : queued) natsMsg_Destroy(f.msg);
-        if (sub != nullptr) natsSubscription_Destroy(sub);
-        for (auto* s : retired) natsSubscription_Destroy(s);
     }
 
     void log(log_level level, std::string_view message, std::initializer_list<log_field> fields = {}) const noexcept {
@@ -254,19 +253,10 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
         return std::chrono::duration_cast<std::chrono::nanoseconds>(options.start_time.time_since_epoch()).count();
     }
 
+    // The inbox the consumer's messages come to, made once (a consumer made again after it was
+    // lost keeps it).
     void subscribe() {
-        jsSubOptions so;
-        jsSubOptions_Init(&so);
-        so.Stream = options.stream.c_str();
-        so.Consumer = options.durable.c_str();
-        so.ManualAck = true;
-        jsErrCode code = static_cast<jsErrCode>(0);
-        natsSubscription* made = nullptr;
-        const natsStatus s = js_PullSubscribe(&made, conn.js, options.filter_subject.empty() ? nullptr : options.filter_subject.c_str(),
-                                              options.durable.c_str(), nullptr, &so, &code);
-        if (s != NATS_OK) throw error(fmt::format("{}: cannot subscribe to the consumer: {}", where, describe(s, code)));
-        if (sub != nullptr) retired.push_back(sub);
-        sub = made;
+        if (!inbox) inbox = std::make_unique<pull_inbox>(conn.nc, "$JS.API.CONSUMER.MSG.NEXT." + options.stream + "." + options.durable, where);
     }
 
     // ---- the fetch loop ----------------------------------------------------------------------
@@ -310,16 +300,14 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
                 room = std::min(options.fetch_batch, options.max_in_flight - (running.size() + queued.size()));
                 requested = room;
             }
-            natsMsgList list{nullptr, 0};
-            jsErrCode code = static_cast<jsErrCode>(0);
-            const natsStatus s = natsSubscription_Fetch(&list, sub, static_cast<int>(room), to_ms(wait), &code);
+            std::vector<natsMsg*> fetched;
+            fetched.reserve(room);
+            const natsStatus s = inbox->fetch(fetched, room, wait);
             if (s == NATS_OK) {
                 empty_fetches = 0;
-                take(list);  // clears `requested`
-                natsMsgList_Destroy(&list);
+                take(fetched);  // clears `requested`
                 continue;
             }
-            natsMsgList_Destroy(&list);
             {
                 std::unique_lock lock(mutex);
                 requested = 0;
@@ -328,7 +316,7 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
                     if (now - last_error_log > std::chrono::seconds(5)) {
                         last_error_log = now;
                         log(log_level::warn, "nats: fetching failed; trying again",
-                            {{"stream", options.stream}, {"durable", options.durable}, {"error", describe(s, code)}});
+                            {{"stream", options.stream}, {"durable", options.durable}, {"error", describe(s)}});
                     }
                     // Let a reconnection happen rather than spin.
                     fetch_changed.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping; });
@@ -406,7 +394,7 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
             log(log_level::warn, "nats: fetching stalled while the consumer has messages; subscribing again",
                 {{"stream", options.stream}, {"durable", options.durable}, {"pending", std::to_string(pending)}});
             try {
-                subscribe();
+                inbox->renew();
                 conn.stalls_recovered.fetch_add(1, std::memory_order_relaxed);
             } catch (const std::exception& ex) {
                 log(log_level::error, "nats: could not subscribe again", {{"error", ex.what()}});
@@ -418,28 +406,24 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
     // counts them meanwhile), then they are registered at once (so "in progress" covers those
     // waiting for their turn to publish: JetStream's ack timer runs from the fetch) and handed to
     // the publishing thread in order, except those queued behind a message of their subject.
-    void take(natsMsgList& list) {
+    void take(const std::vector<natsMsg*>& list) {
         const auto fetched = clock_type::now();
         std::vector<in_flight> taken;
-        taken.reserve(static_cast<std::size_t>(std::max(list.Count, 0)));
-        for (int i = 0; i < list.Count; ++i) {
-            natsMsg* m = list.Msgs[i];
-            list.Msgs[i] = nullptr;  // ours now
+        taken.reserve(list.size());
+        for (natsMsg* m : list) {
             received.fetch_add(1, std::memory_order_relaxed);
             conn.received.fetch_add(1, std::memory_order_relaxed);
             std::uint64_t delivered = 1;
             std::int64_t stored_at = 0;
-            jsMsgMetaData* meta = nullptr;
-            if (natsMsg_GetMetaData(&meta, m) == NATS_OK && meta != nullptr) {
-                delivered = meta->NumDelivered;
-                stored_at = meta->Timestamp;
-                lag.store(meta->NumPending, std::memory_order_relaxed);
-                conn.lag.store(meta->NumPending, std::memory_order_relaxed);
-                jsMsgMetaData_Destroy(meta);
+            if (const auto meta = parse_ack_subject(natsMsg_GetReply(m))) {
+                delivered = meta->delivered;
+                stored_at = meta->stored_ns;
+                lag.store(meta->pending, std::memory_order_relaxed);
+                conn.lag.store(meta->pending, std::memory_order_relaxed);
             }
             if (options.start == nats_start::time && stored_at != 0 && stored_at < start_time_ns()) {
                 // Before the window (see create_consumer): not ours to deliver.
-                natsMsg_Ack(m, nullptr);
+                ack(conn.nc, m);
                 natsMsg_Destroy(m);
                 continue;
             }
@@ -618,17 +602,17 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
         }
         switch (v) {
             case verdict::ack:
-                natsMsg_Ack(f.msg, nullptr);
+                ack(conn.nc, f.msg);
                 acks.fetch_add(1, std::memory_order_relaxed);
                 conn.acks.fetch_add(1, std::memory_order_relaxed);
                 break;
             case verdict::nak:
-                natsMsg_NakWithDelay(f.msg, to_ms(options.nak_delay), nullptr);
+                nak(conn.nc, f.msg, options.nak_delay);
                 naks.fetch_add(1, std::memory_order_relaxed);
                 conn.naks.fetch_add(1, std::memory_order_relaxed);
                 break;
             case verdict::term:
-                natsMsg_Term(f.msg, nullptr);
+                term(conn.nc, f.msg);
                 terms.fetch_add(1, std::memory_order_relaxed);
                 conn.terms.fetch_add(1, std::memory_order_relaxed);
                 give_up(f.event, f.subject, f.delivered, reason, code_text, reason_text);
@@ -663,8 +647,7 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
     // mutex held.
     void nak_held(std::chrono::milliseconds delay) {
         for (auto& [id, f] : queued) {
-            if (delay.count() > 0) natsMsg_NakWithDelay(f.msg, to_ms(delay), nullptr);
-            else natsMsg_Nak(f.msg, nullptr);
+            nak(conn.nc, f.msg, delay);
             natsMsg_Destroy(f.msg);
             naks.fetch_add(1, std::memory_order_relaxed);
             conn.naks.fetch_add(1, std::memory_order_relaxed);
@@ -676,12 +659,18 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
         queued.clear();
         fresh.clear();
         ready.clear();
+        // And those that reached the inbox after the last fetch (a pull request's late answers).
+        const auto late = inbox ? inbox->nak_waiting(delay) : 0;
+        received.fetch_add(late, std::memory_order_relaxed);
+        conn.received.fetch_add(late, std::memory_order_relaxed);
+        naks.fetch_add(late, std::memory_order_relaxed);
+        conn.naks.fetch_add(late, std::memory_order_relaxed);
         changed.notify_all();
         fetch_changed.notify_one();
     }
 
     void unreadable(natsMsg* m, const std::string& subject, std::uint64_t delivered, const std::string& why) {
-        natsMsg_Term(m, nullptr);
+        term(conn.nc, m);
         terms.fetch_add(1, std::memory_order_relaxed);
         conn.terms.fetch_add(1, std::memory_order_relaxed);
         event_ptr placeholder;
@@ -735,7 +724,7 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
         for (auto& [id, f] : running) {
             if (now - f.last_progress < interval) continue;
             f.last_progress = now;
-            natsMsg_InProgress(f.msg, nullptr);
+            nats_detail::in_progress(conn.nc, f.msg);
             in_progress.fetch_add(1, std::memory_order_relaxed);
             conn.in_progress.fetch_add(1, std::memory_order_relaxed);
         }
@@ -743,7 +732,7 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
         for (auto& [id, f] : queued) {
             if (now - f.last_progress < interval) continue;
             f.last_progress = now;
-            natsMsg_InProgress(f.msg, nullptr);
+            nats_detail::in_progress(conn.nc, f.msg);
             in_progress.fetch_add(1, std::memory_order_relaxed);
             conn.in_progress.fetch_add(1, std::memory_order_relaxed);
         }

@@ -404,6 +404,35 @@ TEST_CASE("nats_source: two sources on one durable share the work; each message 
     MESSAGE("source a processed " << a_count.load() << ", source b " << b_count.load());
 }
 
+// nats.c 3.4.1's natsSubscription_Fetch writes past its array when a pull request starts with
+// more than half a batch of messages already waiting in the subscription (late deliveries for
+// an earlier request that timed out): heap corruption, seen in CI under the server-kill test.
+// Pull requests that expire as fast as their messages arrive make such late deliveries common.
+TEST_CASE("nats_source: pull requests that expire as their messages arrive: late deliveries are taken, nothing lost") {
+    nats_server server;
+    auto c = connect_to(server.url());
+    c->add_stream({.name = "EVENTS", .subjects = {"events.>"}});
+    producer_side producer(c);
+    int n = 5000;
+    if (const char* env = std::getenv("SWITCHYARD_NATS_EVENTS")) n = std::max(n, std::atoi(env));
+    for (int i = 0; i < n; ++i) producer.publish_in_flight(i);
+    producer.stored();
+
+    received_log got;
+    bus consumer_bus{"consumer"};
+    auto sub = consumer_bus.subscribe(everything, json_handler("h", [&](std::string_view json) { got.add(json); }));
+    auto o = source_options("expiring");
+    o.fetch_wait = 1ms;  // each request expires about when its messages come
+    o.fetch_batch = 64;
+    o.max_in_flight = 512;
+    auto cc = connect_to(server.url(), nullptr, "consumer");
+    nats_source source(consumer_bus, cc, o);
+    CHECK(got.wait_distinct_progressing(static_cast<std::size_t>(n), 15s, 150s));
+    CHECK(got.by_id().size() == static_cast<std::size_t>(n));
+    REQUIRE(eventually([&] { return source.stats().acks >= static_cast<std::uint64_t>(n); }));
+    MESSAGE("received " << source.stats().received << " for " << n << ", redeliveries " << source.stats().redeliveries);
+}
+
 TEST_CASE("per-key order: partitioned subjects and a source ordered by subject keep each key's events in order") {
     nats_server server;
     auto c = connect_to(server.url());
@@ -600,6 +629,8 @@ struct consumer_floor {
     std::uint64_t ack_floor = 0;
     std::int64_t ack_pending = -1;
     std::uint64_t pending = 0;
+    std::uint64_t delivered = 0;  // deliveries the server made (the consumer sequence)
+    std::int64_t waiting = -1;    // pull requests open at the server
 };
 consumer_floor floor_of(nats_connection& c, const std::string& durable) {
     jsConsumerInfo* ci = nullptr;
@@ -608,6 +639,8 @@ consumer_floor floor_of(nats_connection& c, const std::string& durable) {
     out.ack_floor = ci->AckFloor.Stream;
     out.ack_pending = ci->NumAckPending;
     out.pending = ci->NumPending;
+    out.delivered = ci->Delivered.Consumer;
+    out.waiting = ci->NumWaiting;
     jsConsumerInfo_Destroy(ci);
     return out;
 }
@@ -629,11 +662,14 @@ TEST_CASE("nats_source: a bus shut down under a running source burns nothing: na
         nats_source source(consumer_bus, c, o);
         REQUIRE(consumer_bus.shutdown(5s));  // the wrong order (stop the source first), on purpose
         for (int i = 0; i < n; ++i) producer.publish(i);
-        // The source fetches, finds the bus shut down, naks what it took and fetches no more.
+        // The source fetches, finds the bus shut down, naks what it took and fetches no more:
+        // once its last pull request is over, it has taken (and naked) every delivery the
+        // server made, late answers to that request included.
         REQUIRE(eventually([&] { return source.stats().received >= 1; }));
         CHECK(eventually([&] {
             const auto st = source.stats();
-            return st.naks == st.received && st.in_flight == 0;
+            const auto f = floor_of(*c, "closed");
+            return f.waiting == 0 && st.received == f.delivered && st.naks == st.received && st.in_flight == 0;
         }));
         const auto received = source.stats().received;
         std::this_thread::sleep_for(600ms);  // far past nak_delay (20 ms): a source still fetching takes them again

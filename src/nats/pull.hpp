@@ -1,0 +1,80 @@
+// A JetStream pull consumer fetched with plain NATS requests on an inbox this source owns, not
+// with nats.c's natsSubscription_Fetch. Why: nats.c 3.4.1's Fetch first takes the messages
+// already waiting in its subscription (late deliveries for an earlier request that timed out),
+// then asks for the rest and waits until its count equals what it asked for; with more than half
+// a batch waiting, the count passes that number, never equals it, and the messages that follow
+// are written past the end of its array (heap corruption, seen under a restarting server and on a
+// loaded machine). And a pull subscription made again after a stall dropped the late deliveries
+// waiting in it. Here every delivery that reaches the inbox is taken, whichever request it
+// answers, into a growing vector. Not installed.
+#pragma once
+
+#include <nats/nats.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace switchyard::nats_detail {
+
+// What JetStream's ack subject says of a delivery ($JS.ACK.<stream>.<consumer>.<delivered>.
+// <stream seq>.<consumer seq>.<time ns>.<pending>, or the form with a domain and an account
+// hash before the stream).
+struct delivery_metadata {
+    std::uint64_t delivered = 1;  // deliveries of this message, this one included
+    std::int64_t stored_ns = 0;   // when the stream stored it, ns since the epoch
+    std::uint64_t pending = 0;    // messages the consumer has not yet delivered
+};
+std::optional<delivery_metadata> parse_ack_subject(std::string_view reply);
+
+// The acknowledgements JetStream reads on a delivery's ack subject (what natsMsg_Ack and its
+// siblings send; those refuse a message that did not come through nats.c's own JetStream
+// subscription). Best effort like theirs: a lost one is a redelivery after ack_wait.
+void ack(natsConnection* nc, natsMsg* m);
+void nak(natsConnection* nc, natsMsg* m, std::chrono::milliseconds delay);
+void term(natsConnection* nc, natsMsg* m);
+void in_progress(natsConnection* nc, natsMsg* m);
+
+// One consumer's inbox and its pull requests. Used by one thread (the source's fetch thread).
+class pull_inbox {
+public:
+    // Subscribes to a new inbox; `next_subject` is the consumer's
+    // $JS.API.CONSUMER.MSG.NEXT.<stream>.<durable>. Throws switchyard::error when it cannot.
+    pull_inbox(natsConnection* nc, std::string next_subject, std::string where);
+    ~pull_inbox();
+    pull_inbox(const pull_inbox&) = delete;
+    pull_inbox& operator=(const pull_inbox&) = delete;
+
+    // Appends up to `room` deliveries to `out`: first those already waiting (late answers to
+    // earlier requests), then what the consumer has now (a request that does not wait), and only
+    // when that is nothing, what comes within `wait` (a request the server ends a little
+    // earlier). NATS_OK when it appended any, NATS_TIMEOUT when none came, else why the
+    // requests failed.
+    natsStatus fetch(std::vector<natsMsg*>& out, std::size_t room, std::chrono::milliseconds wait);
+
+    // A new inbox (after a stall); the old one is still read for its late deliveries.
+    void renew();
+
+    // Naks (with `delay`) every delivery waiting in the inboxes, taken by no fetch: the source
+    // stops, or its bus closed. Returns how many.
+    std::size_t nak_waiting(std::chrono::milliseconds delay);
+
+private:
+    enum class ended { full, status, no_responders, deadline, closed };
+    void subscribe();
+    void take_waiting(natsSubscription* from, std::vector<natsMsg*>& out, std::size_t room);
+    natsStatus request(std::size_t batch, std::chrono::milliseconds expires);
+    ended collect(std::vector<natsMsg*>& out, std::size_t room, std::chrono::steady_clock::time_point deadline);
+
+    natsConnection* nc_;
+    std::string next_subject_;
+    std::string where_;
+    std::string inbox_;
+    natsSubscription* sub_ = nullptr;
+    std::vector<natsSubscription*> retired_;
+};
+
+}  // namespace switchyard::nats_detail
