@@ -12,6 +12,7 @@
 #include "switchyard/config.hpp"
 #include "switchyard/detail/json_depth.hpp"
 #include "switchyard/detail/json_emit.hpp"
+#include "switchyard/detail/json_string.hpp"
 #include "switchyard/detail/json_object_check.hpp"
 #include "switchyard/event.hpp"
 
@@ -88,13 +89,37 @@ SWITCHYARD_INLINE const std::string& any_event::detail_json() const {
 
 SWITCHYARD_INLINE const std::string& any_event::json() const {
     std::call_once(json_once_, [this] {
-        // EventBridge's field order, so the text reads like the events users know.
-        nlohmann::ordered_json head;
-        detail::write_envelope(head, meta());
-        std::string text = head.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-        text.pop_back();  // the closing brace: splice the detail text in without reparsing it
+        // EventBridge's field order, so the text reads like the events users know; written
+        // directly (what write_envelope and a dump would give, without building a DOM: this
+        // text is made for every journaled or forwarded event), the detail text spliced in.
+        const auto& m = meta();
+        const auto& detail_text = detail_json();
+        std::string text;
+        text.reserve(192 + m.id.size() + m.source.size() + m.detail_type.size() + detail_text.size());
+        const auto field = [&](std::string_view name, std::string_view value) {
+            text += name;
+            detail::append_json_string(text, value);
+        };
+        field("{\"version\":", m.version);
+        field(",\"id\":", m.id);
+        field(",\"detail-type\":", m.detail_type);
+        field(",\"source\":", m.source);
+        field(",\"account\":", m.account);
+        field(",\"time\":", m.time);
+        field(",\"region\":", m.region);
+        text += ",\"resources\":[";
+        for (std::size_t i = 0; i < m.resources.size(); ++i) {
+            if (i != 0) text += ',';
+            detail::append_json_string(text, m.resources[i]);
+        }
+        text += ']';
+        if (m.replay_name) field(",\"replay-name\":", *m.replay_name);
+        if (m.trace) {
+            field(",\"traceparent\":", m.trace->traceparent());
+            if (!m.trace->tracestate.empty()) field(",\"tracestate\":", m.trace->tracestate);
+        }
         text += ",\"detail\":";
-        text += detail_json();
+        text += detail_text;
         text += '}';
         json_ = std::move(text);
     });
