@@ -161,6 +161,12 @@ public:
     /// itself throws, `on_settled` is never called.
     SWITCHYARD_API publish_result publish(event_ptr e, settlement_callback on_settled);
 
+    /// Publishes an already-built event as it is without waiting for the journal: `on_done` gets
+    /// the result, exactly once (see publish_callback for when and on which thread), and
+    /// producer<T>::publish_async says what happens meanwhile. Throws switchyard::error when `e`
+    /// is null or `on_done` is empty.
+    SWITCHYARD_API void publish_async(event_ptr e, publish_callback on_done);
+
     /// Publishes an already-built event whose idempotency key is `dedup_id`: with deduplication
     /// on (bus_options::dedup), a second event with the same key inside the window is accepted but
     /// not delivered (publish_result::deduplicated). A scheduler's fire uses its id.

@@ -28,6 +28,10 @@ using typed_event_factory = event_ptr (*)(void* detail, envelope&& meta, std::ch
 SWITCHYARD_API publish_result publish_new(const std::weak_ptr<bus_core>& core, const std::string& source, std::string_view detail_type,
                                           publish_options&& options, void* detail, typed_event_factory make);
 
+/// The compiled half of producer<T>::publish_async: everything but the type.
+SWITCHYARD_API void publish_new_async(const std::weak_ptr<bus_core>& core, const std::string& source, std::string_view detail_type,
+                                      publish_options&& options, void* detail, typed_event_factory make, publish_callback on_done);
+
 /// The compiled half of producer<T>::publish_batch: `count` details `stride` bytes apart.
 SWITCHYARD_API std::vector<publish_result> publish_batch_new(const std::weak_ptr<bus_core>& core, const std::string& source,
                                                              std::string_view detail_type, const publish_options& options,
@@ -47,6 +51,18 @@ public:
     /// (publish_errc); a journaled bus returns once the event is durable.
     [[nodiscard]] publish_result publish(T detail, publish_options options = {}) const {
         return detail::publish_new(core_, source_, detail_type_of<T>(), std::move(options), &detail, &make);
+    }
+
+    /// Publishes one event without waiting for the journal: `on_done` gets the result, exactly
+    /// once (see publish_callback for when and on which thread). On a journaled bus the event is
+    /// matched and a slot reserved on each target here (a full queue blocks or throttles as
+    /// publish() does); its record joins the journal's next commit, shared with every record
+    /// made meanwhile (sqlite_journal: one transaction and one fsync), and its deliveries start
+    /// once that commit is durable. One thread keeps many events in flight that way, at the
+    /// journal's batched rate. Without a journal it is publish() with a callback, run before this
+    /// returns. Throws switchyard::error when `on_done` is empty.
+    void publish_async(T detail, publish_callback on_done, publish_options options = {}) const {
+        detail::publish_new_async(core_, source_, detail_type_of<T>(), std::move(options), &detail, &make, std::move(on_done));
     }
 
     /// Publishes every detail in `details`, in order, each as its own event (its own id), with

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -94,5 +95,13 @@ struct [[nodiscard]] put_events_result {
 
 /// What producer::publish_batch returns: the same shape as a PutEvents result.
 using publish_batch_result = put_events_result;
+
+/// What `bus::publish_async` and `producer<T>::publish_async` call, exactly once, with the
+/// publish's result: at once (on the publishing thread, before the call returns) when the publish
+/// is decided there (refused, throttled, deduplicated, matched nothing, or no journal); on a
+/// journaled bus, once the journal's commit carried the event (on the journal's thread: its
+/// deliveries have started, inline targets have run). Must not throw (an exception is caught and
+/// dropped); must not drain the bus without a timeout.
+using publish_callback = std::function<void(const publish_result&)>;
 
 }  // namespace switchyard

@@ -9,10 +9,12 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
 #include "sqlite_db.hpp"
+#include "switchyard/detail/json_string.hpp"
 
 namespace switchyard {
 
@@ -22,18 +24,22 @@ constexpr std::int32_t journal_schema_version = 1;
 }  // namespace
 
 struct sqlite_journal::impl {
+    // Views of the caller's: a synchronous caller waits for the commit, and an asynchronous
+    // one's event and deliveries stay valid until its completion has run (journal's contract).
     struct accepted {
         std::uint64_t sequence;
-        std::string json;
-        std::vector<journal_delivery> deliveries;
+        std::string_view json;
+        std::span<const journal_delivery> deliveries;
     };
     struct ended {
         std::uint64_t sequence;
         std::string rule, target;
     };
-    // Events waiting for one commit; every publisher whose event is in it waits for `done`.
+    // Events waiting for one commit; every publisher whose event is in it waits for `done`, and
+    // the asynchronous ones' completions are called once it is.
     struct batch {
         std::vector<accepted> events;
+        std::vector<std::pair<std::uint64_t, journal_completion>> completions;
         bool done = false;
         std::exception_ptr error;
     };
@@ -44,6 +50,10 @@ struct sqlite_journal::impl {
         put_checkpoint, get_checkpoint;
     static constexpr std::uint64_t floor_block = 65536;
     std::uint64_t floor = 0;  // sequence_floor as committed; the leader's alone
+    // The open deliveries of the events this object committed, by sequence (the leader's alone):
+    // an end then needs no read of its row, and the row's last end deletes it outright. Events
+    // from before the journal was opened are read from their row.
+    std::unordered_map<std::uint64_t, std::vector<journal_delivery>> open_rows;
 
     mutable std::mutex mutex;
     std::condition_variable changed;  // a batch finished, or leadership was released
@@ -52,6 +62,7 @@ struct sqlite_journal::impl {
     std::vector<ended> ends;
     bool leading = false;
     bool stopping = false;
+    bool flusher_waiting = false;  // the flusher sleeps: an asynchronous record wakes it (only then: a wake costs a syscall)
     std::uint64_t last_sequence = 0;
     statistics counts;
     std::thread flusher;  // declared last: started once everything above exists
@@ -82,7 +93,7 @@ struct sqlite_journal::impl {
         insert_event = db.prepare("INSERT INTO events (seq, json, open) VALUES (?1, ?2, ?3)");
         read_open = db.prepare("SELECT open FROM events WHERE seq = ?1");
         update_open = db.prepare("UPDATE events SET open = ?2 WHERE seq = ?1");
-        delete_event = db.prepare("DELETE FROM events WHERE seq = ?1");
+        delete_event = db.prepare("DELETE FROM events WHERE seq BETWEEN ?1 AND ?2");
         save_floor = db.prepare("UPDATE meta SET value = ?1 WHERE key = 'sequence_floor'");
         read_unfinished = db.prepare("SELECT seq, json, open FROM events ORDER BY seq");
         put_checkpoint = db.prepare("INSERT OR REPLACE INTO checkpoints (key, value) VALUES (?1, ?2)");
@@ -102,16 +113,25 @@ struct sqlite_journal::impl {
         try {
             std::unique_lock lock(mutex);
             changed.wait(lock, [&] { return !leading; });
-            if (!ends.empty()) lead(lock);
+            if (!ends.empty() || !collecting->events.empty()) lead(lock);
         } catch (const std::exception& e) {
             std::fprintf(stderr, "switchyard: sqlite_journal could not write buffered delivery ends on close: %s\n", e.what());
         }
     }
 
-    static std::string encode(const std::vector<journal_delivery>& open) {
-        auto pairs = nlohmann::json::array();
-        for (const auto& d : open) pairs.push_back({d.rule, d.target});
-        return pairs.dump();
+    // [[rule, target], ...]
+    static std::string encode(std::span<const journal_delivery> open) {
+        std::string out = "[";
+        for (const auto& d : open) {
+            if (out.size() > 1) out += ',';
+            out += '[';
+            detail::append_json_string(out, d.rule);
+            out += ',';
+            detail::append_json_string(out, d.target);
+            out += ']';
+        }
+        out += ']';
+        return out;
     }
     static std::vector<journal_delivery> decode(std::string_view text) {
         std::vector<journal_delivery> out;
@@ -132,31 +152,52 @@ struct sqlite_journal::impl {
                 highest = std::max(highest, e.sequence);
             }
             std::uint64_t deleted = 0;
+            // What this transaction changes in open_rows, applied once it commits.
+            std::unordered_map<std::uint64_t, std::vector<journal_delivery>> changed;
+            // Rows whose last delivery ended: deleted below a run of consecutive sequences at a
+            // time (events end roughly in order: one statement for most of a batch).
+            std::vector<std::uint64_t> finished;
             for (const auto& d : done) {
-                auto& q = read_open;
-                q.bind(1, static_cast<std::int64_t>(d.sequence));
                 std::vector<journal_delivery> open;
                 bool found = false;
-                try {
-                    if (q.step()) {
-                        found = true;
-                        open = decode(q.text(0));
+                if (const auto c = changed.find(d.sequence); c != changed.end()) {
+                    found = !c->second.empty();
+                    open = c->second;
+                } else if (const auto o = open_rows.find(d.sequence); o != open_rows.end()) {
+                    found = true;
+                    open = o->second;
+                } else {
+                    auto& q = read_open;
+                    q.bind(1, static_cast<std::int64_t>(d.sequence));
+                    try {
+                        if (q.step()) {
+                            found = true;
+                            open = decode(q.text(0));
+                        }
+                    } catch (...) {
+                        q.reset();
+                        throw;
                     }
-                } catch (...) {
                     q.reset();
-                    throw;
                 }
-                q.reset();
                 if (!found) continue;
                 const auto it = std::find_if(open.begin(), open.end(), [&](const journal_delivery& o) { return o.rule == d.rule && o.target == d.target; });
                 if (it == open.end()) continue;
                 open.erase(it);
                 if (open.empty()) {
-                    delete_event.bind(1, static_cast<std::int64_t>(d.sequence)).run();
+                    finished.push_back(d.sequence);
                     deleted = std::max(deleted, d.sequence);
                 } else {
                     update_open.bind(1, static_cast<std::int64_t>(d.sequence)).bind(2, encode(open)).run();
                 }
+                changed[d.sequence] = std::move(open);
+            }
+            std::sort(finished.begin(), finished.end());
+            for (std::size_t first = 0; first < finished.size();) {
+                std::size_t last = first;
+                while (last + 1 < finished.size() && finished[last + 1] == finished[last] + 1) ++last;
+                delete_event.bind(1, static_cast<std::int64_t>(finished[first])).bind(2, static_cast<std::int64_t>(finished[last])).run();
+                first = last + 1;
             }
             std::uint64_t new_floor = floor;
             if (deleted > floor) {
@@ -165,6 +206,11 @@ struct sqlite_journal::impl {
             }
             commit_tx.run();
             floor = new_floor;
+            for (const auto& e : events) open_rows.emplace(e.sequence, std::vector<journal_delivery>(e.deliveries.begin(), e.deliveries.end()));
+            for (auto& [sequence, open] : changed) {
+                if (open.empty()) open_rows.erase(sequence);
+                else open_rows[sequence] = std::move(open);
+            }
         } catch (...) {
             for (auto* st : {&insert_event, &read_open, &update_open, &delete_event, &save_floor}) st->reset();
             try {
@@ -203,6 +249,12 @@ struct sqlite_journal::impl {
         }
         lock.lock();
         leading = false;
+        // Records made asynchronously meanwhile are committed by the flusher when no publisher
+        // leads them.
+        if (!collecting->completions.empty() && flusher_waiting) {
+            flusher_waiting = false;
+            wake_flusher.notify_one();
+        }
         if (failure) {
             ends.insert(ends.begin(), std::make_move_iterator(done.begin()), std::make_move_iterator(done.end()));
             if (ends_alone != 0) {
@@ -217,6 +269,19 @@ struct sqlite_journal::impl {
         b->done = true;
         b->error = failure;
         changed.notify_all();
+        if (!b->completions.empty()) {
+            // Outside the mutex: a completion starts deliveries, whose ends come back here.
+            lock.unlock();
+            for (auto& [sequence, done_callback] : b->completions) {
+                try {
+                    done_callback(failure ? 0 : sequence, failure);
+                } catch (...) {
+                    // A completion must not throw (the bus's does not); one that does loses only itself.
+                }
+            }
+            b->completions.clear();
+            lock.lock();
+        }
         return failure;
     }
 
@@ -250,12 +315,17 @@ struct sqlite_journal::impl {
         return work();
     }
 
+    // Commits the asynchronous records (as soon as no publisher leads) and, every
+    // end_flush_interval, the buffered delivery ends.
     void flush_loop() {
         std::unique_lock lock(mutex);
         while (!stopping) {
-            wake_flusher.wait_for(lock, options.end_flush_interval, [&] { return stopping; });
-            if (stopping || ends.empty() || leading) continue;
-            lead(lock);  // an error leaves the ends queued for the next try
+            flusher_waiting = true;
+            wake_flusher.wait_for(lock, options.end_flush_interval,
+                                  [&] { return stopping || (!leading && !collecting->completions.empty()); });
+            flusher_waiting = false;
+            if (stopping || leading || (ends.empty() && collecting->events.empty())) continue;
+            lead(lock);  // an error fails the batch's records and leaves the ends queued for the next try
         }
     }
 };
@@ -287,9 +357,30 @@ std::uint64_t sqlite_journal::record_accepted(std::string_view event_json, std::
     // An event with no deliveries can never be unfinished: nothing to make durable.
     if (deliveries.empty()) return sequence;
     auto b = s.collecting;
-    b->events.push_back(impl::accepted{sequence, std::string(event_json), {deliveries.begin(), deliveries.end()}});
+    b->events.push_back(impl::accepted{sequence, event_json, deliveries});
     s.wait_committed(*b, lock);
     return sequence;
+}
+
+void sqlite_journal::record_accepted_async(std::string_view event_json, std::span<const journal_delivery> deliveries,
+                                           journal_completion done) {
+    auto& s = *impl_;
+    std::unique_lock lock(s.mutex);
+    const auto sequence = ++s.last_sequence;
+    if (deliveries.empty()) {
+        lock.unlock();
+        done(sequence, nullptr);  // nothing to make durable, as in record_accepted
+        return;
+    }
+    auto& b = *s.collecting;
+    b.events.push_back(impl::accepted{sequence, event_json, deliveries});
+    b.completions.emplace_back(sequence, std::move(done));
+    // The flusher commits it (and whatever comes while the disk is busy with the batch before):
+    // woken once, not once per record.
+    if (!s.leading && s.flusher_waiting) {
+        s.flusher_waiting = false;
+        s.wake_flusher.notify_one();
+    }
 }
 
 std::vector<std::uint64_t> sqlite_journal::record_accepted_batch(std::span<const journal_record> records) {
@@ -304,7 +395,7 @@ std::vector<std::uint64_t> sqlite_journal::record_accepted_batch(std::span<const
         const auto sequence = ++s.last_sequence;
         sequences.push_back(sequence);
         if (r.deliveries.empty()) continue;  // nothing to make durable, as in record_accepted
-        b->events.push_back(impl::accepted{sequence, std::string(r.event_json), {r.deliveries.begin(), r.deliveries.end()}});
+        b->events.push_back(impl::accepted{sequence, r.event_json, r.deliveries});
         added = true;
     }
     if (!added) return sequences;

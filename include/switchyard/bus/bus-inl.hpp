@@ -77,6 +77,39 @@ SWITCHYARD_INLINE publish_result publish_new(const std::weak_ptr<bus_core>& weak
     return result;
 }
 
+SWITCHYARD_INLINE void publish_new_async(const std::weak_ptr<bus_core>& weak, const std::string& source, std::string_view detail_type,
+                                         publish_options&& options, void* detail, typed_event_factory make, publish_callback on_done) {
+    if (!on_done) throw error("producer::publish_async: the callback is empty (use publish() when no callback is wanted)");
+    const auto core = weak.lock();
+    if (!core) {
+        const auto gone = bus_gone();
+        try {
+            on_done(gone);
+        } catch (...) {  // dropped, as publish_callback says
+        }
+        return;
+    }
+    auto& telemetry = core->telemetry;
+    const auto timer = telemetry.start_put();
+    const auto now = std::chrono::system_clock::now();
+    publish_result result;
+    auto built = build_typed(*core, source, detail_type, options, std::move(options.resources), detail, make, now, result);
+    // The put is counted (and timed, to its answer) when the result is known; the bus outlives
+    // the pending publish (its destructor drains).
+    auto counted = [&telemetry, timer, done = std::move(on_done)](const publish_result& r) {
+        telemetry.record_put(r.ok(), timer);
+        done(r);
+    };
+    if (!built) {
+        try {
+            counted(result);
+        } catch (...) {  // dropped, as publish_callback says
+        }
+        return;
+    }
+    core->pipeline.publish_async(built->event, std::move(counted), built->dedup_id, &built->trace);
+}
+
 SWITCHYARD_INLINE std::vector<publish_result> publish_batch_new(const std::weak_ptr<bus_core>& weak, const std::string& source,
                                                                 std::string_view detail_type, const publish_options& options,
                                                                 void* details, std::size_t count, std::size_t stride,
@@ -205,6 +238,12 @@ SWITCHYARD_INLINE publish_result bus::publish(event_ptr e, settlement_callback o
     settle->published(result);
     settle.reset();  // the callback runs here when no delivery is still running
     return result;
+}
+
+SWITCHYARD_INLINE void bus::publish_async(event_ptr e, publish_callback on_done) {
+    if (!e) throw error("bus::publish_async: the event pointer is null");
+    if (!on_done) throw error("bus::publish_async: the callback is empty (use publish(event) when no callback is wanted)");
+    core_->pipeline.publish_async(e, std::move(on_done));
 }
 
 SWITCHYARD_INLINE publish_result bus::publish_deduplicated(event_ptr e, std::string_view dedup_id) {

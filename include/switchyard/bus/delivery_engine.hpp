@@ -98,6 +98,23 @@ public:
         frame frame_;
     };
 
+    // A publish still on its way after its call returned (bus::publish_async awaiting the
+    // journal) counts as pending too, until this is destroyed: drain() and shutdown() wait for it.
+    class async_hold {
+    public:
+        explicit async_hold(delivery_engine& e) : engine_(&e) { e.pending_.fetch_add(1, std::memory_order_seq_cst); }
+        async_hold(async_hold&& other) noexcept : engine_(std::exchange(other.engine_, nullptr)) {}
+        async_hold& operator=(async_hold&&) = delete;
+        async_hold(const async_hold&) = delete;
+        async_hold& operator=(const async_hold&) = delete;
+        ~async_hold() {
+            if (engine_) engine_->finish();
+        }
+
+    private:
+        delivery_engine* engine_;
+    };
+
     void close() noexcept { closed_.store(true, std::memory_order_seq_cst); }
     bool closed() const noexcept { return closed_.load(std::memory_order_seq_cst); }
 

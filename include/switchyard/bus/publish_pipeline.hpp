@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <atomic>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -77,6 +78,45 @@ public:
         }
         commit(a, result, settle);
         return result;
+    }
+
+    // publish() with the journal's record made asynchronously (journal::record_accepted_async):
+    // admitted here, on the caller's thread (matched, a slot reserved on each target: the
+    // backpressure), then committed (the dedup window, the deliveries) when the journal says the
+    // record is durable, and `done` told. Without a journal, or with nothing to journal, it is
+    // publish(), and `done` runs before this returns. Until `done` has run the publish counts as
+    // pending: drain() and shutdown() wait for it.
+    void publish_async(const event_ptr& e, publish_callback done, std::string_view dedup_id = {}, const publish_trace* built_trace = nullptr) {
+        delivery_engine::async_hold hold(engine_);
+        publish_result result{e->meta().id, publish_errc::none, {}, false};
+        std::shared_ptr<async_publish> pending;
+        {
+            const delivery_engine::publish_token token(engine_);
+            if (refuse_if_closed(result)) return tell(done, result);
+            scratch_guard scratch;
+            admission a(scratch->plan, e);
+            if (admit(a, result, *scratch, dedup_id, {}, built_trace, true) != admitted::ready) return tell(done, result);
+            journaled_deliveries(a, a.journaled);
+            if (!journal_ || a.journaled.empty()) {
+                commit(a, result);
+                return tell(done, result);
+            }
+            a.plan.keep();  // the scratch is the next publish's
+            // Shared: std::function needs a copyable callable.
+            pending = std::make_shared<async_publish>(*this, std::move(hold), std::move(a), std::move(result), std::move(done));
+        }
+        const auto& admitted_event = pending->admitted;
+        try {
+            // The completion captures the shared_ptr alone: it fits std::function's own buffer.
+            journal_->record_accepted_async(admitted_event.event->json(), admitted_event.journaled,
+                                            [pending](std::uint64_t sequence, std::exception_ptr failure) {
+                                                pending->pipeline.complete(*pending, sequence, std::move(failure));
+                                            });
+        } catch (...) {
+            // A journal that throws instead of calling back: the record failed (unless it was
+            // called already, when this is ignored).
+            complete(*pending, 0, std::current_exception());
+        }
     }
 
     // A new event on its way into publish_many: the event, its publish span, its dedup id.
@@ -381,6 +421,55 @@ private:
         }
         account();
         return admitted::ready;
+    }
+
+    // An asynchronous publish between its admission and the journal's answer. The hold is
+    // declared first, so it is released last: after `done` ran.
+    struct async_publish {
+        async_publish(publish_pipeline& p, delivery_engine::async_hold h, admission a, publish_result r, publish_callback d)
+            : hold(std::move(h)), pipeline(p), admitted(std::move(a)), result(std::move(r)), done(std::move(d)) {}
+        async_publish(const async_publish&) = delete;
+        async_publish& operator=(const async_publish&) = delete;
+        ~async_publish() {
+            if (completed.load(std::memory_order_acquire)) return;
+            // The journal dropped the completion without calling it: never accepted.
+            refuse_unjournaled(admitted, result, "the journal dropped the record's completion without calling it");
+            tell(done, result);
+        }
+        delivery_engine::async_hold hold;
+        publish_pipeline& pipeline;
+        admission admitted;
+        publish_result result;
+        publish_callback done;
+        std::atomic<bool> completed{false};
+    };
+
+    // The journal's answer to an asynchronous publish: its deliveries start (on this thread, as
+    // the publishing thread's would), then its caller is told.
+    void complete(async_publish& p, std::uint64_t sequence, std::exception_ptr failure) noexcept {
+        if (p.completed.exchange(true, std::memory_order_acq_rel)) return;  // a second answer: the first counts
+        const delivery_engine::publish_token token(engine_);
+        if (failure) {
+            refuse_unjournaled(p.admitted, p.result, describe(failure));
+        } else {
+            p.admitted.sequence = sequence;
+            try {
+                commit(p.admitted, p.result);
+            } catch (...) {
+                // Starting a delivery failed (out of memory). The event is accepted and journaled:
+                // the deliveries that did not start stay open in the journal and run at the next
+                // bus::recover().
+            }
+        }
+        tell(p.done, p.result);
+    }
+
+    // A publish_callback's call: what it throws is dropped (documented on publish_callback).
+    static void tell(const publish_callback& done, const publish_result& result) noexcept {
+        try {
+            done(result);
+        } catch (...) {
+        }
     }
 
     // The deliveries of an admission the journal records (subscriptions' are not journaled).

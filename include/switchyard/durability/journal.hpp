@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -34,6 +36,10 @@ struct journal_record {
     std::span<const journal_delivery> deliveries;  ///< the deliveries it starts
 };
 
+/// What record_accepted_async calls once the record is durable (`failure` null, `sequence` the
+/// event's) or could not be made (`failure` says why; nothing of the event was recorded).
+using journal_completion = std::function<void(std::uint64_t sequence, std::exception_ptr failure)>;
+
 /// An accepted event whose deliveries have not all ended.
 struct journaled_event {
     std::uint64_t sequence = 0;          ///< the journal's order of acceptance (ascending)
@@ -55,6 +61,23 @@ public:
     /// std::exception) when it cannot record: the bus then refuses the publish (JournalFailed)
     /// and starts none of its deliveries. Called concurrently from publishing threads.
     virtual std::uint64_t record_accepted(std::string_view event_json, std::span<const journal_delivery> deliveries) = 0;
+
+    /// Records an accepted event without waiting for the disk: `done` is called exactly once, when
+    /// the record is as durable as record_accepted's would be (or failed), from any thread, possibly
+    /// inside this call. `event_json` and `deliveries` stay valid until then. A journal that can
+    /// should commit the records that arrive meanwhile together (one transaction, one fsync): it is
+    /// how one thread keeps hundreds of events in flight (bus::publish_async). The default records
+    /// synchronously and calls `done` before it returns.
+    virtual void record_accepted_async(std::string_view event_json, std::span<const journal_delivery> deliveries, journal_completion done) {
+        std::uint64_t sequence = 0;
+        try {
+            sequence = record_accepted(event_json, deliveries);
+        } catch (...) {
+            done(0, std::current_exception());
+            return;
+        }
+        done(sequence, nullptr);
+    }
 
     /// Records several accepted events (a put_events batch) all or none, in order; returns their
     /// sequence numbers. A journal that can should make this one write (one transaction, one

@@ -63,6 +63,11 @@ public:
     /// message when the batch could not be committed (a full disk, a file made read-only):
     /// nothing of that batch was recorded.
     std::uint64_t record_accepted(std::string_view event_json, std::span<const journal_delivery> deliveries) override;
+    /// Queues the record for the background thread, which commits whatever has queued meanwhile
+    /// in one transaction (one fsync at sync_level::full), then calls each `done` on that thread
+    /// (or on a publisher's that led the commit), in the order recorded. A batch that fails fails
+    /// each of its records with switchyard::error naming the file and SQLite's message.
+    void record_accepted_async(std::string_view event_json, std::span<const journal_delivery> deliveries, journal_completion done) override;
     /// A put_events batch in one transaction (shared, like any record, with concurrent publishers').
     std::vector<std::uint64_t> record_accepted_batch(std::span<const journal_record> records) override;
     void record_ended(std::uint64_t sequence, std::string_view rule, std::string_view target) noexcept override;
