@@ -59,6 +59,7 @@ int main() {
             if (when >= day + 14h && when < day + 15h && e.detail.total > 1000) ++expected;
             if (!bus.publish(switchyard::make_event(std::move(e)))) return 1;
         }
+        bus.drain();  // the archive writes on its own thread, in batches: drain() returns once they are stored
         std::printf("archived %zu transactions of %s to %s; the live processor charged %d\n", store->count(), "2026-11-28",
                     file.c_str(), live);
 

@@ -10,6 +10,8 @@
 //   bus          the bus, no durability
 //   journal      the bus with a SQLite journal at NORMAL
 //   journal+archive   the same plus an archive of every event in a SQLite archive store (NORMAL)
+//   journal, async / journal+archive, async   the same two, published with publish_async (one
+//                     event per call, callbacks counted) instead of publish_batch
 // Prints events/s per configuration (median of ROUNDS rounds) and its ratio to `direct`.
 //
 //   bench_service [EVENTS=200000] [ROUNDS=3] [WORKERS=2]
@@ -114,7 +116,8 @@ double run_direct(const std::vector<Transaction>& txs, counters& c) {
 
 enum class durability { none, journal, journal_and_archive };
 
-double run_bus(const std::vector<Transaction>& txs, counters& c, unsigned workers, durability d, const std::filesystem::path& dir) {
+double run_bus(const std::vector<Transaction>& txs, counters& c, unsigned workers, durability d, const std::filesystem::path& dir,
+               bool async = false) {
     switchyard::thread_pool pool{workers};
     switchyard::bus_options options;
 #ifdef SERVICE_BENCH_DURABLE
@@ -180,6 +183,19 @@ double run_bus(const std::vector<Transaction>& txs, counters& c, unsigned worker
 
     auto producer = bus.producer<Transaction>("com.example.transaction");
     const auto start = clock_type::now();
+    if (async) {
+        std::atomic<std::uint64_t> refused{0};
+        const switchyard::publish_callback count_refusals = [&](const switchyard::publish_result& r) {
+            if (!r.ok()) refused.fetch_add(1, std::memory_order_relaxed);
+        };
+        for (const auto& t : txs) producer.publish_async(t, count_refusals);
+        bus.drain();
+        if (refused.load() != 0) {
+            std::fprintf(stderr, "publish_async refused %llu events\n", static_cast<unsigned long long>(refused.load()));
+            std::exit(1);
+        }
+        return static_cast<double>(txs.size()) / seconds_since(start);
+    }
     constexpr std::size_t batch = 256;
     for (std::size_t i = 0; i < txs.size(); i += batch) {
         const std::size_t end = std::min(txs.size(), i + batch);
@@ -219,6 +235,8 @@ int main(int argc, char** argv) {
 #ifdef SERVICE_BENCH_DURABLE
         {"journal (NORMAL)", [&](counters& c) { return run_bus(txs, c, workers, durability::journal, dir); }},
         {"journal+archive", [&](counters& c) { return run_bus(txs, c, workers, durability::journal_and_archive, dir); }},
+        {"journal, async", [&](counters& c) { return run_bus(txs, c, workers, durability::journal, dir, true); }},
+        {"journal+archive, async", [&](counters& c) { return run_bus(txs, c, workers, durability::journal_and_archive, dir, true); }},
 #endif
     };
     std::vector<std::vector<double>> rates(configs.size());
@@ -235,14 +253,14 @@ int main(int argc, char** argv) {
                              static_cast<unsigned long long>(c.out_of_order.load()));
                 return 1;
             }
-            std::fprintf(stderr, "  round %d %-18s %12.0f events/s (fraud %llu)\n", r + 1, configs[k].name, rates[k].back(),
+            std::fprintf(stderr, "  round %d %-22s %12.0f events/s (fraud %llu)\n", r + 1, configs[k].name, rates[k].back(),
                          static_cast<unsigned long long>(c.fraud.load()));
         }
     std::filesystem::remove_all(dir);
     const double direct = median(rates[0]);
-    std::printf("%-18s %14s %10s   (%zu events, %u workers, median of %d)\n", "configuration", "events/s", "vs direct", events,
+    std::printf("%-22s %14s %10s   (%zu events, %u workers, median of %d)\n", "configuration", "events/s", "vs direct", events,
                 workers, rounds);
     for (std::size_t k = 0; k < configs.size(); ++k)
-        std::printf("%-18s %14.0f %10.4f\n", configs[k].name, median(rates[k]), median(rates[k]) / direct);
+        std::printf("%-22s %14.0f %10.4f\n", configs[k].name, median(rates[k]), median(rates[k]) / direct);
     return 0;
 }

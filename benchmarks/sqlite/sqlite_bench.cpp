@@ -7,7 +7,9 @@
 //                                                      one journal transaction per batch
 //   journaled_publish_batch/<sync>                     one publisher, producer::publish_batch of
 //                                                      all 2,000 typed events: 256 per transaction
-//   archive_publish, replay                            archive + replay on sqlite_archive_store
+//   archive_publish/<archive>/<journal>                publishing with and without an archive
+//                                                      (and a NORMAL journal with publish_async)
+//   replay                                             replaying from sqlite_archive_store
 // Sync levels: 0 off, 1 normal, 2 full. Files go to $SWITCHYARD_BENCH_DIR (default: the current
 // directory), so they land on a real disk rather than a tmpfs where fsync is free.
 #include <benchmark/benchmark.h>
@@ -19,6 +21,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -238,22 +241,45 @@ void memory_journaled_publish(benchmark::State& state) {
 }
 BENCHMARK(memory_journaled_publish)->ArgNames({"threads"})->Arg(1)->Arg(4)->UseRealTime()->Unit(benchmark::kMillisecond);
 
-// Publishing into a bus whose archive (sync NORMAL) keeps every event.
+// Publishing into a bus whose archive (sync NORMAL) keeps every event (arg 1), beside the same
+// bus without one (arg 0); with a journal at NORMAL (second arg 1) or none. An iteration ends once
+// everything is delivered and archived (drain): the archive writes batches on its own thread.
 void archive_publish(benchmark::State& state) {
     const auto file = bench_file("archive");
+    const auto journal_file = bench_file("archive-journal");
+    const bool archived = state.range(0) != 0;
+    const bool journaled = state.range(1) != 0;
     {
-        switchyard::bus bus{"payments"};
+        std::shared_ptr<switchyard::journal> journal;
+        if (journaled)
+            journal = std::make_shared<switchyard::sqlite_journal>(journal_file,
+                                                                   switchyard::sqlite_journal_options{.synchronous = switchyard::sync_level::normal});
+        switchyard::bus bus{"payments", {.journal = journal}};
+        std::atomic<long> handled{0};
+        bus.add_rule({.name = "all",
+                      .pattern = R"({"detail-type": ["CREDIT_CARD_TRANSACTION"]})",
+                      .targets = {switchyard::handler<CreditCardTransaction>("count", [&](const auto&) { handled.fetch_add(1, std::memory_order_relaxed); })}});
         auto store = std::make_shared<switchyard::sqlite_archive_store>(file);
-        switchyard::archive archive(bus, {.name = "all", .store = store});
+        std::optional<switchyard::archive> archive;
+        if (archived) archive.emplace(bus, switchyard::archive_spec{.name = "all", .store = store});
         auto producer = bus.producer<CreditCardTransaction>("com.example.transaction");
-        for (auto _ : state)
-            for (int i = 0; i < events_per_iteration; ++i)
-                if (!producer.publish({"tx-0000012345", "customer-67890", 2500.0})) std::abort();
+        const switchyard::publish_callback ignore = [](const switchyard::publish_result& r) {
+            if (!r.ok()) std::abort();
+        };
+        for (auto _ : state) {
+            for (int i = 0; i < events_per_iteration; ++i) {
+                if (journaled) producer.publish_async({"tx-0000012345", "customer-67890", 2500.0}, ignore);
+                else if (!producer.publish({"tx-0000012345", "customer-67890", 2500.0})) std::abort();
+            }
+            bus.drain();
+        }
+        state.SetLabel(fmt::format("{}{}", archived ? "archive" : "no archive", journaled ? ", journal NORMAL, publish_async" : ""));
     }
     state.SetItemsProcessed(state.iterations() * events_per_iteration);
     remove_file(file);
+    remove_file(journal_file);
 }
-BENCHMARK(archive_publish)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(archive_publish)->ArgNames({"archive", "journal"})->ArgsProduct({{0, 1}, {0, 1}})->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // Replaying archived events into a bus with one typed handler.
 void replay(benchmark::State& state) {

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -14,11 +16,111 @@
 
 #include "switchyard/archive.hpp"
 #include "switchyard/config.hpp"
+#include "switchyard/delivery/completion.hpp"
 #include "switchyard/detail/time.hpp"
 
 namespace switchyard {
 
 namespace detail {
+
+// The archive's writer: the archive's deliveries (an asynchronous target, on the publishing
+// thread) only queue their event; this thread appends whatever has queued to the store in one
+// batch (sqlite_archive_store: one transaction) and only then ends those deliveries, so a
+// journaled bus's recovery archives again what a crash cut short. After stop(), a delivery still
+// arriving (its rule was removed while it ran) writes on its own thread.
+class archive_writer {
+public:
+    archive_writer(std::shared_ptr<archive_store> store, std::string archive_name)
+        : store_(std::move(store)), name_(std::move(archive_name)), thread_([this] { run(); }) {}
+    ~archive_writer() { stop(); }
+    archive_writer(const archive_writer&) = delete;
+    archive_writer& operator=(const archive_writer&) = delete;
+
+    void add(const any_event& e, delivery_completion done) {
+        const auto time = parse_rfc3339(e.meta().time);
+        // The event outlives its delivery's completion (the engine holds it): a view suffices.
+        entry item{e.json(), time ? *time : e.ingestion_time(), std::move(done)};
+        std::unique_lock lock(mutex_);
+        if (stopped_) {
+            lock.unlock();
+            std::vector<entry> alone;
+            alone.push_back(std::move(item));
+            write(alone);
+            return;
+        }
+        queue_.push_back(std::move(item));
+        if (idle_) ready_.notify_one();  // only when it sleeps: a wake-up per event costs a syscall
+    }
+
+    // Writes what is queued, then the thread ends (joined here).
+    void stop() {
+        {
+            std::lock_guard lock(mutex_);
+            if (stopped_) return;
+            stopped_ = true;
+        }
+        ready_.notify_one();
+        if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+        else if (thread_.joinable()) thread_.detach();  // stopped from its own completion: it returns next
+    }
+
+private:
+    struct entry {
+        std::string_view json;
+        archive_store::time_point time;
+        delivery_completion done;
+    };
+
+    void run() {
+        std::vector<entry> batch;
+        std::unique_lock lock(mutex_);
+        while (true) {
+            idle_ = true;
+            ready_.wait(lock, [&] { return stopped_ || !queue_.empty(); });
+            idle_ = false;
+            if (queue_.empty()) return;  // stopped, and everything written
+            batch.swap(queue_);
+            lock.unlock();
+            write(batch);
+            batch.clear();
+            lock.lock();
+        }
+    }
+
+    // One append_batch; then every delivery in it ends: delivered, or to be retried by the
+    // target's retry policy when the store failed.
+    void write(std::vector<entry>& batch) noexcept {
+        std::string failure;
+        try {
+            std::vector<archive_entry> rows;
+            rows.reserve(batch.size());
+            for (const auto& e : batch) rows.push_back({e.json, e.time});
+            store_->append_batch(rows);
+        } catch (const std::exception& ex) {
+            failure = fmt::format("archive \"{}\" could not write {} event(s) to its store: {}", name_, batch.size(), ex.what());
+        } catch (...) {
+            failure = fmt::format("archive \"{}\" could not write {} event(s) to its store", name_, batch.size());
+        }
+        for (auto& e : batch) {
+            try {
+                e.done(failure.empty() ? outcome::success() : outcome::retry(failure));
+            } catch (...) {
+                // Only a second call throws, and there is none; a completion left uncalled ends
+                // its delivery as a retryable failure when it is destroyed.
+            }
+        }
+    }
+
+    std::shared_ptr<archive_store> store_;
+    std::string name_;
+    std::mutex mutex_;
+    std::condition_variable ready_;
+    std::vector<entry> queue_;
+    bool stopped_ = false;
+    bool idle_ = false;
+    std::thread thread_;  // last: started once everything above exists
+};
+
 // The archive's pattern AND "not a replayed event", as one EventBridge pattern.
 SWITCHYARD_INLINE std::string archive_pattern(std::string_view archive, const std::string& pattern) {
     nlohmann::json merged = nlohmann::json::object();
@@ -52,14 +154,45 @@ SWITCHYARD_INLINE archive::archive(bus& b, archive_spec spec) : bus_(&b), spec_(
                                 spec_.name));
     if (spec_.retention < std::chrono::system_clock::duration::zero())
         throw error(fmt::format("archive \"{}\": the retention is negative; use zero to keep events forever", spec_.name));
-    auto store = spec_.store;
-    subscription_ = b.subscribe(detail::archive_pattern(spec_.name, spec_.pattern),
-                                target{"archive-" + spec_.name, [store](const any_event& e, const delivery_info&) -> outcome {
-                                           const auto time = detail::parse_rfc3339(e.meta().time);
-                                           store->append(e.json(), time ? *time : e.ingestion_time());
-                                           return outcome::success();
-                                       }},
-                                "Events-Archive-" + spec_.name);
+    // A rule, not a subscription: its deliveries are journaled like any rule's, so a crash
+    // between accepting an event and archiving it is repaired by bus::recover().
+    auto pattern = detail::archive_pattern(spec_.name, spec_.pattern);
+    auto writer = std::make_shared<detail::archive_writer>(spec_.store, spec_.name);
+    std::string rule = "Events-Archive-" + spec_.name;
+    b.add_rule({.name = rule,
+                .pattern = std::move(pattern),
+                .targets = {async_target("archive-" + spec_.name, [writer](const any_event& e, const delivery_info&, delivery_completion done) {
+                                writer->add(e, std::move(done));
+                            }).retry(spec_.retries)}});
+    rule_ = std::move(rule);
+    writer_ = std::move(writer);
+}
+
+SWITCHYARD_INLINE archive::~archive() { close(); }
+
+SWITCHYARD_INLINE archive::archive(archive&& other) noexcept
+    : bus_(other.bus_), spec_(std::move(other.spec_)), rule_(std::move(other.rule_)), writer_(std::move(other.writer_)) {}
+
+SWITCHYARD_INLINE archive& archive::operator=(archive&& other) noexcept {
+    if (this != &other) {
+        close();
+        bus_ = other.bus_;
+        spec_ = std::move(other.spec_);
+        rule_ = std::move(other.rule_);
+        writer_ = std::move(other.writer_);
+    }
+    return *this;
+}
+
+SWITCHYARD_INLINE void archive::close() noexcept {
+    if (!writer_) return;
+    try {
+        bus_->remove_rule(rule_);  // no event published from now on is archived
+    } catch (...) {
+        // remove_rule does not throw for a rule that exists; nothing to undo otherwise.
+    }
+    writer_->stop();  // what was queued is in the store
+    writer_.reset();
 }
 
 SWITCHYARD_INLINE replay_handle archive::replay(replay_options options) {

@@ -17,6 +17,7 @@
 
 #include "switchyard/bus.hpp"
 #include "switchyard/config.hpp"
+#include "switchyard/delivery/retry_policy.hpp"
 #include "switchyard/durability/archive_store.hpp"
 #include "switchyard/error.hpp"
 
@@ -31,6 +32,9 @@ struct archive_spec {
     /// Zero: forever.
     std::chrono::system_clock::duration retention{0};
     std::shared_ptr<archive_store> store{};  ///< where the events go (required)
+    /// How a batch the store failed to write is tried again (its events then go to the bus's
+    /// error handler as dead letters). Default: EventBridge's, 185 retries over 24 hours.
+    retry_policy retries = retry_policy::eventbridge_defaults();
 };
 
 /// What archive::replay() publishes again.
@@ -152,6 +156,7 @@ private:
 };
 
 namespace detail {
+class archive_writer;
 // The archive's pattern AND "not a replayed event", as one EventBridge pattern.
 SWITCHYARD_API std::string archive_pattern(std::string_view archive, const std::string& pattern);
 }  // namespace detail
@@ -163,18 +168,33 @@ SWITCHYARD_API std::string archive_pattern(std::string_view archive, const std::
 class archive {
 public:
     /// Starts archiving: every event published into `b` from now on that matches the pattern
-    /// (replayed events excepted) is appended to the store, in the publishing thread, before
-    /// publish returns. Throws switchyard::error (pattern_error for the pattern) naming the
-    /// problem. The bus must outlive the archive.
+    /// (replayed events excepted) is appended to the store. The archive is a rule of the bus,
+    /// "Events-Archive-<name>", with one asynchronous target: the publishing thread only queues
+    /// the event; the archive's own thread appends what has queued in one batch (one transaction
+    /// for sqlite_archive_store) and then ends those deliveries, so `bus.drain()` returns once
+    /// they are in the store, a store that fails is retried by the target's retry policy, and on
+    /// a journaled bus an accepted event a crash kept out of the archive is archived by
+    /// `bus.recover()` (construct the archive before recovering, as any rule). Throws
+    /// switchyard::error (pattern_error for the pattern) naming the problem. The bus must outlive
+    /// the archive.
     SWITCHYARD_API archive(bus& b, archive_spec spec);
+    /// Stops archiving (close()).
+    SWITCHYARD_API ~archive();
+    /// The moved-from archive archives nothing.
+    SWITCHYARD_API archive(archive&& other) noexcept;
+    /// Closes this archive, then takes `other`'s place.
+    SWITCHYARD_API archive& operator=(archive&& other) noexcept;
+    archive(const archive&) = delete;
+    archive& operator=(const archive&) = delete;
 
     /// The archive's name.
     const std::string& name() const noexcept { return spec_.name; }
     /// Where its events are kept.
     const std::shared_ptr<archive_store>& store() const noexcept { return spec_.store; }
 
-    /// Stops archiving (also done by the destructor).
-    void close() { subscription_.unsubscribe(); }
+    /// Stops archiving (also done by the destructor): removes the rule, then returns once every
+    /// event queued for the store is in it.
+    SWITCHYARD_API void close() noexcept;
 
     /// Removes events older than the retention (by their `time`); returns how many. Nothing
     /// with a retention of zero.
@@ -191,7 +211,8 @@ private:
 
     bus* bus_;
     archive_spec spec_;
-    subscription subscription_;
+    std::string rule_;                               // "Events-Archive-<name>"
+    std::shared_ptr<detail::archive_writer> writer_;  // null once closed
 };
 
 }  // namespace switchyard

@@ -25,7 +25,7 @@ archive_store::time_point from_micros(std::int64_t us) {
 struct sqlite_archive_store::impl {
     std::mutex mutex;
     sqlite_detail::database db;
-    sqlite_detail::statement insert, page, purge, count_all, count_window;
+    sqlite_detail::statement begin, commit, rollback, insert, page, purge, count_all, count_window;
 
     impl(std::string file, const sqlite_archive_options& options)
         : db(std::move(file), "archive", archive_application_id, archive_schema_version) {
@@ -33,6 +33,9 @@ struct sqlite_archive_store::impl {
         db.exec(fmt::format("PRAGMA synchronous = {}", to_string(options.synchronous)));
         db.exec("CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, time_us INTEGER NOT NULL, json TEXT NOT NULL)");
         db.exec("CREATE INDEX IF NOT EXISTS events_by_time ON events (time_us)");
+        begin = db.prepare("BEGIN IMMEDIATE");
+        commit = db.prepare("COMMIT");
+        rollback = db.prepare("ROLLBACK");
         insert = db.prepare("INSERT INTO events (time_us, json) VALUES (?1, ?2)");
         // Pages in sequence order: rows of the window after the last sequence seen.
         page = db.prepare("SELECT seq, time_us, json FROM events WHERE time_us >= ?1 AND time_us < ?2 AND seq > ?3 ORDER BY seq LIMIT ?4");
@@ -54,6 +57,25 @@ std::uint64_t sqlite_archive_store::append(std::string_view event_json, time_poi
     std::lock_guard lock(impl_->mutex);
     impl_->insert.bind(1, to_micros(event_time)).bind(2, event_json).run();
     return static_cast<std::uint64_t>(sqlite3_last_insert_rowid(impl_->db.handle()));
+}
+
+void sqlite_archive_store::append_batch(std::span<const archive_entry> entries) {
+    for (const auto& e : entries) detail::check_archive_json("sqlite_archive_store", e.event_json);
+    if (entries.empty()) return;
+    auto& s = *impl_;
+    std::lock_guard lock(s.mutex);
+    s.begin.run();
+    try {
+        for (const auto& e : entries) s.insert.bind(1, to_micros(e.time)).bind(2, e.event_json).run();
+        s.commit.run();
+    } catch (...) {
+        s.insert.reset();
+        try {
+            s.rollback.run();
+        } catch (...) {  // the first error is the one to report
+        }
+        throw;
+    }
 }
 
 std::size_t sqlite_archive_store::scan(time_point from, time_point to, const visitor& visit) {

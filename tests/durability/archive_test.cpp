@@ -3,7 +3,11 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <atomic>
 #include <mutex>
+#include <optional>
+#include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -40,7 +44,123 @@ struct recorder {
     }
 };
 
+// A memory store whose batches can be held at a gate or made to fail, and counted.
+struct gated_store final : switchyard::archive_store {
+    switchyard::memory_archive_store inner;
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool hold = false;       // batches wait while set
+    int fail_next = 0;       // this many batches fail
+    int waiting = 0;         // batches waiting at the gate
+    std::vector<std::size_t> batches;  // the size of each batch written
+
+    void release() {
+        std::lock_guard lock(mutex);
+        hold = false;
+        changed.notify_all();
+    }
+    bool wait_until_waiting(int n) {
+        std::unique_lock lock(mutex);
+        return changed.wait_for(lock, 10s, [&] { return waiting >= n; });
+    }
+    std::vector<std::size_t> sizes() {
+        std::lock_guard lock(mutex);
+        return batches;
+    }
+    std::uint64_t append(std::string_view json, time_point time) override { return inner.append(json, time); }
+    void append_batch(std::span<const switchyard::archive_entry> entries) override {
+        {
+            std::unique_lock lock(mutex);
+            ++waiting;
+            changed.notify_all();
+            changed.wait(lock, [&] { return !hold; });
+            --waiting;
+            if (fail_next > 0) {
+                --fail_next;
+                throw switchyard::error("the disk is away");
+            }
+            batches.push_back(entries.size());
+        }
+        inner.append_batch(entries);
+    }
+    std::size_t scan(time_point from, time_point to, const visitor& visit) override { return inner.scan(from, to, visit); }
+    std::size_t purge_before(time_point cutoff) override { return inner.purge_before(cutoff); }
+    std::size_t count() override { return inner.count(); }
+    std::size_t count(time_point from, time_point to) override { return inner.count(from, to); }
+};
+
 }  // namespace
+
+TEST_CASE("archive: the publishing thread only queues; the archive's thread writes what queued in one batch; drain() waits") {
+    switchyard::bus bus{"shop"};
+    auto store = std::make_shared<gated_store>();
+    store->hold = true;
+    switchyard::archive archive(bus, {.name = "orders", .store = store});
+    REQUIRE(bus.put_events({entry_at("2026-03-01T10:00:00Z", 0)}).failed_entry_count == 0);
+    REQUIRE(store->wait_until_waiting(1));  // the first batch is held at the store
+    // Publishing goes on while the store is busy: nothing here waits for it.
+    for (int i = 1; i < 100; ++i) REQUIRE(bus.put_events({entry_at("2026-03-01T10:00:00Z", i)}).failed_entry_count == 0);
+    CHECK(store->count() == 0);
+    CHECK_FALSE(bus.drain(50ms));  // the held batch is still running
+    store->release();
+    REQUIRE(bus.drain(10s));
+    CHECK(store->count() == 100);
+    CHECK(store->sizes() == std::vector<std::size_t>{1, 99});  // what queued meanwhile: one batch
+}
+
+TEST_CASE("archive: a store that fails is retried by the archive's retry policy; nothing is lost") {
+    switchyard::bus bus{"shop"};
+    auto store = std::make_shared<gated_store>();
+    store->fail_next = 2;
+    std::atomic<int> letters{0};
+    bus.set_error_handler([&](const switchyard::dead_letter&) { letters.fetch_add(1); });
+    switchyard::archive archive(bus, {.name = "orders", .store = store, .retries = {.max_retry_attempts = 10, .base_delay = 1ms, .max_delay = 5ms}});
+    for (int i = 0; i < 10; ++i) REQUIRE(bus.put_events({entry_at("2026-03-01T10:00:00Z", i)}).failed_entry_count == 0);
+    REQUIRE(bus.drain(10s));
+    CHECK(store->count() == 10);
+    CHECK(letters.load() == 0);
+    // Every event once: a failed batch wrote nothing, and its events were tried again.
+    std::set<int> seen;
+    store->scan({}, t("2030-01-01T00:00:00Z"), [&](const switchyard::archived_event& e) {
+        seen.insert(nlohmann::json::parse(e.event_json)["detail"]["n"].get<int>());
+        return true;
+    });
+    CHECK(seen.size() == 10);
+}
+
+TEST_CASE("archive on a journaled bus: accepted events a stopped process had not yet archived are archived by recover()") {
+    auto journal = std::make_shared<switchyard::memory_journal>();
+    auto first_store = std::make_shared<gated_store>();
+    first_store->hold = true;  // the process "stops" with its archive writes unfinished
+    switchyard::bus first{"shop", {.journal = journal}};
+    std::optional<switchyard::archive> first_archive;
+    first_archive.emplace(first, switchyard::archive_spec{.name = "orders", .store = first_store});
+    std::set<std::string> accepted;
+    for (int i = 0; i < 5; ++i) {
+        const auto r = first.put_events({entry_at("2026-03-01T10:00:00Z", i)});
+        REQUIRE(r.failed_entry_count == 0);
+        accepted.insert(r.entries[0].event_id);
+    }
+    REQUIRE(first_store->wait_until_waiting(1));
+    CHECK(first_store->count() == 0);
+
+    // The next process on the same journal: its archive (a rule, added before recover()) gets them.
+    switchyard::bus second{"shop", {.journal = journal}};
+    auto second_store = std::make_shared<switchyard::memory_archive_store>();
+    switchyard::archive second_archive(second, {.name = "orders", .store = second_store});
+    (void)second.recover();
+    REQUIRE(second.drain(10s));
+    std::set<std::string> archived;
+    second_store->scan({}, t("2030-01-01T00:00:00Z"), [&](const switchyard::archived_event& e) {
+        archived.insert(nlohmann::json::parse(e.event_json)["id"].get<std::string>());
+        return true;
+    });
+    CHECK(archived == accepted);
+
+    first_store->release();  // let the first "process" end
+    first_archive.reset();
+    REQUIRE(first.drain(10s));
+}
 
 TEST_CASE("archive: keeps matching events, replays a window in order with replay-name, never archives replays") {
     switchyard::bus bus{"shop"};
@@ -65,6 +185,7 @@ TEST_CASE("archive: keeps matching events, replays a window in order with replay
                                      entry_at("2026-03-01T11:30:00Z", 3), entry_at("2026-03-01T10:50:00Z", 4),
                                      entry_at("2026-03-01T10:20:00Z", 5, "com.example.other")});
     REQUIRE(put.failed_entry_count == 0);
+    REQUIRE(bus.drain(10s));     // the archive writes on its own thread; drain waits for it
     CHECK(store->count() == 4);  // the other source does not match the archive's pattern
     REQUIRE(all.count.wait_for(5));
 
@@ -88,6 +209,7 @@ TEST_CASE("archive: a replay limited to named rules reaches only those rules") {
     auto store = std::make_shared<switchyard::memory_archive_store>();
     switchyard::archive archive(bus, {.name = "orders", .store = store});
     REQUIRE(bus.put_events({entry_at("2026-03-01T10:00:00Z", 1), entry_at("2026-03-01T10:05:00Z", 2)}).failed_entry_count == 0);
+    REQUIRE(bus.drain(10s));
 
     tally a, b;
     bus.add_rule({.name = "new-rule", .pattern = R"({"detail-type": ["ORDER"]})",
@@ -124,6 +246,7 @@ TEST_CASE("archive: typed events come back as the same typed events") {
     const CreditCardTransaction sent{"tx-1", "cust-9", 2500.5, {"visa", "4242"}, {"online", "eu"}};
     const auto result = bus.publish("com.example.transaction", sent);
     REQUIRE(result.ok());
+    REQUIRE(bus.drain(10s));
     CHECK(store->count() == 1);
     CHECK(count.value() == 0);
 
@@ -146,6 +269,7 @@ TEST_CASE("archive: cancel stops a replay before its next event") {
     auto store = std::make_shared<switchyard::memory_archive_store>();
     switchyard::archive archive(bus, {.name = "orders", .store = store});
     for (int i = 0; i < 10; ++i) REQUIRE(bus.put_events({entry_at("2026-03-01T10:00:00Z", i)}).failed_entry_count == 0);
+    REQUIRE(bus.drain(10s));
 
     std::mutex mutex;
     std::condition_variable cv;
@@ -218,6 +342,7 @@ TEST_CASE("archive: purge_expired removes events older than the retention, by th
     auto store = std::make_shared<switchyard::memory_archive_store>();
     switchyard::archive archive(bus, {.name = "week", .retention = std::chrono::hours(24 * 7), .store = store});
     REQUIRE(bus.put_events({entry_at("2026-03-01T10:00:00Z", 1), entry_at("2026-03-09T10:00:00Z", 2)}).failed_entry_count == 0);
+    REQUIRE(bus.drain(10s));
     CHECK(store->count() == 2);
     CHECK(archive.purge_expired(t("2026-03-10T00:00:00Z")) == 1);
     CHECK(store->count() == 1);

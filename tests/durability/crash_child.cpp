@@ -4,7 +4,9 @@
 // <dir>/accepted.log through a bus journaled there (sync_level::normal), several threads at a
 // time. The handler appends each id it receives to <dir>/delivered.log; each id whose publish
 // returned success is appended to <dir>/accepted.log after publish returns. One write(2) per
-// line on an O_APPEND descriptor, so a kill never leaves half a line.
+// line on an O_APPEND descriptor, so a kill never leaves half a line. Every event is also
+// archived to <dir>/archive.db (sqlite_archive_store): the archive's rule is journaled, so what a
+// kill kept out of the archive is archived by the next run's recover().
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -19,6 +21,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <switchyard/archive.hpp>
+#include <switchyard/sqlite/sqlite_archive_store.hpp>
 #include <switchyard/sqlite/sqlite_journal.hpp>
 #include <switchyard/switchyard.hpp>
 
@@ -86,6 +90,8 @@ int main(int argc, char** argv) {
                   .pattern = R"({"detail-type": ["SEQUENCED"]})",
                   .targets = {switchyard::handler<Sequenced>(
                       "log", [&](const switchyard::event<Sequenced>& e) { delivered.append(e.detail.n); }, workers)}});
+    // Before recover(), as any rule whose deliveries a recovery may restart.
+    switchyard::archive archive(bus, {.name = "all", .store = std::make_shared<switchyard::sqlite_archive_store>(dir + "/archive.db")});
     const auto recovered = bus.recover();
     std::fprintf(stderr, "crash_child: recovered %zu deliveries of %zu events; %zu ids accepted before\n", recovered.deliveries,
                  recovered.events, accepted_before.size());

@@ -577,6 +577,7 @@ TEST_CASE("replay from a time: a source starting at T gives what the archive's r
     const auto t = std::chrono::ceil<std::chrono::seconds>(std::chrono::system_clock::now()) ;
     std::this_thread::sleep_until(t + 20ms);
     for (int i = 5; i < 12; ++i) publish(i);
+    REQUIRE(orders.drain(30s));  // archived (on the archive's thread) and stored in JetStream
 
     auto replay = archive.replay({.name = "window", .from = t, .to = std::chrono::system_clock::now() + 1h, .rules = {"replayed"}});
     REQUIRE(replay.wait(10s));

@@ -31,6 +31,13 @@ SWITCHYARD_INLINE std::uint64_t memory_archive_store::append(std::string_view ev
     return last_;
 }
 
+SWITCHYARD_INLINE void memory_archive_store::append_batch(std::span<const archive_entry> entries) {
+    for (const auto& e : entries) detail::check_archive_json("memory_archive_store", e.event_json);
+    std::lock_guard lock(mutex_);
+    rows_.reserve(rows_.size() + entries.size());
+    for (const auto& e : entries) rows_.push_back(row{++last_, e.time, std::string(e.event_json)});
+}
+
 SWITCHYARD_INLINE std::size_t memory_archive_store::scan(time_point from, time_point to, const visitor& visit) {
     // Copies the window first so a visitor may publish (and so append) without deadlocking.
     std::vector<row> window;

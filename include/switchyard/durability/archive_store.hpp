@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,12 @@ struct archived_event {
     std::uint64_t sequence = 0;                    ///< the store's order of appending (ascending)
     std::chrono::system_clock::time_point time{};  ///< the event's `time`
     std::string_view event_json;                   ///< valid during the visit only
+};
+
+/// One event for archive_store::append_batch.
+struct archive_entry {
+    std::string_view event_json;                   ///< the whole event, EventBridge JSON
+    std::chrono::system_clock::time_point time{};  ///< the event's `time`
 };
 
 /// Where an archive keeps the events it archived: each accepted event's JSON with its event time
@@ -40,6 +47,14 @@ public:
     /// time. Returns the event's sequence, greater than every sequence appended before. Throws
     /// switchyard::error on non-JSON input or when the store cannot write. Thread-safe.
     virtual std::uint64_t append(std::string_view event_json, time_point event_time) = 0;
+
+    /// Appends several events in order, all or none where the store can (memory_archive_store,
+    /// and sqlite_archive_store in one transaction): an archive's writer thread hands its batches
+    /// here. The default appends them one by one (a failure then leaves those before it appended,
+    /// and the archive's retry appends them again). Throws as append() does.
+    virtual void append_batch(std::span<const archive_entry> entries) {
+        for (const auto& e : entries) (void)append(e.event_json, e.time);
+    }
 
     /// Visits every event whose time is in [from, to), in sequence (original) order, until
     /// `visit` returns false. Returns how many events were visited.
@@ -63,6 +78,8 @@ SWITCHYARD_API void check_archive_json(std::string_view store, std::string_view 
 class SWITCHYARD_API memory_archive_store final : public archive_store {
 public:
     std::uint64_t append(std::string_view event_json, time_point event_time) override;
+    /// All or none: every entry is checked before any is kept.
+    void append_batch(std::span<const archive_entry> entries) override;
 
     std::size_t scan(time_point from, time_point to, const visitor& visit) override;
 

@@ -30,6 +30,8 @@ public:
     sqlite_archive_store& operator=(const sqlite_archive_store&) = delete;
 
     std::uint64_t append(std::string_view event_json, time_point event_time) override;
+    /// One transaction: all or none.
+    void append_batch(std::span<const archive_entry> entries) override;
     /// See archive_store::scan(). The visitor runs outside the store's lock on rows read in
     /// pages, so it may append (e.g. publish into a bus that archives) without deadlocking.
     std::size_t scan(time_point from, time_point to, const visitor& visit) override;
