@@ -28,7 +28,7 @@ namespace detail {
 // batch (sqlite_archive_store: one transaction) and only then ends those deliveries, so a
 // journaled bus's recovery archives again what a crash cut short. After stop(), a delivery still
 // arriving (its rule was removed while it ran) writes on its own thread.
-class archive_writer {
+class archive_writer : public std::enable_shared_from_this<archive_writer> {
 public:
     archive_writer(std::shared_ptr<archive_store> store, std::string archive_name)
         : store_(std::move(store)), name_(std::move(archive_name)), thread_([this] { run(); }) {}
@@ -60,8 +60,15 @@ public:
             stopped_ = true;
         }
         ready_.notify_one();
-        if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
-        else if (thread_.joinable()) thread_.detach();  // stopped from its own completion: it returns next
+        if (!thread_.joinable()) return;
+        if (thread_.get_id() != std::this_thread::get_id()) {
+            thread_.join();
+            return;
+        }
+        // Stopped from its own thread (a completion's code closed the archive): it cannot join
+        // itself. It keeps itself alive until run() returns, which is next.
+        self_ = shared_from_this();
+        thread_.detach();
     }
 
 private:
@@ -78,7 +85,12 @@ private:
             idle_ = true;
             ready_.wait(lock, [&] { return stopped_ || !queue_.empty(); });
             idle_ = false;
-            if (queue_.empty()) return;  // stopped, and everything written
+            if (queue_.empty()) {  // stopped, and everything written
+                // Set when stopped from this thread: the last owner may be this; it goes last.
+                const auto keep = std::move(self_);
+                lock.unlock();
+                return;
+            }
             batch.swap(queue_);
             lock.unlock();
             write(batch);
@@ -118,6 +130,7 @@ private:
     std::vector<entry> queue_;
     bool stopped_ = false;
     bool idle_ = false;
+    std::shared_ptr<archive_writer> self_;  // see stop()
     std::thread thread_;  // last: started once everything above exists
 };
 

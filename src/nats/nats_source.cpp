@@ -316,7 +316,9 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
                     if (now - last_error_log > std::chrono::seconds(5)) {
                         last_error_log = now;
                         log(log_level::warn, "nats: fetching failed; trying again",
-                            {{"stream", options.stream}, {"durable", options.durable}, {"error", describe(s)}});
+                            {{"stream", options.stream},
+                             {"durable", options.durable},
+                             {"error", s == NATS_ERR ? "JetStream refused the pull request: " + inbox->failure() : describe(s)}});
                     }
                     // Let a reconnection happen rather than spin.
                     fetch_changed.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping; });
@@ -767,6 +769,15 @@ void nats_source::stop() {
     }
     if (state_->publisher.joinable()) state_->publisher.join();
     if (state_->fetcher.joinable()) state_->fetcher.join();  // its pull request returns within fetch_wait
+    if (state_->inbox) {
+        // The last pull request may still be open at the server (an answer late for the fetch):
+        // what it delivers now is naked, not left in an inbox nobody reads until ack_wait.
+        const auto late = state_->inbox->nak_until_closed(std::chrono::milliseconds(0), state_->options.fetch_wait);
+        state_->received.fetch_add(late, std::memory_order_relaxed);
+        state_->conn.received.fetch_add(late, std::memory_order_relaxed);
+        state_->naks.fetch_add(late, std::memory_order_relaxed);
+        state_->conn.naks.fetch_add(late, std::memory_order_relaxed);
+    }
     {
         // Both are gone: nak (no delay: another consumer may take them now) what was fetched and
         // never published — only now: a pull request still running would be handed the naked

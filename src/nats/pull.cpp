@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include <fmt/format.h>
@@ -78,28 +79,58 @@ pull_inbox::pull_inbox(natsConnection* nc, std::string next_subject, std::string
 
 pull_inbox::~pull_inbox() {
     if (sub_ != nullptr) natsSubscription_Destroy(sub_);
-    for (auto* s : retired_) natsSubscription_Destroy(s);
+    for (auto& r : retired_) natsSubscription_Destroy(r.sub);
 }
 
 void pull_inbox::subscribe() {
     natsInbox* box = nullptr;
     natsStatus s = natsInbox_Create(&box);
-    natsSubscription* made = nullptr;
-    if (s == NATS_OK) s = natsConnection_SubscribeSync(&made, nc_, box);
-    // The consumer's MaxAckPending bounds what can arrive: no client-side limit that would drop.
-    if (s == NATS_OK) s = natsSubscription_SetPendingLimits(made, -1, -1);
     const std::string name = box != nullptr ? box : "";
     natsInbox_Destroy(box);
+    natsSubscription* made = nullptr;
+    // One reply subject per request (<inbox>.<n>): a status is matched to the request it ends.
+    if (s == NATS_OK) s = natsConnection_SubscribeSync(&made, nc_, (name + ".*").c_str());
+    // The consumer's MaxAckPending bounds what can arrive: no client-side limit that would drop.
+    if (s == NATS_OK) s = natsSubscription_SetPendingLimits(made, -1, -1);
     if (s != NATS_OK) {
         if (made != nullptr) natsSubscription_Destroy(made);
         throw error(fmt::format("{}: cannot subscribe to an inbox for the consumer's messages: {}", where_, describe(s)));
     }
-    if (sub_ != nullptr) retired_.push_back(sub_);
+    if (sub_ != nullptr) retired_.push_back({sub_, std::chrono::steady_clock::now()});
     sub_ = made;
     inbox_ = name;
+    request_open_ = false;  // the old inbox's request, if any, ends there
 }
 
 void pull_inbox::renew() { subscribe(); }
+
+void pull_inbox::release_retired() {
+    // Empty for longer than any request could still answer into it: gone.
+    const auto quiet = 2 * longest_wait_ + std::chrono::seconds(1);
+    const auto now = std::chrono::steady_clock::now();
+    std::erase_if(retired_, [&](const retired_inbox& r) {
+        int waiting = 0;
+        if (now - r.since < quiet || natsSubscription_GetPending(r.sub, &waiting, nullptr) != NATS_OK || waiting > 0) return false;
+        natsSubscription_Destroy(r.sub);
+        return true;
+    });
+}
+
+std::optional<pull_inbox::ended> pull_inbox::status_of(natsMsg* m) {
+    const char* subject = natsMsg_GetSubject(m);
+    if (subject == nullptr || reply_ != subject) return std::nullopt;  // an earlier request's
+    const char* code = nullptr;
+    if (natsMsgHeader_Get(m, "Status", &code) != NATS_OK || code == nullptr) return std::nullopt;
+    const std::string_view status = code;
+    if (status == "100") return std::nullopt;  // a heartbeat (not asked for)
+    request_open_ = false;
+    if (status == "404" || status == "408") return ended::status;  // no messages / the request expired: its normal end
+    if (status == "503") return ended::no_responders;
+    const char* text = nullptr;
+    (void)natsMsgHeader_Get(m, "Description", &text);
+    failure_ = fmt::format("{} {}", status, text != nullptr ? text : "");
+    return ended::refused;
+}
 
 void pull_inbox::take_waiting(natsSubscription* from, std::vector<natsMsg*>& out, std::size_t room) {
     int waiting = 0;
@@ -108,14 +139,18 @@ void pull_inbox::take_waiting(natsSubscription* from, std::vector<natsMsg*>& out
         natsMsg* m = nullptr;
         // Returns at once: the message is there, and only this thread reads the inbox.
         if (natsSubscription_NextMsg(&m, from, 1000) != NATS_OK) return;
-        if (is_delivery(m)) out.push_back(m);
-        else natsMsg_Destroy(m);  // an earlier request's end: nothing to do
+        if (is_delivery(m)) {
+            out.push_back(m);
+            continue;
+        }
+        if (from == sub_) (void)status_of(m);  // the last request's end, perhaps
+        natsMsg_Destroy(m);
     }
 }
 
 std::size_t pull_inbox::nak_waiting(std::chrono::milliseconds delay) {
     std::vector<natsMsg*> left;
-    for (auto* r : retired_) take_waiting(r, left, std::numeric_limits<std::size_t>::max());
+    for (auto& r : retired_) take_waiting(r.sub, left, std::numeric_limits<std::size_t>::max());
     take_waiting(sub_, left, std::numeric_limits<std::size_t>::max());
     for (natsMsg* m : left) {
         nak(nc_, m, delay);
@@ -124,10 +159,35 @@ std::size_t pull_inbox::nak_waiting(std::chrono::milliseconds delay) {
     return left.size();
 }
 
+std::size_t pull_inbox::nak_until_closed(std::chrono::milliseconds delay, std::chrono::milliseconds bound) {
+    // While the request is open, a message naked without delay could come straight back to it
+    // (and spend one of its deliveries each time): held back until the request has surely ended.
+    if (request_open_) delay = std::max(delay, bound);
+    std::size_t naked = nak_waiting(delay);
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    while (request_open_) {
+        const auto timeout_ms = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+        if (timeout_ms <= 0) break;
+        natsMsg* m = nullptr;
+        if (natsSubscription_NextMsg(&m, sub_, timeout_ms) != NATS_OK) break;
+        if (is_delivery(m)) {
+            nak(nc_, m, delay);
+            ++naked;
+        } else {
+            (void)status_of(m);
+        }
+        natsMsg_Destroy(m);
+    }
+    return naked + nak_waiting(delay);
+}
+
 natsStatus pull_inbox::request(std::size_t batch, std::chrono::milliseconds expires) {
+    reply_ = fmt::format("{}.{}", inbox_, ++requests_);
     const std::string body = expires.count() > 0 ? fmt::format(R"({{"batch": {}, "expires": {}}})", batch, to_ns(expires))
                                                  : fmt::format(R"({{"batch": {}, "no_wait": true}})", batch);
-    return natsConnection_PublishRequest(nc_, next_subject_.c_str(), inbox_.c_str(), body.data(), static_cast<int>(body.size()));
+    const natsStatus s = natsConnection_PublishRequest(nc_, next_subject_.c_str(), reply_.c_str(), body.data(), static_cast<int>(body.size()));
+    request_open_ = s == NATS_OK;
+    return s;
 }
 
 pull_inbox::ended pull_inbox::collect(std::vector<natsMsg*>& out, std::size_t room, std::chrono::steady_clock::time_point deadline) {
@@ -142,29 +202,38 @@ pull_inbox::ended pull_inbox::collect(std::vector<natsMsg*>& out, std::size_t ro
             out.push_back(m);
             continue;
         }
-        const bool no_responders = natsMsg_IsNoResponders(m);
+        const auto end = status_of(m);
         natsMsg_Destroy(m);
-        return no_responders ? ended::no_responders : ended::status;
+        if (end) return *end;
     }
     return ended::full;
 }
 
 natsStatus pull_inbox::fetch(std::vector<natsMsg*>& out, std::size_t room, std::chrono::milliseconds wait) {
-    for (auto* r : retired_) take_waiting(r, out, room);
+    longest_wait_ = std::max(longest_wait_, wait);
+    for (auto& r : retired_) take_waiting(r.sub, out, room);
+    if (!retired_.empty()) release_retired();
     take_waiting(sub_, out, room);
     if (out.size() >= room) return NATS_OK;
     const auto deadline = std::chrono::steady_clock::now() + wait;
-    const auto failed = [&](ended e) { return e == ended::no_responders ? NATS_NO_RESPONDERS : e == ended::closed ? NATS_CONNECTION_CLOSED : NATS_TIMEOUT; };
+    const auto failed = [&](ended e) {
+        switch (e) {
+            case ended::no_responders: return NATS_NO_RESPONDERS;
+            case ended::refused: return NATS_ERR;
+            case ended::closed: return NATS_CONNECTION_CLOSED;
+            default: return NATS_TIMEOUT;
+        }
+    };
     // What the consumer has now: the server answers at once, ending with a status when it has
     // fewer than asked for.
     natsStatus s = request(room - out.size(), std::chrono::milliseconds(0));
     if (s != NATS_OK) return out.empty() ? s : NATS_OK;
     ended e = collect(out, room, deadline);
     if (!out.empty()) return NATS_OK;
-    if (e == ended::no_responders || e == ended::closed) return failed(e);
+    if (e != ended::status && e != ended::deadline) return failed(e);
     // Nothing there: a request that waits for messages until it is full or the server ends it,
     // a little before our own deadline (as nats.c does), so that it is over when we return but
-    // for a rare late answer, which the next fetch takes (or nak_waiting).
+    // for a rare late answer, which the next fetch takes (or nak_until_closed).
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return NATS_TIMEOUT;
     s = request(room, left >= std::chrono::milliseconds(20) ? left - std::chrono::milliseconds(10) : left);

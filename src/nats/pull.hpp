@@ -51,30 +51,51 @@ public:
     // Appends up to `room` deliveries to `out`: first those already waiting (late answers to
     // earlier requests), then what the consumer has now (a request that does not wait), and only
     // when that is nothing, what comes within `wait` (a request the server ends a little
-    // earlier). NATS_OK when it appended any, NATS_TIMEOUT when none came, else why the
-    // requests failed.
+    // earlier). NATS_OK when it appended any, NATS_TIMEOUT when none came, NATS_NO_RESPONDERS
+    // when no server answered, NATS_ERR when JetStream refused the request (failure() says how).
     natsStatus fetch(std::vector<natsMsg*>& out, std::size_t room, std::chrono::milliseconds wait);
 
-    // A new inbox (after a stall); the old one is still read for its late deliveries.
+    // What JetStream answered to the last refused request ("409 Exceeded MaxWaiting", ...).
+    const std::string& failure() const noexcept { return failure_; }
+
+    // A new inbox (after a stall); the old one is still read for its late deliveries, and
+    // released once it has been empty for a while.
     void renew();
 
     // Naks (with `delay`) every delivery waiting in the inboxes, taken by no fetch: the source
     // stops, or its bus closed. Returns how many.
     std::size_t nak_waiting(std::chrono::milliseconds delay);
 
+    // Once fetching has stopped: waits, up to `bound`, for the last request's end (its status),
+    // naking (with `delay`) what it still delivers, then what waits. Returns how many it naked.
+    std::size_t nak_until_closed(std::chrono::milliseconds delay, std::chrono::milliseconds bound);
+
 private:
-    enum class ended { full, status, no_responders, deadline, closed };
+    enum class ended { full, status, refused, no_responders, deadline, closed };
+    struct retired_inbox {
+        natsSubscription* sub;
+        std::chrono::steady_clock::time_point since;
+    };
     void subscribe();
     void take_waiting(natsSubscription* from, std::vector<natsMsg*>& out, std::size_t room);
     natsStatus request(std::size_t batch, std::chrono::milliseconds expires);
     ended collect(std::vector<natsMsg*>& out, std::size_t room, std::chrono::steady_clock::time_point deadline);
+    // A status for the running request ends it (how: the result); one for an earlier request,
+    // or a heartbeat, is dropped (nullopt).
+    std::optional<ended> status_of(natsMsg* m);
+    void release_retired();
 
     natsConnection* nc_;
     std::string next_subject_;
     std::string where_;
-    std::string inbox_;
+    std::string inbox_;          // requests are answered on <inbox_>.<n>
+    std::string reply_;          // the running (or last) request's reply subject
+    std::uint64_t requests_ = 0;
+    bool request_open_ = false;  // the last request has not been seen to end
+    std::chrono::milliseconds longest_wait_{0};
+    std::string failure_;
     natsSubscription* sub_ = nullptr;
-    std::vector<natsSubscription*> retired_;
+    std::vector<retired_inbox> retired_;
 };
 
 }  // namespace switchyard::nats_detail

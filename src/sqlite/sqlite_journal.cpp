@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -40,6 +41,7 @@ struct sqlite_journal::impl {
     struct batch {
         std::vector<accepted> events;
         std::vector<std::pair<std::uint64_t, journal_completion>> completions;
+        std::uint64_t number = 0;  // batches are committed, and completed, in this order
         bool done = false;
         std::exception_ptr error;
     };
@@ -58,7 +60,13 @@ struct sqlite_journal::impl {
     mutable std::mutex mutex;
     std::condition_variable changed;  // a batch finished, or leadership was released
     std::condition_variable wake_flusher;
-    std::shared_ptr<batch> collecting = std::make_shared<batch>();
+    std::uint64_t batches_made = 0;
+    std::shared_ptr<batch> collecting = new_batch();
+    // Committed (or failed) batches whose completions are still to run, in commit order; run by
+    // one thread at a time (`completing`), and every batch up to `completed_through` has run.
+    std::deque<std::shared_ptr<batch>> finished;
+    bool completing = false;
+    std::uint64_t completed_through = 0;
     std::vector<ended> ends;
     bool leading = false;
     bool stopping = false;
@@ -120,6 +128,49 @@ struct sqlite_journal::impl {
     }
 
     // [[rule, target], ...]
+    std::shared_ptr<batch> new_batch() {
+        auto b = std::make_shared<batch>();
+        b->number = ++batches_made;
+        return b;
+    }
+
+    // The thread running completions (run_completions): a completion that publishes again only
+    // queues its own batch's, and a synchronous publish there does not wait for them.
+    static bool& on_completer() noexcept {
+        thread_local bool running = false;
+        return running;
+    }
+
+    // Runs the finished batches' completions, batch after batch in commit order, on one thread at
+    // a time, outside the mutex (a completion starts deliveries, whose ends come back here), so a
+    // thread's asynchronous publishes start their deliveries in the order it made them whichever
+    // thread led each commit.
+    void run_completions(std::unique_lock<std::mutex>& lock) {
+        if (completing) return;  // the thread doing it takes this batch too, in turn
+        completing = true;
+        on_completer() = true;
+        while (!finished.empty()) {
+            auto next = std::move(finished.front());
+            finished.pop_front();
+            if (!next->completions.empty()) {
+                lock.unlock();
+                for (auto& [sequence, done_callback] : next->completions) {
+                    try {
+                        done_callback(next->error ? 0 : sequence, next->error);
+                    } catch (...) {
+                        // A completion must not throw (the bus's does not); one that does loses only itself.
+                    }
+                }
+                next->completions.clear();
+                lock.lock();
+            }
+            completed_through = next->number;
+            changed.notify_all();
+        }
+        on_completer() = false;
+        completing = false;
+    }
+
     static std::string encode(std::span<const journal_delivery> open) {
         std::string out = "[";
         for (const auto& d : open) {
@@ -206,10 +257,16 @@ struct sqlite_journal::impl {
             }
             commit_tx.run();
             floor = new_floor;
-            for (const auto& e : events) open_rows.emplace(e.sequence, std::vector<journal_delivery>(e.deliveries.begin(), e.deliveries.end()));
-            for (auto& [sequence, open] : changed) {
-                if (open.empty()) open_rows.erase(sequence);
-                else open_rows[sequence] = std::move(open);
+            try {
+                for (const auto& e : events) open_rows.emplace(e.sequence, std::vector<journal_delivery>(e.deliveries.begin(), e.deliveries.end()));
+                for (auto& [sequence, open] : changed) {
+                    if (open.empty()) open_rows.erase(sequence);
+                    else open_rows[sequence] = std::move(open);
+                }
+            } catch (...) {
+                // Out of memory after the commit: forget the cache (ends then read their rows);
+                // the batch itself is committed.
+                open_rows.clear();
             }
         } catch (...) {
             for (auto* st : {&insert_event, &read_open, &update_open, &delete_event, &save_floor}) st->reset();
@@ -225,7 +282,7 @@ struct sqlite_journal::impl {
     // and nobody leads. Returns the batch's error, if any; failed ends are queued again.
     std::exception_ptr lead(std::unique_lock<std::mutex>& lock) {
         leading = true;
-        auto b = std::exchange(collecting, std::make_shared<batch>());
+        auto b = std::exchange(collecting, new_batch());
         auto done = std::move(ends);
         ends.clear();
         lock.unlock();
@@ -268,20 +325,9 @@ struct sqlite_journal::impl {
         }
         b->done = true;
         b->error = failure;
+        finished.push_back(b);
         changed.notify_all();
-        if (!b->completions.empty()) {
-            // Outside the mutex: a completion starts deliveries, whose ends come back here.
-            lock.unlock();
-            for (auto& [sequence, done_callback] : b->completions) {
-                try {
-                    done_callback(failure ? 0 : sequence, failure);
-                } catch (...) {
-                    // A completion must not throw (the bus's does not); one that does loses only itself.
-                }
-            }
-            b->completions.clear();
-            lock.lock();
-        }
+        run_completions(lock);
         return failure;
     }
 
@@ -295,6 +341,11 @@ struct sqlite_journal::impl {
                 changed.wait(lock);
         }
         if (b.error) std::rethrow_exception(b.error);
+        // Its deliveries start when this returns: after those of the asynchronous records
+        // committed before it or with it (this thread's made before it among them), whose
+        // completions run batch by batch. Not on the thread running completions (a handler
+        // publishing from inside one): it would wait for itself.
+        if (!on_completer()) changed.wait(lock, [&] { return completed_through >= b.number; });
     }
 
     // Runs `work` on the connection as the leader, so no commit is under way on it (reads, and
@@ -309,6 +360,11 @@ struct sqlite_journal::impl {
             ~release() {
                 std::lock_guard relock(s.mutex);
                 s.leading = false;
+                // Asynchronous records queued meanwhile: the flusher, asleep, would wait for its timer.
+                if (!s.collecting->completions.empty() && s.flusher_waiting) {
+                    s.flusher_waiting = false;
+                    s.wake_flusher.notify_one();
+                }
                 s.changed.notify_all();
             }
         } released{*this};
@@ -373,6 +429,9 @@ void sqlite_journal::record_accepted_async(std::string_view event_json, std::spa
         return;
     }
     auto& b = *s.collecting;
+    // Room first: an event must not be queued without its completion (nor the reverse).
+    b.events.reserve(b.events.size() + 1);
+    b.completions.reserve(b.completions.size() + 1);
     b.events.push_back(impl::accepted{sequence, event_json, deliveries});
     b.completions.emplace_back(sequence, std::move(done));
     // The flusher commits it (and whatever comes while the disk is busy with the batch before):

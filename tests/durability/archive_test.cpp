@@ -89,6 +89,13 @@ struct gated_store final : switchyard::archive_store {
     std::size_t count(time_point from, time_point to) override { return inner.count(from, to); }
 };
 
+// Opens the gate when the test ends, failed or not: the archive's destructor waits for its
+// writer, which would otherwise wait at the gate forever.
+struct release_at_exit {
+    gated_store& store;
+    ~release_at_exit() { store.release(); }
+};
+
 }  // namespace
 
 TEST_CASE("archive: the publishing thread only queues; the archive's thread writes what queued in one batch; drain() waits") {
@@ -96,6 +103,7 @@ TEST_CASE("archive: the publishing thread only queues; the archive's thread writ
     auto store = std::make_shared<gated_store>();
     store->hold = true;
     switchyard::archive archive(bus, {.name = "orders", .store = store});
+    const release_at_exit release{*store};
     REQUIRE(bus.put_events({entry_at("2026-03-01T10:00:00Z", 0)}).failed_entry_count == 0);
     REQUIRE(store->wait_until_waiting(1));  // the first batch is held at the store
     // Publishing goes on while the store is busy: nothing here waits for it.
@@ -134,6 +142,7 @@ TEST_CASE("archive on a journaled bus: accepted events a stopped process had not
     first_store->hold = true;  // the process "stops" with its archive writes unfinished
     switchyard::bus first{"shop", {.journal = journal}};
     std::optional<switchyard::archive> first_archive;
+    const release_at_exit release{*first_store};
     first_archive.emplace(first, switchyard::archive_spec{.name = "orders", .store = first_store});
     std::set<std::string> accepted;
     for (int i = 0; i < 5; ++i) {

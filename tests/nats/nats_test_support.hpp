@@ -81,9 +81,17 @@ private:
 // Keeps what is logged, for tests that check the log (and to keep the test output quiet).
 class recording_sink : public switchyard::log_sink {
 public:
-    void write(switchyard::log_level, std::string_view message, std::span<const switchyard::log_field>) override {
+    // The message, then each field as " key=value".
+    void write(switchyard::log_level, std::string_view message, std::span<const switchyard::log_field> fields) override {
+        std::string line(message);
+        for (const auto& f : fields) {
+            line += ' ';
+            line += f.key;
+            line += '=';
+            line += f.value;
+        }
         std::lock_guard lock(mutex_);
-        lines_.emplace_back(message);
+        lines_.push_back(std::move(line));
     }
     std::size_t count(std::string_view needle) const {
         std::lock_guard lock(mutex_);

@@ -433,6 +433,37 @@ TEST_CASE("nats_source: pull requests that expire as their messages arrive: late
     MESSAGE("received " << source.stats().received << " for " << n << ", redeliveries " << source.stats().redeliveries);
 }
 
+// A pull request JetStream refuses (here: a batch above the consumer's MaxRequestBatch, a setting
+// the source does not compare) is a fetch error, logged with JetStream's reason and retried after
+// the error pause, not an empty fetch retried at once and never reported.
+TEST_CASE("nats_source: a pull request JetStream refuses is a fetch error, logged with JetStream's reason") {
+    nats_server server;
+    auto log = std::make_shared<recording_sink>();
+    auto c = connect_to(server.url(), log);
+    c->add_stream({.name = "EVENTS", .subjects = {"events.>"}});
+    auto o = source_options("small-batches");
+    {
+        // The durable as another tool made it: every setting the source compares agrees, and
+        // MaxRequestBatch is 4.
+        jsConsumerConfig cc;
+        jsConsumerConfig_Init(&cc);
+        cc.Durable = "small-batches";
+        cc.AckPolicy = js_AckExplicit;
+        cc.AckWait = static_cast<std::int64_t>(o.ack_wait.count()) * 1'000'000;
+        cc.MaxDeliver = static_cast<std::int64_t>(o.max_deliver) + 1;
+        cc.MaxAckPending = static_cast<std::int64_t>(o.max_in_flight);
+        cc.MaxRequestBatch = 4;
+        jsConsumerInfo* ci = nullptr;
+        REQUIRE(js_AddConsumer(&ci, c->internals()->js, "EVENTS", &cc, nullptr, nullptr) == NATS_OK);
+        jsConsumerInfo_Destroy(ci);
+    }
+    bus consumer_bus{"consumer"};
+    auto sub = consumer_bus.subscribe(everything, json_handler("h", [](std::string_view) {}));
+    nats_source source(consumer_bus, c, o);  // asks for fetch_batch = 64
+    CHECK(eventually([&] { return log->count("JetStream refused the pull request: 409") > 0; }));
+    CHECK(log->count("MaxRequestBatch") > 0);
+}
+
 TEST_CASE("per-key order: partitioned subjects and a source ordered by subject keep each key's events in order") {
     nats_server server;
     auto c = connect_to(server.url());
