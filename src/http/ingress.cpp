@@ -26,6 +26,7 @@
 #pragma GCC diagnostic ignored "-Wtsan"
 #endif
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -370,6 +371,11 @@ struct server {
     // The hint must be the number of threads: 1 would tell Asio that a single thread runs it,
     // and it would drop the locking several threads need.
     net::io_context io{static_cast<int>(options.threads)};
+    // Keeps the I/O threads running until stop() has seen every session end: without it a
+    // thread could run out of work (the last session's read ended with the client's close) and
+    // return while stop() still held that session and then posted its close to an io_context
+    // nobody ran any more, waiting forever for the session to go (seen under ThreadSanitizer).
+    std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
     std::optional<tcp::acceptor> acceptor;
     std::vector<std::thread> threads;
 
@@ -680,6 +686,7 @@ void http_ingress::start() {
     m.do_accept();
     m.state = server::phase::running;
     m.threads.reserve(m.options.threads);
+    m.work.emplace(net::make_work_guard(m.io));
     for (unsigned i = 0; i < m.options.threads; ++i) m.threads.emplace_back([&m] { m.io.run(); });
 }
 
@@ -724,6 +731,7 @@ bool http_ingress::stop(std::chrono::milliseconds drain) {
         std::unique_lock sessions_lock(m.sessions_mutex);
         m.sessions_changed.wait(sessions_lock, [&] { return m.sessions.empty(); });
     }
+    m.work.reset();                        // every session is gone: the threads may run out of work now
     for (auto& t : m.threads) t.join();  // nothing is left to run: each run() returns
     m.threads.clear();
     m.state = server::phase::stopped;
