@@ -429,9 +429,13 @@ void sqlite_journal::record_accepted_async(std::string_view event_json, std::spa
         return;
     }
     auto& b = *s.collecting;
-    // Room first: an event must not be queued without its completion (nor the reverse).
-    b.events.reserve(b.events.size() + 1);
-    b.completions.reserve(b.completions.size() + 1);
+    // Room first (growing geometrically): an event must not be queued without its completion,
+    // nor the reverse.
+    const auto make_room = [](auto& v) {
+        if (v.size() == v.capacity()) v.reserve(std::max<std::size_t>(64, 2 * v.capacity()));
+    };
+    make_room(b.events);
+    make_room(b.completions);
     b.events.push_back(impl::accepted{sequence, event_json, deliveries});
     b.completions.emplace_back(sequence, std::move(done));
     // The flusher commits it (and whatever comes while the disk is busy with the batch before):
