@@ -102,40 +102,12 @@ void raw_batched_insert(benchmark::State& state) {
 }
 BENCHMARK(raw_batched_insert)->ArgNames({"sync", "rows_per_tx"})->ArgsProduct({{0, 1, 2}, {1, 100}})->UseRealTime()->Unit(benchmark::kMillisecond);
 
-void journaled_publish(benchmark::State& state) {
-    const auto file = bench_file("journal");
-    const int threads = static_cast<int>(state.range(1));
-    {
-        auto journal = std::make_shared<switchyard::sqlite_journal>(file, switchyard::sqlite_journal_options{.synchronous = level(state.range(0))});
-        switchyard::bus bus{"payments", {.journal = journal}};
-        std::atomic<long> handled{0};
-        bus.add_rule({.name = "all",
-                      .pattern = R"({"detail-type": ["CREDIT_CARD_TRANSACTION"]})",
-                      .targets = {switchyard::handler<CreditCardTransaction>("count", [&](const auto&) { handled.fetch_add(1, std::memory_order_relaxed); })}});
-        for (auto _ : state) {
-            std::vector<std::thread> publishers;
-            for (int t = 0; t < threads; ++t)
-                publishers.emplace_back([&, t] {
-                    auto producer = bus.producer<CreditCardTransaction>("com.example.transaction");
-                    for (int i = t; i < events_per_iteration; i += threads)
-                        if (!producer.publish({"tx-0000012345", "customer-67890", 2500.0})) std::abort();
-                });
-            for (auto& p : publishers) p.join();
-        }
-        bus.drain();
-        const auto stats = journal->stats();
-        state.counters["events_per_commit"] = stats.transactions ? static_cast<double>(stats.events) / static_cast<double>(stats.transactions) : 0;
-    }
-    state.SetItemsProcessed(state.iterations() * events_per_iteration);
-    remove_file(file);
-}
-BENCHMARK(journaled_publish)->ArgNames({"sync", "threads"})->ArgsProduct({{0, 1, 2}, {1, 4}})->UseRealTime()->Unit(benchmark::kMillisecond);
-
-// publish_async: each publisher keeps its events in flight (no wait for the disk per event); the
-// journal commits whatever queued meanwhile in one transaction and fsync. An iteration ends once
-// every event has been answered and delivered (drain).
-void journaled_publish_async(benchmark::State& state) {
-    const auto file = bench_file("journal-async");
+// Publishers (state.range(1) threads) through a bus journaled at state.range(0)'s level. With
+// `async`, publish_async: each publisher keeps its events in flight (no wait for the disk per
+// event), the journal commits whatever queued meanwhile in one transaction and fsync, and an
+// iteration ends once every event has been answered and delivered (drain).
+void run_journaled_publish(benchmark::State& state, const char* name, bool async) {
+    const auto file = bench_file(name);
     const int threads = static_cast<int>(state.range(1));
     {
         auto journal = std::make_shared<switchyard::sqlite_journal>(file, switchyard::sqlite_journal_options{.synchronous = level(state.range(0))});
@@ -152,12 +124,15 @@ void journaled_publish_async(benchmark::State& state) {
             for (int t = 0; t < threads; ++t)
                 publishers.emplace_back([&, t] {
                     auto producer = bus.producer<CreditCardTransaction>("com.example.transaction");
-                    for (int i = t; i < events_per_iteration; i += threads)
-                        producer.publish_async({"tx-0000012345", "customer-67890", 2500.0}, count_refusals);
+                    for (int i = t; i < events_per_iteration; i += threads) {
+                        if (async) producer.publish_async({"tx-0000012345", "customer-67890", 2500.0}, count_refusals);
+                        else if (!producer.publish({"tx-0000012345", "customer-67890", 2500.0})) std::abort();
+                    }
                 });
             for (auto& p : publishers) p.join();
-            bus.drain();
+            if (async) bus.drain();
         }
+        bus.drain();
         if (refused.load() != 0) state.SkipWithError("a publish was refused");
         const auto stats = journal->stats();
         state.counters["events_per_commit"] = stats.transactions ? static_cast<double>(stats.events) / static_cast<double>(stats.transactions) : 0;
@@ -165,6 +140,11 @@ void journaled_publish_async(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations() * events_per_iteration);
     remove_file(file);
 }
+
+void journaled_publish(benchmark::State& state) { run_journaled_publish(state, "journal", false); }
+BENCHMARK(journaled_publish)->ArgNames({"sync", "threads"})->ArgsProduct({{0, 1, 2}, {1, 4}})->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void journaled_publish_async(benchmark::State& state) { run_journaled_publish(state, "journal-async", true); }
 BENCHMARK(journaled_publish_async)->ArgNames({"sync", "threads"})->ArgsProduct({{1, 2}, {1, 4}})->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // One publisher batching: put_events of 10 entries (EventBridge's batch limit), each batch one

@@ -644,6 +644,14 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
         return f;
     }
 
+    // Deliveries naked straight from the inbox, never taken by a fetch: received, and naked.
+    void count_late_naks(std::size_t n) {
+        received.fetch_add(n, std::memory_order_relaxed);
+        conn.received.fetch_add(n, std::memory_order_relaxed);
+        naks.fetch_add(n, std::memory_order_relaxed);
+        conn.naks.fetch_add(n, std::memory_order_relaxed);
+    }
+
     // Naks (with `delay`) the messages fetched and never published: those waiting for the
     // publishing thread, those queued behind their subject and those ready. Called with the
     // mutex held.
@@ -662,11 +670,7 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
         fresh.clear();
         ready.clear();
         // And those that reached the inbox after the last fetch (a pull request's late answers).
-        const auto late = inbox ? inbox->nak_waiting(delay) : 0;
-        received.fetch_add(late, std::memory_order_relaxed);
-        conn.received.fetch_add(late, std::memory_order_relaxed);
-        naks.fetch_add(late, std::memory_order_relaxed);
-        conn.naks.fetch_add(late, std::memory_order_relaxed);
+        if (inbox) count_late_naks(inbox->nak_waiting(delay));
         changed.notify_all();
         fetch_changed.notify_one();
     }
@@ -772,11 +776,7 @@ void nats_source::stop() {
     if (state_->inbox) {
         // The last pull request may still be open at the server (an answer late for the fetch):
         // what it delivers now is naked, not left in an inbox nobody reads until ack_wait.
-        const auto late = state_->inbox->nak_until_closed(std::chrono::milliseconds(0), state_->options.fetch_wait);
-        state_->received.fetch_add(late, std::memory_order_relaxed);
-        state_->conn.received.fetch_add(late, std::memory_order_relaxed);
-        state_->naks.fetch_add(late, std::memory_order_relaxed);
-        state_->conn.naks.fetch_add(late, std::memory_order_relaxed);
+        state_->count_late_naks(state_->inbox->nak_until_closed(std::chrono::milliseconds(0), state_->options.fetch_wait));
     }
     {
         // Both are gone: nak (no delay: another consumer may take them now) what was fetched and
