@@ -100,6 +100,64 @@ TEST_CASE("parse_event reads generated transactions and json() reproduces them")
                          doctest::Contains("detail"), switchyard::error);
 }
 
+TEST_CASE("parse_event keeps the detail as it came and reads the envelope as nlohmann would") {
+    // Escaped names and values, whitespace everywhere, members in any order, unknown members.
+    const std::string text = " \n{ \"detail\" : { \"z\" : 1 , \"a\" : [ {\"k\":\"}\\\"]\"} ] } ,\n"
+                             " \"\\u0069d\":\"id-\\u00e9\", \"detail-type\":\"Order \\\"Placed\\\"\", \"unknown\":{\"x\":[1,{}]},"
+                             " \"source\":\"shop\", \"time\":\"2026-12-02T00:00:00Z\", \"resources\" : [ \"arn:a\" , \"arn:\\/b\" ],"
+                             " \"replay-name\":\"r1\", \"region\":\"eu-west-1\", \"account\":\"1\", \"version\":\"0\","
+                             " \"traceparent\":\"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\", \"tracestate\":\"k=v\" } ";
+    const auto e = parse_event(text);
+    CHECK(e->detail_json() == R"({ "z" : 1 , "a" : [ {"k":"}\"]"} ] })");
+    CHECK(e->meta().id == "id-\xc3\xa9");
+    CHECK(e->meta().detail_type == "Order \"Placed\"");
+    CHECK(e->meta().source == "shop");
+    CHECK(e->meta().time == "2026-12-02T00:00:00Z");
+    CHECK(e->meta().resources == std::vector<std::string>{"arn:a", "arn:/b"});
+    CHECK(e->meta().replay_name == std::optional<std::string>("r1"));
+    CHECK(e->meta().region == "eu-west-1");
+    CHECK(e->meta().account == "1");
+    REQUIRE(e->meta().trace.has_value());
+    CHECK(e->meta().trace->traceparent() == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    CHECK(e->meta().trace->tracestate == "k=v");
+
+    // The envelope read without a DOM is the one nlohmann's from_json reads.
+    const auto dom = nlohmann::json::parse(text);
+    envelope expected;
+    from_json(dom, expected);
+    CHECK(e->meta() == expected);
+    CHECK(nlohmann::json::parse(e->detail_json()) == dom["detail"]);
+    auto known = dom;
+    known.erase("unknown");  // not an envelope field: not kept
+    CHECK(nlohmann::json::parse(e->json()) == known);
+
+    SUBCASE("each wrong input names its problem") {
+        const std::string base = R"("id":"x","detail-type":"a","source":"b","time":"t")";
+        CHECK_THROWS_WITH_AS(parse_event("[1]"), doctest::Contains("must be a JSON object, got array"), switchyard::error);
+        CHECK_THROWS_WITH_AS(parse_event("{" + base + R"(,"detail":{"a":1,"a":2}})"), doctest::Contains("\"a\" twice"),
+                             switchyard::error);
+        CHECK_THROWS_WITH_AS(parse_event("{" + base + R"(,"id":"y","detail":{}})"), doctest::Contains("\"id\" twice"),
+                             switchyard::error);
+        CHECK_THROWS_WITH_AS(parse_event("{" + base + R"(,"detail":{"a":1})"), doctest::Contains("not valid JSON"), switchyard::error);
+        CHECK_THROWS_WITH_AS(parse_event(R"({"id":7,"detail-type":"a","source":"b","time":"t","detail":{}})"),
+                             doctest::Contains("\"id\" must be a string, got number"), switchyard::error);
+        CHECK_THROWS_WITH_AS(parse_event(R"({"id":"x","detail-type":"a","source":"b","detail":{}})"),
+                             doctest::Contains("no \"time\" field"), switchyard::error);
+        CHECK_THROWS_WITH_AS(parse_event("{" + base + "}"), doctest::Contains("\"detail\" must be a JSON object"), switchyard::error);
+        CHECK_THROWS_WITH_AS(parse_event("{" + base + R"(,"detail":"{}"})"), doctest::Contains("\"detail\" must be a JSON object"),
+                             switchyard::error);
+        CHECK_THROWS_WITH_AS(parse_event("{" + base + R"(,"resources":["a",1],"detail":{}})"),
+                             doctest::Contains("\"resources\" must be an array of strings"), switchyard::error);
+        CHECK_THROWS_WITH_AS(parse_event("{" + base + R"(,"resources":"a","detail":{}})"),
+                             doctest::Contains("\"resources\" must be an array of strings"), switchyard::error);
+        CHECK_THROWS_WITH_AS(parse_event("{" + base + R"(,"replay-name":null,"detail":{}})"),
+                             doctest::Contains("\"replay-name\" must be a string"), switchyard::error);
+        // A traceparent that is not one is dropped, as the W3C spec asks of a receiver.
+        CHECK_FALSE(parse_event("{" + base + R"(,"traceparent":5,"detail":{}})")->meta().trace.has_value());
+        CHECK_FALSE(parse_event("{" + base + R"(,"traceparent":"nonsense","detail":{}})")->meta().trace.has_value());
+    }
+}
+
 TEST_CASE("a typed event produces its JSON only when asked, and the same text every time") {
     event<CreditCardTransaction> value;
     value.id = "id-1";

@@ -12,6 +12,7 @@
 #include "switchyard/config.hpp"
 #include "switchyard/detail/json_depth.hpp"
 #include "switchyard/detail/json_emit.hpp"
+#include "switchyard/detail/json_members.hpp"
 #include "switchyard/detail/json_string.hpp"
 #include "switchyard/detail/json_object_check.hpp"
 #include "switchyard/event.hpp"
@@ -133,22 +134,68 @@ SWITCHYARD_INLINE event_ptr make_json_event(envelope meta, std::string detail_js
     return std::make_shared<const detail::json_text_event>(std::move(meta), std::move(detail_json));
 }
 
-// Parses a whole EventBridge event (envelope and detail) from JSON text.
+// Parses a whole EventBridge event (envelope and detail) from JSON text. The text is validated
+// once (the same check ingest makes, so an event read back reads as it was accepted), then its
+// members are read without a DOM and the detail is kept as the text it came as: this runs for
+// every event read from the network, the journal and the archive.
 SWITCHYARD_INLINE event_ptr parse_event(std::string_view text) {
     constexpr std::size_t max_depth = 128;
     if (const auto depth = detail::json_depth(text); depth > max_depth)
         throw error("event nests " + std::to_string(depth) + " levels deep; the limit is " + std::to_string(max_depth));
-    const auto parsed = nlohmann::json::parse(text, nullptr, false);
-    if (parsed.is_discarded()) throw error("event is not valid JSON");
+    if (auto problem = detail::check_json_object(text)) {
+        if (problem->what == detail::json_problem::kind::not_an_object) throw error("an event " + problem->message);
+        throw error("event " + problem->message);
+    }
+    while (!text.empty() && detail::json_space(text.front())) text.remove_prefix(1);
+
     envelope meta;
-    from_json(parsed, meta);
-    const auto detail = parsed.find("detail");
-    if (detail == parsed.end() || !detail->is_object())
-        throw error("event \"detail\" must be a JSON object");
-    // The same check ingest makes, so an event read back reads as it was accepted (a duplicate
-    // member would otherwise be silently dropped here by the DOM).
-    if (auto problem = detail::check_json_object(text)) throw error("event " + problem->message);
-    return std::make_shared<const detail::json_text_event>(std::move(meta), detail->dump());
+    std::string_view detail_text, traceparent, tracestate;
+    bool has_id = false, has_detail_type = false, has_source = false, has_time = false;
+    const auto text_field = [](std::string_view name, std::string_view value, std::string& out) {
+        if (value.front() != '"')
+            throw error("event field \"" + std::string(name) + "\" must be a string, got " + detail::json_type_name(value));
+        out = detail::json_string_value(value);
+    };
+    detail::for_each_json_item(text, [&](std::string_view name, std::string_view value) {
+        if (name == "version") text_field(name, value, meta.version);
+        else if (name == "id") text_field(name, value, meta.id), has_id = true;
+        else if (name == "detail-type") text_field(name, value, meta.detail_type), has_detail_type = true;
+        else if (name == "source") text_field(name, value, meta.source), has_source = true;
+        else if (name == "account") text_field(name, value, meta.account);
+        else if (name == "time") text_field(name, value, meta.time), has_time = true;
+        else if (name == "region") text_field(name, value, meta.region);
+        else if (name == "resources") {
+            if (value.front() != '[') throw error("event field \"resources\" must be an array of strings");
+            detail::for_each_json_item(value, [&](std::string_view resource) {
+                if (resource.front() != '"') throw error("event field \"resources\" must be an array of strings");
+                meta.resources.push_back(detail::json_string_value(resource));
+            });
+        } else if (name == "replay-name") {
+            if (value.front() != '"') throw error("event field \"replay-name\" must be a string");
+            meta.replay_name = detail::json_string_value(value);
+        } else if (name == "traceparent") {
+            traceparent = value;
+        } else if (name == "tracestate") {
+            tracestate = value;
+        } else if (name == "detail") {
+            detail_text = value;
+        }
+    });
+    const auto require = [](bool present, const char* name) {
+        if (!present) throw error(std::string("event JSON has no \"") + name + "\" field");
+    };
+    require(has_id, "id");
+    require(has_detail_type, "detail-type");
+    require(has_source, "source");
+    require(has_time, "time");
+    if (detail_text.empty() || detail_text.front() != '{') throw error("event \"detail\" must be a JSON object");
+    // An invalid traceparent is dropped rather than failing the event: the W3C spec asks a
+    // receiver to start a new trace in that case, which the bus does when it publishes.
+    if (!traceparent.empty() && traceparent.front() == '"')
+        meta.trace = trace_context::parse(detail::json_string_value(traceparent),
+                                          !tracestate.empty() && tracestate.front() == '"' ? detail::json_string_value(tracestate)
+                                                                                           : std::string());
+    return std::make_shared<const detail::json_text_event>(std::move(meta), std::string(detail_text));
 }
 
 }  // namespace switchyard
