@@ -117,6 +117,11 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
     std::size_t requested = 0;
 
     std::atomic<std::uint64_t> received{0}, redeliveries{0}, acks{0}, naks{0}, terms{0}, in_progress{0}, lag{0};
+    // The consumer's ack floor as last read from the server (every stream sequence up to it is
+    // acknowledged or terminated), with whether it was ever read: a consumer made again after
+    // it was lost starts just past it. Written by the fetch thread only (creation, check_stall()).
+    std::atomic<std::uint64_t> ack_floor{0};
+    bool ack_floor_known = false;
 
     std::thread fetcher;    // fetches into `queued`/`fresh`; owns `inbox`
     std::thread publisher;  // publishes `ready` and `fresh`
@@ -156,11 +161,21 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
             throw error(where + ": start_sequence must be at least 1 (a stream's first message is 1)");
     }
 
-    void create_consumer() {
+    // Creates the durable consumer, or binds to it when it exists with our settings. `again`:
+    // it existed and was lost (deleted by an operator, or by a server that restarted without it):
+    // it starts where the lost one was (just past its last ack floor this source read), not at
+    // options.start, which would hand out again everything from the first message (start all)
+    // or skip what was published meanwhile (start new_only).
+    void create_consumer(bool again = false) {
         jsStreamInfo* si = nullptr;
         jsErrCode code = static_cast<jsErrCode>(0);
         natsStatus s = js_GetStreamInfo(&si, conn.js, options.stream.c_str(), nullptr, &code);
-        if (si != nullptr) jsStreamInfo_Destroy(si);
+        std::uint64_t stream_first = 0, stream_last = 0;
+        if (si != nullptr) {
+            stream_first = si->State.FirstSeq;
+            stream_last = si->State.LastSeq;
+            jsStreamInfo_Destroy(si);
+        }
         if (s == NATS_NOT_FOUND || code == JSStreamNotFoundErr)
             throw error(fmt::format("{}: the stream does not exist: create it first (nats_connection::add_stream, or `nats stream add`)",
                                     where));
@@ -198,6 +213,15 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
                 break;
             }
         }
+        // A stream whose last message is before the floor was itself made again (its
+        // sequences start over): the lost consumer's position means nothing there.
+        if (const auto floor = ack_floor.load(std::memory_order_relaxed); again && ack_floor_known && stream_last >= floor) {
+            cc.DeliverPolicy = js_DeliverByStartSequence;
+            cc.OptStartSeq = std::max(floor + 1, stream_first);
+            cc.OptStartTime = 0;
+            log(log_level::warn, "nats: the consumer starts again just past its last ack floor",
+                {{"stream", options.stream}, {"durable", options.durable}, {"sequence", std::to_string(cc.OptStartSeq)}});
+        }
         // An existing durable is bound to as it is, if its settings are ours. nats-server 2.9
         // answers a create with other settings by changing the consumer under every process
         // that shares it: a second process with another max_deliver would quietly change the
@@ -207,6 +231,7 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
         s = js_GetConsumerInfo(&ci, conn.js, options.stream.c_str(), options.durable.c_str(), nullptr, &code);
         if (s == NATS_OK && ci != nullptr) {
             const std::string differences = config_differences(*ci->Config, cc);
+            if (differences.empty()) note_ack_floor(*ci);
             jsConsumerInfo_Destroy(ci);
             if (!differences.empty())
                 throw error(fmt::format("{}: the durable consumer exists with other settings ({}): give this source the same "
@@ -223,9 +248,16 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
         code = static_cast<jsErrCode>(0);
         // Two sources may create it at once: the same settings make the second create a no-op.
         s = js_AddConsumer(&ci, conn.js, options.stream.c_str(), &cc, nullptr, &code);
+        if (s == NATS_OK && ci != nullptr) note_ack_floor(*ci);
         if (ci != nullptr) jsConsumerInfo_Destroy(ci);
         if (s != NATS_OK) throw error(fmt::format("{}: JetStream refused to create the consumer: {}", where, describe(s, code)));
         subscribe();
+    }
+
+    // A new consumer's floor is just before where it starts.
+    void note_ack_floor(const jsConsumerInfo& ci) {
+        ack_floor.store(ci.AckFloor.Stream, std::memory_order_relaxed);
+        ack_floor_known = true;
     }
 
     // The settings a source relies on that differ between an existing consumer and ours, as
@@ -276,6 +308,8 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
     void run_fetch() {
         const auto wait = std::min(options.fetch_wait, progress_interval());
         int empty_fetches = 0;
+        constexpr auto state_read_interval = std::chrono::seconds(5);
+        auto last_state_read = clock_type::now();
         auto last_error_log = clock_type::time_point{};
         while (true) {
             std::size_t room = 0;
@@ -306,6 +340,12 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
             if (s == NATS_OK) {
                 empty_fetches = 0;
                 take(fetched);  // clears `requested`
+                // A source that never runs dry still reads the consumer's state now and then:
+                // the lag it reports, and the ack floor a lost consumer would start again from.
+                if (const auto now = clock_type::now(); now - last_state_read > state_read_interval) {
+                    last_state_read = now;
+                    check_stall(false);
+                }
                 continue;
             }
             {
@@ -327,6 +367,7 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
             }
             if (++empty_fetches >= 4) {
                 empty_fetches = 0;
+                last_state_read = clock_type::now();
                 check_stall();
             }
         }
@@ -362,10 +403,11 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
         }
     }
 
-    // Fetches came back empty (or failed) several times in a row: if the consumer says messages
-    // wait for us, the pull subscription is stuck (nats.c after a server restart, say): make it
-    // again. Also refreshes the lag.
-    void check_stall() {
+    // Reads the consumer's state: refreshes the lag and the ack floor, and makes the consumer
+    // again if the server lost it. `stalled`: fetches came back empty (or failed) several times
+    // in a row; if the consumer says messages wait for us, the pull subscription is stuck (nats.c
+    // after a server restart, say): make it again.
+    void check_stall(bool stalled = true) {
         jsConsumerInfo* ci = nullptr;
         jsErrCode code = static_cast<jsErrCode>(0);
         const natsStatus s = js_GetConsumerInfo(&ci, conn.js, options.stream.c_str(), options.durable.c_str(), nullptr, &code);
@@ -375,7 +417,7 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
                 // The server lost it (a memory store after a restart): make it again.
                 log(log_level::warn, "nats: the consumer is gone; creating it again", {{"stream", options.stream}, {"durable", options.durable}});
                 try {
-                    create_consumer();
+                    create_consumer(true);
                 } catch (const std::exception& ex) {
                     log(log_level::error, "nats: could not create the consumer again", {{"error", ex.what()}});
                 }
@@ -384,6 +426,7 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
         }
         const std::uint64_t pending = ci->NumPending;
         const auto ack_pending = static_cast<std::size_t>(ci->NumAckPending);
+        note_ack_floor(*ci);
         jsConsumerInfo_Destroy(ci);
         lag.store(pending, std::memory_order_relaxed);
         conn.lag.store(pending, std::memory_order_relaxed);
@@ -392,7 +435,7 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
             std::lock_guard lock(mutex);
             ours = running.size() + queued.size();
         }
-        if (pending > 0 && ack_pending < options.max_in_flight && ours < options.max_in_flight) {
+        if (stalled && pending > 0 && ack_pending < options.max_in_flight && ours < options.max_in_flight) {
             log(log_level::warn, "nats: fetching stalled while the consumer has messages; subscribing again",
                 {{"stream", options.stream}, {"durable", options.durable}, {"pending", std::to_string(pending)}});
             try {
@@ -803,6 +846,7 @@ nats_source_stats nats_source::stats() const {
     out.terms = s.terms.load();
     out.in_progress = s.in_progress.load();
     out.lag = s.lag.load();
+    out.ack_floor = s.ack_floor.load();
     {
         std::lock_guard lock(state_->mutex);
         out.in_flight = state_->running.size() + state_->queued.size();

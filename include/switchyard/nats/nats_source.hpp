@@ -86,6 +86,10 @@ struct nats_source_stats {
     std::uint64_t in_progress = 0;   ///< "in progress" signals sent
     std::uint64_t in_flight = 0;     ///< messages whose deliveries run now
     std::uint64_t lag = 0;           ///< messages the consumer has not yet handed out (last seen)
+    /// The consumer's ack floor, last seen: every stream sequence up to it is acknowledged or
+    /// terminated. A consumer lost under the source (deleted, or gone with a server restart) is
+    /// made again starting just past it.
+    std::uint64_t ack_floor = 0;
 };
 
 /// Pulls from a JetStream consumer into a bus (see the file comment) on threads of its own (one
