@@ -213,7 +213,7 @@ bool nats_connection::state::acquire_slot(std::chrono::steady_clock::time_point 
     std::unique_lock lock(pending_mutex);
     if (in_flight >= options.max_pub_acks_in_flight) {
         ++slot_waiters;
-        const bool freed = slot_free.wait_until(lock, deadline, [&] { return in_flight < options.max_pub_acks_in_flight; });
+        const bool freed = slot_free.wait_until(lock, deadline, [&] { return in_flight <= resume_below(); });
         --slot_waiters;
         if (!freed) return false;
     }
@@ -228,7 +228,7 @@ void nats_connection::state::release_slot() {
 
 void nats_connection::state::free_slot_locked() noexcept {
     --in_flight;
-    if (slot_waiters != 0) slot_free.notify_one();
+    if (slot_waiters != 0 && in_flight <= resume_below()) slot_free.notify_one();
 }
 
 std::shared_ptr<nats_connection> nats_connection::connect(nats_connection_options options) {

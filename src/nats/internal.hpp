@@ -4,6 +4,7 @@
 
 #include <nats/nats.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -59,6 +60,13 @@ struct nats_connection::state {
     std::condition_variable slot_free;
     std::size_t in_flight = 0;
     std::size_t slot_waiters = 0;  // publishes waiting in acquire_slot: notified only when some wait
+    // A publish that found every slot taken waits until PubAcks have freed a quarter of them,
+    // then goes on without waiting for that many: one wake-up per quarter of the bound instead
+    // of one per PubAck (a context switch each, which cost about a fifth of the throughput).
+    std::size_t resume_below() const noexcept {
+        const auto bound = options.max_pub_acks_in_flight;
+        return bound - std::max<std::size_t>(1, bound / 4);
+    }
     std::unordered_map<natsMsg*, std::shared_ptr<nats_detail::pub_waiter>> waiting;
 
     // The completion thread (see pub_waiter): started by the first publish, joined by ~state.
