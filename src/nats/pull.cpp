@@ -140,6 +140,7 @@ void pull_inbox::take_waiting(natsSubscription* from, std::vector<natsMsg*>& out
         // Returns at once: the message is there, and only this thread reads the inbox.
         if (natsSubscription_NextMsg(&m, from, 1000) != NATS_OK) return;
         if (is_delivery(m)) {
+            if (from == sub_) count_delivery();
             out.push_back(m);
             continue;
         }
@@ -171,6 +172,7 @@ std::size_t pull_inbox::nak_until_closed(std::chrono::milliseconds delay, std::c
         natsMsg* m = nullptr;
         if (natsSubscription_NextMsg(&m, sub_, timeout_ms) != NATS_OK) break;
         if (is_delivery(m)) {
+            count_delivery();
             nak(nc_, m, delay);
             ++naked;
         } else {
@@ -187,19 +189,42 @@ natsStatus pull_inbox::request(std::size_t batch, std::chrono::milliseconds expi
                                                  : fmt::format(R"({{"batch": {}, "no_wait": true}})", batch);
     const natsStatus s = natsConnection_PublishRequest(nc_, next_subject_.c_str(), reply_.c_str(), body.data(), static_cast<int>(body.size()));
     request_open_ = s == NATS_OK;
+    request_left_ = batch;
+    // A request that does not wait ends at once (with a status when short of its batch).
+    request_expires_ = std::chrono::steady_clock::now() + expires;
     return s;
 }
 
-pull_inbox::ended pull_inbox::collect(std::vector<natsMsg*>& out, std::size_t room, std::chrono::steady_clock::time_point deadline) {
+void pull_inbox::count_delivery() {
+    // A delivery does not say which request it answers (it carries its stream subject), but
+    // with one request open at a time it is the open one's, but for a rare late answer to an
+    // expired one (which at worst ends the count early: the next fetch then sends a request
+    // while the server still holds the last, and both answers are read here all the same).
+    if (request_open_ && request_left_ > 0 && --request_left_ == 0) request_open_ = false;  // a full batch ends it, with no status
+}
+
+pull_inbox::ended pull_inbox::collect(std::vector<natsMsg*>& out, std::size_t room, std::chrono::steady_clock::time_point deadline,
+                                      bool first_only) {
+    bool lingering = false;
     while (out.size() < room) {
+        if (!request_open_) return ended::status;
         const auto timeout_ms = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-        if (timeout_ms <= 0) return ended::deadline;
+        if (timeout_ms <= 0) return lingering ? ended::first : ended::deadline;
         natsMsg* m = nullptr;
         const natsStatus s = natsSubscription_NextMsg(&m, sub_, timeout_ms);
-        if (s == NATS_TIMEOUT) return ended::deadline;
+        if (s == NATS_TIMEOUT) return lingering ? ended::first : ended::deadline;
         if (s != NATS_OK) return ended::closed;
         if (is_delivery(m)) {
+            count_delivery();
             out.push_back(m);
+            if (first_only && !lingering) {
+                // What comes within a millisecond more, then back to the caller with the request
+                // still open: a trickle of events is handed on at once, and a consumer held back
+                // by its MaxAckPending (whose deliveries come as acks free room) still fills most
+                // of a batch per fetch.
+                lingering = true;
+                deadline = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(1));
+            }
             continue;
         }
         const auto end = status_of(m);
@@ -224,6 +249,14 @@ natsStatus pull_inbox::fetch(std::vector<natsMsg*>& out, std::size_t room, std::
             default: return NATS_TIMEOUT;
         }
     };
+    // The request a fetch left open after its first deliveries: read on until it ends (the
+    // server ends it at its expiry, or when its batch is full).
+    if (request_open_ && std::chrono::steady_clock::now() < request_expires_) {
+        const ended e = collect(out, room, std::min(deadline, request_expires_ + std::chrono::milliseconds(10)), true);
+        if (!out.empty()) return NATS_OK;
+        if (e == ended::no_responders || e == ended::refused || e == ended::closed) return failed(e);
+        if (std::chrono::steady_clock::now() >= deadline) return NATS_TIMEOUT;
+    }
     // What the consumer has now: the server answers at once, ending with a status when it has
     // fewer than asked for.
     natsStatus s = request(room - out.size(), std::chrono::milliseconds(0));
@@ -238,7 +271,7 @@ natsStatus pull_inbox::fetch(std::vector<natsMsg*>& out, std::size_t room, std::
     if (left.count() <= 0) return NATS_TIMEOUT;
     s = request(room, left >= std::chrono::milliseconds(20) ? left - std::chrono::milliseconds(10) : left);
     if (s != NATS_OK) return s;
-    e = collect(out, room, deadline);
+    e = collect(out, room, deadline, true);
     return out.empty() ? failed(e) : NATS_OK;
 }
 

@@ -51,8 +51,11 @@ public:
     // Appends up to `room` deliveries to `out`: first those already waiting (late answers to
     // earlier requests), then what the consumer has now (a request that does not wait), and only
     // when that is nothing, what comes within `wait` (a request the server ends a little
-    // earlier). NATS_OK when it appended any, NATS_TIMEOUT when none came, NATS_NO_RESPONDERS
-    // when no server answered, NATS_ERR when JetStream refused the request (failure() says how).
+    // earlier). A request that waits is left open a millisecond after its first delivery came
+    // (waiting for a whole batch would hold a trickle of events for up to `wait`); the next fetch goes on reading it instead of sending another, so one request at
+    // most is ever open. NATS_OK when it appended any, NATS_TIMEOUT when none came,
+    // NATS_NO_RESPONDERS when no server answered, NATS_ERR when JetStream refused the request
+    // (failure() says how).
     natsStatus fetch(std::vector<natsMsg*>& out, std::size_t room, std::chrono::milliseconds wait);
 
     // What JetStream answered to the last refused request ("409 Exceeded MaxWaiting", ...).
@@ -71,7 +74,7 @@ public:
     std::size_t nak_until_closed(std::chrono::milliseconds delay, std::chrono::milliseconds bound);
 
 private:
-    enum class ended { full, status, refused, no_responders, deadline, closed };
+    enum class ended { full, status, refused, no_responders, deadline, closed, first };
     struct retired_inbox {
         natsSubscription* sub;
         std::chrono::steady_clock::time_point since;
@@ -79,7 +82,14 @@ private:
     void subscribe();
     void take_waiting(natsSubscription* from, std::vector<natsMsg*>& out, std::size_t room);
     natsStatus request(std::size_t batch, std::chrono::milliseconds expires);
-    ended collect(std::vector<natsMsg*>& out, std::size_t room, std::chrono::steady_clock::time_point deadline);
+    // Reads the running request's answers into `out` until `room` is full, it ends, or
+    // `deadline`; `first_only`: returns a millisecond after its first delivery came (with what
+    // came meanwhile), leaving it open.
+    ended collect(std::vector<natsMsg*>& out, std::size_t room, std::chrono::steady_clock::time_point deadline,
+                  bool first_only = false);
+    // A delivery read from the inbox: counted against the open request's batch (a full batch
+    // ends it).
+    void count_delivery();
     // A status for the running request ends it (how: the result); one for an earlier request,
     // or a heartbeat, is dropped (nullopt).
     std::optional<ended> status_of(natsMsg* m);
@@ -92,6 +102,8 @@ private:
     std::string reply_;          // the running (or last) request's reply subject
     std::uint64_t requests_ = 0;
     bool request_open_ = false;  // the last request has not been seen to end
+    std::size_t request_left_ = 0;                     // deliveries the running request may still bring
+    std::chrono::steady_clock::time_point request_expires_{};  // when the server ends the running request
     std::chrono::milliseconds longest_wait_{0};
     std::string failure_;
     natsSubscription* sub_ = nullptr;
