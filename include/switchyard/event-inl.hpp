@@ -84,12 +84,12 @@ SWITCHYARD_INLINE void from_json(const nlohmann::json& in, envelope& e) {
 }
 
 SWITCHYARD_INLINE const std::string& any_event::detail_json() const {
-    std::call_once(detail_once_, [this] { detail_json_ = make_detail_json(); });
+    detail_once_.call([this] { detail_json_ = make_detail_json(); });
     return detail_json_;
 }
 
 SWITCHYARD_INLINE const std::string& any_event::json() const {
-    std::call_once(json_once_, [this] {
+    json_once_.call([this] {
         // EventBridge's field order, so the text reads like the events users know; written
         // directly (what write_envelope and a dump would give, without building a DOM: this
         // text is made for every journaled or forwarded event), the detail text spliced in.

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "switchyard/config.hpp"
+#include "switchyard/detail/once.hpp"
 #include "switchyard/error.hpp"
 #include "switchyard/fields.hpp"
 #include "switchyard/trace_context.hpp"
@@ -123,8 +124,8 @@ protected:
 private:
     const envelope* meta_;
     std::chrono::system_clock::time_point ingested_;
-    mutable std::once_flag detail_once_;
-    mutable std::once_flag json_once_;
+    mutable detail::once_latch detail_once_;
+    mutable detail::once_latch json_once_;
     mutable std::string detail_json_;
     mutable std::string json_;
 };
