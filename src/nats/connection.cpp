@@ -168,7 +168,7 @@ void nats_connection::state::await_pub_ack(natsMsg* msg, std::shared_ptr<pub_wai
                     completions.pop_front();
                     lock.unlock();
                     try {
-                        if (next->finish) next->finish(*next);
+                        next->finish();
                     } catch (...) {
                         // Only an allocation can fail there; the delivery's completion, dropped,
                         // ends it as a retryable failure.

@@ -34,11 +34,14 @@ inline std::int64_t to_ns(std::chrono::milliseconds d) { return static_cast<std:
 // hands the waiter to the connection's completion thread, which calls `finish` (nats_target ends
 // its delivery there). Not on nats.c's thread: ending a delivery may start the next one of its
 // FIFO group, whose publish may wait for a slot that only nats.c's thread can free.
+// A publish awaiting its PubAck: what came back, and what to do with it (on the connection's
+// completion thread). One allocation per publish: the target's waiter derives from it.
 struct pub_waiter {
+    virtual ~pub_waiter() = default;
+    virtual void finish() = 0;
     bool ok = false;
     bool duplicate = false;
     std::string error;
-    std::function<void(pub_waiter&)> finish;
 };
 
 }  // namespace switchyard::nats_detail

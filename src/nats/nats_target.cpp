@@ -31,7 +31,7 @@ public:
     // max_pub_acks_in_flight (backpressure on whoever starts the delivery).
     void deliver(const any_event& e, delivery_completion done) {
         auto& st = *connection_->internals();
-        const std::string subject = subject_.render(e);
+        std::string subject = subject_.render(e);
         const std::string& body = e.json();
         const auto timeout = st.options.request_timeout;
         if (!st.acquire_slot(std::chrono::steady_clock::now() + timeout)) {
@@ -59,12 +59,8 @@ public:
         po.MaxWait = to_ms(timeout);     // nats.c reports a missing PubAck itself after this
         std::shared_ptr<pub_waiter> waiter;
         try {
-            waiter = std::make_shared<pub_waiter>();
-            // std::function needs a copyable callable: the completion rides in a shared_ptr.
             // `this` lives while the delivery is pending: the bus holds the target until then.
-            waiter->finish = [this, subject, done = std::make_shared<delivery_completion>(std::move(done))](pub_waiter& w) {
-                finish(w, subject, std::move(*done));
-            };
+            waiter = std::make_shared<delivery_waiter>(*this, std::move(subject), std::move(done));
             st.await_pub_ack(msg, waiter);
         } catch (...) {
             natsMsg_Destroy(msg);
@@ -80,7 +76,7 @@ public:
             natsMsg_Destroy(msg);  // still ours when the call failed
             if (w) {
                 w->error = describe(s);
-                w->finish(*w);
+                w->finish();
             }
             return;
         }
@@ -88,6 +84,16 @@ public:
     }
 
 private:
+    // One delivery's wait for its PubAck.
+    struct delivery_waiter final : pub_waiter {
+        delivery_waiter(nats_target_state& t, std::string s, delivery_completion d)
+            : target(t), subject(std::move(s)), done(std::move(d)) {}
+        void finish() override { target.finish(*this, subject, std::move(done)); }
+        nats_target_state& target;
+        std::string subject;
+        delivery_completion done;
+    };
+
     // Ends the delivery with what the PubAck said (on the connection's completion thread).
     void finish(const pub_waiter& w, const std::string& subject, delivery_completion done) {
         auto& st = *connection_->internals();
