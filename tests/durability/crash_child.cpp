@@ -1,9 +1,10 @@
 // The crash test's child (tests/durability/crash_test.cpp kills it with SIGKILL at random moments):
-//   crash_child <dir> <events> <publisher threads>
+//   crash_child <dir> <events> <publisher threads> [sync|async]
 // Recovers <dir>/journal.db first, then publishes every id in [0, events) not yet in
 // <dir>/accepted.log through a bus journaled there (sync_level::normal), several threads at a
 // time. The handler appends each id it receives to <dir>/delivered.log; each id whose publish
-// returned success is appended to <dir>/accepted.log after publish returns. One write(2) per
+// returned success is appended to <dir>/accepted.log after publish returns, or, with `async`,
+// from publish_async's callback once it said the event is accepted (durable). One write(2) per
 // line on an O_APPEND descriptor, so a kill never leaves half a line. Every event is also
 // archived to <dir>/archive.db (sqlite_archive_store): the archive's rule is journaled, so what a
 // kill kept out of the archive is archived by the next run's recover().
@@ -70,13 +71,14 @@ std::unordered_set<std::int64_t> read_ids(const std::string& file) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 4) {
-        std::fprintf(stderr, "usage: crash_child <dir> <events> <publisher threads>\n");
+    if (argc != 4 && argc != 5) {
+        std::fprintf(stderr, "usage: crash_child <dir> <events> <publisher threads> [sync|async]\n");
         return 2;
     }
     const std::string dir = argv[1];
     const std::int64_t events = std::stoll(argv[2]);
     const int threads = std::stoi(argv[3]);
+    const bool async = argc == 5 && std::string(argv[4]) == "async";
 
     const auto accepted_before = read_ids(dir + "/accepted.log");
     line_log delivered(dir + "/delivered.log");
@@ -103,14 +105,17 @@ int main(int argc, char** argv) {
             auto producer = bus.producer<Sequenced>("com.example.crash");
             for (std::int64_t n = t; n < events && !failed; n += threads) {
                 if (accepted_before.count(n)) continue;
-                const auto result = producer.publish({n});
-                if (!result.ok()) {
-                    std::fprintf(stderr, "crash_child: publish of %lld failed: %s: %s\n", static_cast<long long>(n),
-                                 std::string(to_string(result.error_code)).c_str(), result.error_message.c_str());
-                    failed = true;
-                    return;
-                }
-                accepted.append(n);
+                const auto report = [&failed, &accepted, n](const switchyard::publish_result& result) {
+                    if (!result.ok()) {
+                        std::fprintf(stderr, "crash_child: publish of %lld failed: %s: %s\n", static_cast<long long>(n),
+                                     std::string(to_string(result.error_code)).c_str(), result.error_message.c_str());
+                        failed = true;
+                        return;
+                    }
+                    accepted.append(n);
+                };
+                if (async) producer.publish_async({n}, report);  // reported once the record is durable
+                else report(producer.publish({n}));
             }
         });
     for (auto& p : publishers) p.join();

@@ -44,25 +44,25 @@ std::map<std::int64_t, int> read_counts(const std::string& file) {
     return counts;
 }
 
-pid_t spawn(const std::string& dir, std::int64_t events, int threads) {
+pid_t spawn(const std::string& dir, std::int64_t events, int threads, const char* mode) {
     const pid_t pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
         const std::string n = std::to_string(events), t = std::to_string(threads);
-        ::execl(SWITCHYARD_CRASH_CHILD, SWITCHYARD_CRASH_CHILD, dir.c_str(), n.c_str(), t.c_str(), static_cast<char*>(nullptr));
+        ::execl(SWITCHYARD_CRASH_CHILD, SWITCHYARD_CRASH_CHILD, dir.c_str(), n.c_str(), t.c_str(), mode, static_cast<char*>(nullptr));
         std::_Exit(127);
     }
     return pid;
 }
 
-}  // namespace
-
-TEST_CASE("crash test: no accepted event is lost when the publishing process is killed with SIGKILL") {
+// `mode`: "sync" (an id is accepted once publish returned success) or "async" (once
+// publish_async's callback said so).
+void crash_and_recover(const char* mode) {
     std::int64_t events = 100'000;
     if (const char* env = std::getenv("SWITCHYARD_CRASH_EVENTS")) events = std::atoll(env);
     constexpr int threads = 4, kill_rounds = 6;
     const auto seed = static_cast<unsigned>(std::random_device{}());
-    MESSAGE("seed " << seed << ", " << events << " events, " << threads << " publisher threads, " << kill_rounds << " kills");
+    MESSAGE(std::string(mode) << ": seed " << seed << ", " << events << " events, " << threads << " publisher threads, " << kill_rounds << " kills");
     std::mt19937 random(seed);
     std::uniform_int_distribution<int> kill_after_ms(20, 700);
 
@@ -70,7 +70,7 @@ TEST_CASE("crash test: no accepted event is lost when the publishing process is 
     const auto path = dir.path().string();
     int killed = 0, finished_early = 0;
     for (int round = 0; round < kill_rounds; ++round) {
-        const pid_t pid = spawn(path, events, threads);
+        const pid_t pid = spawn(path, events, threads, mode);
         // Killing at a random moment is the point here: the parent does not wait for any event.
         std::this_thread::sleep_for(std::chrono::milliseconds(kill_after_ms(random)));
         ::kill(pid, SIGKILL);
@@ -85,7 +85,7 @@ TEST_CASE("crash test: no accepted event is lost when the publishing process is 
         }
     }
     // The last run is left to finish: it recovers, publishes what is left and drains.
-    const pid_t pid = spawn(path, events, threads);
+    const pid_t pid = spawn(path, events, threads, mode);
     int status = 0;
     REQUIRE(::waitpid(pid, &status, 0) == pid);
     REQUIRE(WIFEXITED(status));
@@ -135,4 +135,17 @@ TEST_CASE("crash test: no accepted event is lost when the publishing process is 
     // The clean end left nothing open in the journal.
     switchyard::sqlite_journal journal(path + "/journal.db");
     CHECK(journal.unfinished().empty());
+}
+
+}  // namespace
+
+TEST_CASE("crash test: no accepted event is lost when the publishing process is killed with SIGKILL") { crash_and_recover("sync"); }
+
+// publish_async's callback says an event is accepted once its record is committed: a kill right
+// after the callback must not lose it. A kill between the commit and the callback loses nothing
+// either: the next run's recover() delivers the journaled event, and the child, never told, also
+// publishes its id again. With every remaining id put in flight at once, most of a run's events
+// are in that window when the kill lands, so duplicate deliveries here outnumber the events.
+TEST_CASE("crash test: no event publish_async called accepted is lost when the process is killed with SIGKILL") {
+    crash_and_recover("async");
 }
