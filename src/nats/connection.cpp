@@ -211,7 +211,9 @@ void nats_connection::state::write(log_level level, std::string_view message, st
 
 bool nats_connection::state::acquire_slot(std::chrono::steady_clock::time_point deadline) {
     std::unique_lock lock(pending_mutex);
-    if (in_flight >= options.max_pub_acks_in_flight) {
+    // Behind those already waiting, not ahead of them: a publish arriving while they wait for
+    // the bound to drain to resume_below() would otherwise take the slots they wait for.
+    if (in_flight >= options.max_pub_acks_in_flight || slot_waiters != 0) {
         ++slot_waiters;
         const bool freed = slot_free.wait_until(lock, deadline, [&] { return in_flight <= resume_below(); });
         --slot_waiters;

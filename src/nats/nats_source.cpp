@@ -112,8 +112,9 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
     std::map<std::uint64_t, in_flight> queued;
     std::deque<std::uint64_t> fresh;  // fetched, not behind their subject: the publishing thread's, in order
     std::deque<std::uint64_t> ready;  // their subject came free: publish them
-    // Messages asked for by the running pull request (and, once it returned, not yet in
-    // `queued`): running + queued + requested never exceeds max_in_flight.
+    // Messages asked for by the running pull request, or that the request a fetch left open
+    // may still bring (and, once fetched, not yet in `queued`): running + queued + requested
+    // never exceeds max_in_flight.
     std::size_t requested = 0;
 
     std::atomic<std::uint64_t> received{0}, redeliveries{0}, acks{0}, naks{0}, terms{0}, in_progress{0}, lag{0};
@@ -122,6 +123,9 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
     // it was lost starts just past it. Written by the fetch thread only (creation, check_stall()).
     std::atomic<std::uint64_t> ack_floor{0};
     bool ack_floor_known = false;
+    // The stream's creation time when the consumer was made or bound: the floor belongs to that
+    // stream, not to one made again under the same name (whose sequences start over).
+    std::int64_t stream_created = 0;
 
     std::thread fetcher;    // fetches into `queued`/`fresh`; owns `inbox`
     std::thread publisher;  // publishes `ready` and `fresh`
@@ -170,10 +174,11 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
         jsStreamInfo* si = nullptr;
         jsErrCode code = static_cast<jsErrCode>(0);
         natsStatus s = js_GetStreamInfo(&si, conn.js, options.stream.c_str(), nullptr, &code);
-        std::uint64_t stream_first = 0, stream_last = 0;
+        std::uint64_t stream_first = 0;
+        std::int64_t created = 0;
         if (si != nullptr) {
             stream_first = si->State.FirstSeq;
-            stream_last = si->State.LastSeq;
+            created = si->Created;
             jsStreamInfo_Destroy(si);
         }
         if (s == NATS_NOT_FOUND || code == JSStreamNotFoundErr)
@@ -213,9 +218,9 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
                 break;
             }
         }
-        // A stream whose last message is before the floor was itself made again (its
-        // sequences start over): the lost consumer's position means nothing there.
-        if (const auto floor = ack_floor.load(std::memory_order_relaxed); again && ack_floor_known && stream_last >= floor) {
+        // A stream made again since (its sequences start over) is not the one the floor was
+        // read on: the lost consumer's position means nothing there.
+        if (const auto floor = ack_floor.load(std::memory_order_relaxed); again && ack_floor_known && created == stream_created) {
             cc.DeliverPolicy = js_DeliverByStartSequence;
             cc.OptStartSeq = std::max(floor + 1, stream_first);
             cc.OptStartTime = 0;
@@ -238,6 +243,7 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
                                         "options as the others on it, or another durable name, or delete the consumer "
                                         "(`nats consumer rm {} {}`) to make it again",
                                         where, differences, options.stream, options.durable));
+            stream_created = created;
             subscribe();
             return;
         }
@@ -251,6 +257,7 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
         if (s == NATS_OK && ci != nullptr) note_ack_floor(*ci);
         if (ci != nullptr) jsConsumerInfo_Destroy(ci);
         if (s != NATS_OK) throw error(fmt::format("{}: JetStream refused to create the consumer: {}", where, describe(s, code)));
+        stream_created = created;
         subscribe();
     }
 
@@ -312,10 +319,13 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
         auto last_state_read = clock_type::now();
         auto last_error_log = clock_type::time_point{};
         while (true) {
-            std::size_t room = 0;
+            std::size_t ask = 0;
             {
                 std::unique_lock lock(mutex);
-                fetch_changed.wait_for(lock, wait, [&] { return stopping || bus_closed || may_fetch(); });
+                // An open pull request (`requested` > 0) is read on whatever else holds the
+                // fetching back: its deliveries come anyway, and are ours (in progress) only
+                // once taken.
+                fetch_changed.wait_for(lock, wait, [&] { return stopping || bus_closed || may_fetch() || requested > 0; });
                 if (stopping) return;
                 if (bus_closed) {
                     // Nak what waits for its turn (the running ones settle themselves), and
@@ -325,21 +335,24 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
                     if (stopping) return;
                     continue;
                 }
-                if (const auto now = clock_type::now(); now < paused_until) {
-                    fetch_changed.wait_until(lock, std::min(paused_until, now + wait), [&] { return stopping; });
+                const bool paused = clock_type::now() < paused_until;
+                if (paused && requested == 0) {
+                    fetch_changed.wait_until(lock, std::min(paused_until, clock_type::now() + wait), [&] { return stopping; });
                     if (stopping) return;
                     continue;
                 }
-                if (!may_fetch()) continue;
-                room = std::min(options.fetch_batch, options.max_in_flight - (running.size() + queued.size()));
-                requested = room;
+                // A new request only when not paused and the bound leaves room.
+                if (!paused && may_fetch())
+                    ask = std::min(options.fetch_batch, options.max_in_flight - (running.size() + queued.size() + requested));
+                if (ask == 0 && requested == 0) continue;
+                requested += ask;
             }
             std::vector<natsMsg*> fetched;
-            fetched.reserve(room);
-            const natsStatus s = inbox->fetch(fetched, room, wait);
+            fetched.reserve(ask + 8);
+            const natsStatus s = inbox->fetch(fetched, ask, wait);
             if (s == NATS_OK) {
                 empty_fetches = 0;
-                take(fetched);  // clears `requested`
+                take(fetched);  // `requested` becomes what the open request may still bring
                 // A source that never runs dry still reads the consumer's state now and then:
                 // the lag it reports, and the ack floor a lost consumer would start again from.
                 if (const auto now = clock_type::now(); now - last_state_read > state_read_interval) {
@@ -350,7 +363,7 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
             }
             {
                 std::unique_lock lock(mutex);
-                requested = 0;
+                requested = inbox->outstanding();
                 if (s != NATS_TIMEOUT) {
                     const auto now = clock_type::now();
                     if (now - last_error_log > std::chrono::seconds(5)) {
@@ -365,7 +378,9 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
                     if (stopping) return;
                 }
             }
-            if (++empty_fetches >= 4) {
+            // Only fetches that asked for messages: reading on from an open request while
+            // paused or held back says nothing about a stall.
+            if (ask > 0 && ++empty_fetches >= 4) {
                 empty_fetches = 0;
                 last_state_read = clock_type::now();
                 check_stall();
@@ -493,7 +508,7 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
             queued.emplace(id, std::move(f));
             if (!behind) fresh.push_back(id);
         }
-        requested = 0;
+        requested = inbox->outstanding();
         if (!fresh.empty()) publish_changed.notify_one();
     }
 

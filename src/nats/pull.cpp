@@ -234,12 +234,23 @@ pull_inbox::ended pull_inbox::collect(std::vector<natsMsg*>& out, std::size_t ro
     return ended::full;
 }
 
-natsStatus pull_inbox::fetch(std::vector<natsMsg*>& out, std::size_t room, std::chrono::milliseconds wait) {
+std::chrono::steady_clock::time_point pull_inbox::open_until() const noexcept {
+    return request_open_ ? request_expires_ + std::chrono::milliseconds(20) : std::chrono::steady_clock::time_point{};
+}
+
+std::size_t pull_inbox::outstanding() const noexcept {
+    return std::chrono::steady_clock::now() < open_until() ? request_left_ : 0;
+}
+
+natsStatus pull_inbox::fetch(std::vector<natsMsg*>& out, std::size_t ask, std::chrono::milliseconds wait) {
     longest_wait_ = std::max(longest_wait_, wait);
-    for (auto& r : retired_) take_waiting(r.sub, out, room);
+    const std::size_t limit = ask + outstanding();
+    for (auto& r : retired_) take_waiting(r.sub, out, limit);
     if (!retired_.empty()) release_retired();
-    take_waiting(sub_, out, room);
-    if (out.size() >= room) return NATS_OK;
+    take_waiting(sub_, out, limit);
+    // What came since the last fetch goes on at once: waiting here for more would hold it.
+    if (!out.empty()) return NATS_OK;
+    if (limit == 0) return NATS_TIMEOUT;
     const auto deadline = std::chrono::steady_clock::now() + wait;
     const auto failed = [&](ended e) {
         switch (e) {
@@ -251,27 +262,28 @@ natsStatus pull_inbox::fetch(std::vector<natsMsg*>& out, std::size_t room, std::
     };
     // The request a fetch left open after its first deliveries: read on until it ends (the
     // server ends it at its expiry, or when its batch is full).
-    if (request_open_ && std::chrono::steady_clock::now() < request_expires_) {
-        const ended e = collect(out, room, std::min(deadline, request_expires_ + std::chrono::milliseconds(10)), true);
+    if (const auto until = open_until(); std::chrono::steady_clock::now() < until) {
+        const ended e = collect(out, limit, std::min(deadline, until), true);
         if (!out.empty()) return NATS_OK;
         if (e == ended::no_responders || e == ended::refused || e == ended::closed) return failed(e);
-        if (std::chrono::steady_clock::now() >= deadline) return NATS_TIMEOUT;
+        if (ask == 0 || std::chrono::steady_clock::now() >= deadline) return NATS_TIMEOUT;
     }
+    if (ask == 0) return NATS_TIMEOUT;
+    request_open_ = false;  // surely over at the server, whether or not its status came
     // What the consumer has now: the server answers at once, ending with a status when it has
     // fewer than asked for.
-    natsStatus s = request(room - out.size(), std::chrono::milliseconds(0));
-    if (s != NATS_OK) return out.empty() ? s : NATS_OK;
-    ended e = collect(out, room, deadline);
+    natsStatus s = request(ask, std::chrono::milliseconds(0));
+    if (s != NATS_OK) return s;
+    ended e = collect(out, ask, deadline);
     if (!out.empty()) return NATS_OK;
     if (e != ended::status && e != ended::deadline) return failed(e);
     // Nothing there: a request that waits for messages until it is full or the server ends it,
-    // a little before our own deadline (as nats.c does), so that it is over when we return but
-    // for a rare late answer, which the next fetch takes (or nak_until_closed).
+    // a little before our own deadline (as nats.c does).
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return NATS_TIMEOUT;
-    s = request(room, left >= std::chrono::milliseconds(20) ? left - std::chrono::milliseconds(10) : left);
+    s = request(ask, left >= std::chrono::milliseconds(20) ? left - std::chrono::milliseconds(10) : left);
     if (s != NATS_OK) return s;
-    e = collect(out, room, deadline, true);
+    e = collect(out, ask, deadline, true);
     return out.empty() ? failed(e) : NATS_OK;
 }
 

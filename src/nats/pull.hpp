@@ -48,15 +48,21 @@ public:
     pull_inbox(const pull_inbox&) = delete;
     pull_inbox& operator=(const pull_inbox&) = delete;
 
-    // Appends up to `room` deliveries to `out`: first those already waiting (late answers to
-    // earlier requests), then what the consumer has now (a request that does not wait), and only
-    // when that is nothing, what comes within `wait` (a request the server ends a little
-    // earlier). A request that waits is left open a millisecond after its first delivery came
-    // (waiting for a whole batch would hold a trickle of events for up to `wait`); the next fetch goes on reading it instead of sending another, so one request at
-    // most is ever open. NATS_OK when it appended any, NATS_TIMEOUT when none came,
-    // NATS_NO_RESPONDERS when no server answered, NATS_ERR when JetStream refused the request
-    // (failure() says how).
-    natsStatus fetch(std::vector<natsMsg*>& out, std::size_t room, std::chrono::milliseconds wait);
+    // Appends deliveries to `out`, at most `ask` plus what the open request may still bring
+    // (outstanding()): first those already in the inbox (handed back at once, whatever request
+    // they answer); else, while a request is open, what it brings within `wait`; else, when
+    // `ask` > 0, what the consumer has now (a request for `ask` that does not wait), and only
+    // when that is nothing, what comes within `wait` (a request for `ask` the server ends a
+    // little earlier). A request that waits is left open a millisecond after its first delivery
+    // came (waiting for a whole batch would hold a trickle of events for up to `wait`); the next
+    // fetch reads on from it instead of sending another, so one request at most is ever open.
+    // NATS_OK when it appended any, NATS_TIMEOUT when none came, NATS_NO_RESPONDERS when no
+    // server answered, NATS_ERR when JetStream refused the request (failure() says how).
+    natsStatus fetch(std::vector<natsMsg*>& out, std::size_t ask, std::chrono::milliseconds wait);
+
+    // Deliveries the open request may still bring: the caller counts them as asked for (they
+    // arrive whether or not it fetches again). 0 once it has ended, or surely expired.
+    std::size_t outstanding() const noexcept;
 
     // What JetStream answered to the last refused request ("409 Exceeded MaxWaiting", ...).
     const std::string& failure() const noexcept { return failure_; }
@@ -104,6 +110,9 @@ private:
     bool request_open_ = false;  // the last request has not been seen to end
     std::size_t request_left_ = 0;                     // deliveries the running request may still bring
     std::chrono::steady_clock::time_point request_expires_{};  // when the server ends the running request
+    // When the running request has surely ended at the server, status or not: its expiry as sent
+    // plus a margin for the server's clock starting later (the request's transit).
+    std::chrono::steady_clock::time_point open_until() const noexcept;
     std::chrono::milliseconds longest_wait_{0};
     std::string failure_;
     natsSubscription* sub_ = nullptr;

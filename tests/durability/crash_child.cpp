@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -83,6 +85,7 @@ int main(int argc, char** argv) {
     const auto accepted_before = read_ids(dir + "/accepted.log");
     line_log delivered(dir + "/delivered.log");
     line_log accepted(dir + "/accepted.log");
+    std::atomic<bool> failed{false};  // before the bus: a callback may run until the bus is gone
 
     auto journal = std::make_shared<switchyard::sqlite_journal>(dir + "/journal.db",
                                                                 switchyard::sqlite_journal_options{.synchronous = switchyard::sync_level::normal});
@@ -99,7 +102,6 @@ int main(int argc, char** argv) {
                  recovered.events, accepted_before.size());
 
     std::vector<std::thread> publishers;
-    std::atomic<bool> failed{false};
     for (int t = 0; t < threads; ++t)
         publishers.emplace_back([&, t] {
             auto producer = bus.producer<Sequenced>("com.example.crash");
@@ -119,6 +121,7 @@ int main(int argc, char** argv) {
             }
         });
     for (auto& p : publishers) p.join();
-    bus.drain();
+    bus.drain();  // every publish_async callback has run once it returns
+    bus.shutdown(std::chrono::seconds(30));
     return failed ? 3 : 0;
 }

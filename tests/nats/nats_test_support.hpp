@@ -171,6 +171,7 @@ struct consumer_counts {
     std::int64_t ack_pending = -1;
     std::uint64_t pending = 0;
     std::uint64_t redelivered = 0;
+    std::int64_t waiting = -1;  // pull requests open at the server
 };
 inline consumer_counts consumer(switchyard::nats_connection& c, const std::string& stream, const std::string& durable) {
     jsConsumerInfo* ci = nullptr;
@@ -179,6 +180,7 @@ inline consumer_counts consumer(switchyard::nats_connection& c, const std::strin
     out.ack_pending = ci->NumAckPending;
     out.pending = ci->NumPending;
     out.redelivered = static_cast<std::uint64_t>(ci->NumRedelivered);
+    out.waiting = ci->NumWaiting;
     jsConsumerInfo_Destroy(ci);
     return out;
 }
