@@ -209,10 +209,10 @@ pull_inbox::ended pull_inbox::collect(std::vector<natsMsg*>& out, std::size_t ro
     while (out.size() < room) {
         if (!request_open_) return ended::status;
         const auto timeout_ms = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-        if (timeout_ms <= 0) return lingering ? ended::first : ended::deadline;
+        if (timeout_ms <= 0) return ended::deadline;
         natsMsg* m = nullptr;
         const natsStatus s = natsSubscription_NextMsg(&m, sub_, timeout_ms);
-        if (s == NATS_TIMEOUT) return lingering ? ended::first : ended::deadline;
+        if (s == NATS_TIMEOUT) return ended::deadline;
         if (s != NATS_OK) return ended::closed;
         if (is_delivery(m)) {
             count_delivery();
@@ -265,7 +265,7 @@ natsStatus pull_inbox::fetch(std::vector<natsMsg*>& out, std::size_t ask, std::c
     if (const auto until = open_until(); std::chrono::steady_clock::now() < until) {
         const ended e = collect(out, limit, std::min(deadline, until), true);
         if (!out.empty()) return NATS_OK;
-        if (e == ended::no_responders || e == ended::refused || e == ended::closed) return failed(e);
+        if (e != ended::status && e != ended::deadline) return failed(e);
         if (ask == 0 || std::chrono::steady_clock::now() >= deadline) return NATS_TIMEOUT;
     }
     if (ask == 0) return NATS_TIMEOUT;

@@ -80,7 +80,7 @@ public:
     std::size_t nak_until_closed(std::chrono::milliseconds delay, std::chrono::milliseconds bound);
 
 private:
-    enum class ended { full, status, refused, no_responders, deadline, closed, first };
+    enum class ended { full, status, refused, no_responders, deadline, closed };
     struct retired_inbox {
         natsSubscription* sub;
         std::chrono::steady_clock::time_point since;
