@@ -102,6 +102,6 @@ fuzz_targets=$(sed -n 's/^targets=(\(.*\))$/\1/p' "$root/scripts/fuzz.sh")
 # shellcheck disable=SC2086
 cmake --build "$build_root/clang" -j "$jobs" --target switchyard_cli $example_targets $fuzz_targets
 ctest --test-dir "$build_root/clang" -j "$jobs" --output-on-failure -L examples
-"$root/scripts/fuzz.sh" "$build_root/clang" "${FUZZ_SECONDS:-36}"
+"$root/scripts/fuzz.sh" "$build_root/clang" "${FUZZ_SECONDS:-24}"
 
 step "all test configurations passed"
