@@ -16,6 +16,12 @@ TEST_CASE("event ids are random version 4 UUIDs") {
         CHECK(id[13] == '-');
         CHECK(id[14] == '4');
         CHECK(std::string("89ab").find(id[19]) != std::string::npos);
+        for (std::size_t i = 0; i < id.size(); ++i) {
+            if (i == 8 || i == 13 || i == 18 || i == 23)
+                CHECK(id[i] == '-');
+            else
+                CHECK(std::string("0123456789abcdef").find(id[i]) != std::string::npos);
+        }
         seen.insert(id);
     }
     CHECK(seen.size() == 1000);

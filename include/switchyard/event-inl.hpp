@@ -43,7 +43,7 @@ SWITCHYARD_INLINE void to_json(nlohmann::json& out, const envelope& e) { detail:
 
 SWITCHYARD_INLINE void from_json(const nlohmann::json& in, envelope& e) {
     if (!in.is_object()) throw error("an event must be a JSON object, got " + std::string(in.type_name()));
-    auto text = [&](const char* name, std::string& out, bool required) {
+    auto text = [&](const char* name, small_string& out, bool required) {
         const auto it = in.find(name);
         if (it == in.end()) {
             if (required) throw error(std::string("event JSON has no \"") + name + "\" field");
@@ -151,7 +151,7 @@ SWITCHYARD_INLINE event_ptr parse_event(std::string_view text) {
     envelope meta;
     std::string_view detail_text, traceparent, tracestate;
     bool has_id = false, has_detail_type = false, has_source = false, has_time = false;
-    const auto text_field = [](std::string_view name, std::string_view value, std::string& out) {
+    const auto text_field = [](std::string_view name, std::string_view value, small_string& out) {
         if (value.front() != '"')
             throw error("event field \"" + std::string(name) + "\" must be a string, got " + detail::json_type_name(value));
         out = detail::json_string_value(value);

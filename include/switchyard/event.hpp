@@ -19,20 +19,23 @@
 #include "switchyard/detail/once.hpp"
 #include "switchyard/error.hpp"
 #include "switchyard/fields.hpp"
+#include "switchyard/small_string.hpp"
 #include "switchyard/trace_context.hpp"
 #include "switchyard/value_sink.hpp"
 
 namespace switchyard {
 
-/// Everything EventBridge puts around an event's detail.
+/// Everything EventBridge puts around an event's detail. The text fields are small_string: up to
+/// 39 characters (an id, a time, most sources) are held without a heap allocation; they convert
+/// to std::string_view and std::string and compare with either.
 struct envelope {
-    std::string version = "0";               ///< "version": always "0"
-    std::string id;                          ///< "id": unique per event
-    std::string detail_type;                 ///< "detail-type"
-    std::string source;                      ///< "source": who published it
-    std::string account;                     ///< "account"
-    std::string time;                        ///< "time": RFC 3339, UTC
-    std::string region;                      ///< "region"
+    small_string version = "0";               ///< "version": always "0"
+    small_string id;                          ///< "id": unique per event
+    small_string detail_type;                 ///< "detail-type"
+    small_string source;                      ///< "source": who published it
+    small_string account;                     ///< "account"
+    small_string time;                        ///< "time": RFC 3339, UTC
+    small_string region;                      ///< "region"
     std::vector<std::string> resources;      ///< "resources"
     std::optional<std::string> replay_name;  ///< "replay-name": set on an event an archive replayed
     /// W3C trace context: the span that published the event (set by the bus when tracing is on

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "switchyard/small_string.hpp"
 #include "switchyard/trace_context.hpp"
 
 namespace switchyard {
@@ -72,7 +73,7 @@ constexpr std::string_view to_string(publish_errc code) noexcept {
 /// dropped result would hide a refused event (throttled, journal failed, malformed); write
 /// `(void)bus.publish(...)` where ignoring it is really meant.
 struct [[nodiscard]] publish_result {
-    std::string event_id;                          ///< the event's id (empty when refused before it had one)
+    small_string event_id;                         ///< the event's id (empty when refused before it had one)
     publish_errc error_code = publish_errc::none;  ///< why it was refused; none when accepted
     std::string error_message;                     ///< what went wrong, for people
     bool deduplicated = false;  ///< accepted, but a duplicate inside the dedup window: not delivered

@@ -765,7 +765,7 @@ struct nats_source::state : std::enable_shared_from_this<nats_source::state> {
             }
         }
         log(log_level::error, "nats: message dead-lettered",
-            {{"stream", options.stream}, {"durable", options.durable}, {"event_id", e ? e->meta().id : std::string()},
+            {{"stream", options.stream}, {"durable", options.durable}, {"event_id", e ? e->meta().id.str() : std::string()},
              {"reason", std::string(to_string(reason))}, {"error_code", letter.error_code}, {"deliveries", std::to_string(delivered)},
              {"message", letter.error_message}});
     }

@@ -45,7 +45,7 @@ inline std::optional<publish_pipeline::built_entry> build_typed(bus_core& core, 
                                                                   const publish_options& options, std::vector<std::string> resources,
                                                                   void* detail, typed_event_factory make,
                                                                   std::chrono::system_clock::time_point now, publish_result& refused) {
-    envelope meta = core.pipeline.make_envelope(source, std::string(detail_type), now);
+    envelope meta = core.pipeline.make_envelope(source, detail_type, now);
     if (options.time) {
         // Read back through the same parser put_events' Time goes through, which holds the range.
         auto text = format_rfc3339(*options.time);
@@ -343,7 +343,7 @@ SWITCHYARD_INLINE metrics_snapshot bus::metrics() const {
 }
 
 SWITCHYARD_INLINE envelope bus::make_envelope(std::string source, std::string detail_type) const {
-    return core_->pipeline.make_envelope(std::move(source), std::move(detail_type), std::chrono::system_clock::now());
+    return core_->pipeline.make_envelope(source, detail_type, std::chrono::system_clock::now());
 }
 
 SWITCHYARD_INLINE dead_letter_sink bus::as_dead_letter_sink() {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
@@ -38,13 +39,16 @@ inline std::size_t entry_size(const put_events_entry& entry) noexcept {
     return size;
 }
 
-// A fresh envelope: a new id and the time `now`.
-inline envelope make_envelope(const std::string& account, const std::string& region, std::string source, std::string detail_type,
+// A fresh envelope: a new id and the time `now`. Every field fits a small_string's own storage
+// in the usual case, so this allocates nothing.
+inline envelope make_envelope(std::string_view account, std::string_view region, std::string_view source, std::string_view detail_type,
                               std::chrono::system_clock::time_point now) {
     envelope meta;
-    meta.id = make_uuid_v4();
-    meta.detail_type = std::move(detail_type);
-    meta.source = std::move(source);
+    char id[uuid_length];
+    write_uuid_v4(id);
+    meta.id = std::string_view(id, uuid_length);
+    meta.detail_type = detail_type;
+    meta.source = source;
     meta.account = account;
     meta.time = format_rfc3339_cached(now);
     meta.region = region;

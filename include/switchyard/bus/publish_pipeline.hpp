@@ -204,8 +204,8 @@ public:
     }
 
     // The event of a new envelope (typed publish): the caller's trace, the bus's envelope.
-    envelope make_envelope(std::string source, std::string detail_type, std::chrono::system_clock::time_point now) const {
-        return detail::make_envelope(account_, region_, std::move(source), std::move(detail_type), now);
+    envelope make_envelope(std::string_view source, std::string_view detail_type, std::chrono::system_clock::time_point now) const {
+        return detail::make_envelope(account_, region_, source, detail_type, now);
     }
 
 private:

@@ -114,7 +114,7 @@ SWITCHYARD_INLINE void flatten(const any_event& e, const pattern::matcher& match
     if (root.child_count == 0) return;
     detail::flattening_sink sink(out);
     const envelope& m = e.meta();
-    auto text = [&](std::string_view name, const std::string& value) {
+    auto text = [&](std::string_view name, std::string_view value) {
         if (const auto* node = root.child(name)) {
             sink.start(node);
             sink.string(value);
