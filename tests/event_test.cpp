@@ -16,11 +16,11 @@ TEST_CASE("event ids are random version 4 UUIDs") {
         CHECK(id[13] == '-');
         CHECK(id[14] == '4');
         CHECK(std::string("89ab").find(id[19]) != std::string::npos);
-        for (std::size_t i = 0; i < id.size(); ++i) {
-            if (i == 8 || i == 13 || i == 18 || i == 23)
-                CHECK(id[i] == '-');
+        for (std::size_t pos = 0; pos < id.size(); ++pos) {
+            if (pos == 8 || pos == 13 || pos == 18 || pos == 23)
+                CHECK(id[pos] == '-');
             else
-                CHECK(std::string("0123456789abcdef").find(id[i]) != std::string::npos);
+                CHECK(std::string("0123456789abcdef").find(id[pos]) != std::string::npos);
         }
         seen.insert(id);
     }

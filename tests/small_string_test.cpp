@@ -3,7 +3,9 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <algorithm>
 #include <unordered_set>
+#include <vector>
 #include <utility>
 
 #include <fmt/format.h>
@@ -41,7 +43,7 @@ TEST_CASE("small_string copies, moves and swaps without sharing storage") {
         small_string original(text);
         small_string copy(original);
         CHECK(copy == text);
-        CHECK(copy.data() != original.data());
+        if (text.size() > small_string::inline_capacity) CHECK(copy.data() != original.data());  // its own heap block
 
         small_string moved(std::move(original));
         CHECK(moved == text);
@@ -56,6 +58,11 @@ TEST_CASE("small_string copies, moves and swaps without sharing storage") {
         CHECK(assigned == text);
         const small_string& same = assigned;
         assigned = same;  // self-assignment keeps the text
+        CHECK(assigned == text);
+        small_string& also = assigned;
+        assigned = std::move(also);  // so does self-move
+        CHECK(assigned == text);
+        swap(assigned, also);  // and self-swap
         CHECK(assigned == text);
 
         small_string other(long_text + "!");
@@ -80,6 +87,13 @@ TEST_CASE("small_string: assigning a part of itself") {
     s = "";
     CHECK(s.empty());
     CHECK(std::string(s.c_str()).empty());
+    s = "abc";
+    s = std::string_view{};  // a view of nothing (a null pointer)
+    CHECK(s.empty());
+    s = long_text;
+    s = {};  // empties it, as it does a std::string
+    CHECK(s.empty());
+    CHECK(s == "");
 }
 
 TEST_CASE("small_string compares and converts like a string") {
@@ -93,6 +107,14 @@ TEST_CASE("small_string compares and converts like a string") {
     CHECK(s == small_string(short_text));
     CHECK(small_string("a") < small_string("b"));
     CHECK(small_string("b") > "a");
+    CHECK(std::string("a") < small_string("b"));
+
+    // With the ranges algorithms, beside std::string and std::string_view.
+    const std::vector<std::string> strings{"x", short_text};
+    CHECK(std::ranges::find(strings, s) == strings.begin() + 1);
+    const std::vector<small_string> fields{small_string("x"), s};
+    CHECK(std::ranges::find(fields, short_text) == fields.begin() + 1);
+    CHECK(std::ranges::find(fields, std::string_view("x")) == fields.begin());
 
     const std::string as_string = s;  // as code that read a field into a std::string does
     CHECK(as_string == short_text);

@@ -51,7 +51,7 @@ SWITCHYARD_INLINE void from_json(const nlohmann::json& in, envelope& e) {
         }
         if (!it->is_string())
             throw error(std::string("event field \"") + name + "\" must be a string, got " + it->type_name());
-        out = it->get<std::string>();
+        out = it->get_ref<const std::string&>();
     };
     text("version", e.version, false);
     text("id", e.id, true);
@@ -154,7 +154,7 @@ SWITCHYARD_INLINE event_ptr parse_event(std::string_view text) {
     const auto text_field = [](std::string_view name, std::string_view value, small_string& out) {
         if (value.front() != '"')
             throw error("event field \"" + std::string(name) + "\" must be a string, got " + detail::json_type_name(value));
-        out = detail::json_string_value(value);
+        detail::read_json_string_value(value, out);
     };
     detail::for_each_json_item(text, [&](std::string_view name, std::string_view value) {
         if (name == "version") text_field(name, value, meta.version);

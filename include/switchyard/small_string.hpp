@@ -12,39 +12,51 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <ostream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <fmt/core.h>
 
 namespace switchyard {
 
+/// The string type of an envelope's text fields: up to `inline_capacity` characters are held in
+/// the object, longer text on the heap. Converts to std::string_view and std::string, compares
+/// with any text, and formats with fmt, iostreams and nlohmann::json.
 class small_string {
 public:
     /// How many characters are kept without a heap allocation.
     static constexpr std::size_t inline_capacity = 39;
 
-    small_string() noexcept { local_[0] = '\0'; }
+    /// Empty.
+    small_string() noexcept { rep_.local[0] = '\0'; }
+    /// A copy of `text`.
     small_string(std::string_view text) { init(text); }
+    /// A copy of the null-terminated `text`.
     small_string(const char* text) { init(std::string_view(text)); }
+    /// Deleted, as std::string's: a null pointer has no text to read.
+    small_string(std::nullptr_t) = delete;
+    /// A copy of `text`.
     small_string(const std::string& text) { init(text); }
+    /// A copy of `other` (a heap block of its own for long text).
     small_string(const small_string& other) {
-        if (other.heap_)
+        if (other.rep_.heap)
             init(other.view());
         else
-            copy_bytes(other);
+            rep_ = other.rep_;
     }
-    small_string(small_string&& other) noexcept {
-        copy_bytes(other);
-        other.forget();
-    }
+    /// Takes `other`'s text; `other` is left empty.
+    small_string(small_string&& other) noexcept : rep_(other.rep_) { other.forget(); }
+    /// Frees the heap block, if any.
     ~small_string() {
-        if (heap_) delete[] ptr_;
+        if (rep_.heap) delete[] rep_.ptr;
     }
 
+    /// Copies `other`'s text.
     small_string& operator=(const small_string& other) {
         if (this != &other) {
             small_string copy(other);
@@ -52,6 +64,7 @@ public:
         }
         return *this;
     }
+    /// Takes `other`'s text; `other` is left empty.
     small_string& operator=(small_string&& other) noexcept {
         if (this != &other) {
             small_string taken(std::move(other));
@@ -59,67 +72,101 @@ public:
         }
         return *this;
     }
+    /// Copies `text`, which may be part of this string.
     small_string& operator=(std::string_view text) {
-        if (!heap_ && text.size() <= inline_capacity) {
-            std::memmove(local_, text.data(), text.size());  // memmove: `text` may lie in local_
-            local_[text.size()] = '\0';
-            size_ = static_cast<std::uint32_t>(text.size());
+        if (!rep_.heap && text.size() <= inline_capacity) {
+            if (!text.empty()) std::memmove(rep_.local, text.data(), text.size());  // memmove: `text` may lie in local
+            rep_.local[text.size()] = '\0';
+            rep_.size = static_cast<std::uint32_t>(text.size());
             return *this;
         }
         small_string copy(text);  // made aside first: `text` may point into the heap block
         swap(copy);
         return *this;
     }
+    /// Copies the null-terminated `text`.
     small_string& operator=(const char* text) { return *this = std::string_view(text); }
+    /// Copies `text`.
     small_string& operator=(const std::string& text) { return *this = std::string_view(text); }
+    /// The characters of `chars`: `field = {}` empties the field, as it does a std::string
+    /// (without this overload, `{}` would pick the `const char*` one with a null pointer).
+    small_string& operator=(std::initializer_list<char> chars) { return *this = std::string_view(chars.begin(), chars.size()); }
 
-    const char* data() const noexcept { return heap_ ? ptr_ : local_; }
-    /// Always null-terminated.
+    /// The characters, null-terminated.
+    const char* data() const noexcept { return rep_.heap ? rep_.ptr : rep_.local; }
+    /// The characters, null-terminated.
     const char* c_str() const noexcept { return data(); }
-    std::size_t size() const noexcept { return size_; }
-    std::size_t length() const noexcept { return size_; }
-    bool empty() const noexcept { return size_ == 0; }
+    /// How many characters.
+    std::size_t size() const noexcept { return rep_.size; }
+    /// size().
+    std::size_t length() const noexcept { return rep_.size; }
+    /// Whether there are no characters.
+    bool empty() const noexcept { return rep_.size == 0; }
+    /// The first character.
     const char* begin() const noexcept { return data(); }
-    const char* end() const noexcept { return data() + size_; }
+    /// Past the last character.
+    const char* end() const noexcept { return data() + rep_.size; }
+    /// Character `i` (`i < size()`).
     char operator[](std::size_t i) const noexcept { return data()[i]; }
 
-    std::string_view view() const noexcept { return {data(), size_}; }
+    /// The text as a view (valid until this string changes, moves or ends).
+    std::string_view view() const noexcept { return {data(), rep_.size}; }
+    /// The text as a std::string.
     std::string str() const { return std::string(view()); }
+    /// view().
     operator std::string_view() const noexcept { return view(); }
-    // Implicit, so code that read a field into a std::string still compiles; the library's own
-    // hot paths read fields as views (tests/allocation_test.cpp counts a publish's allocations).
+    /// str(). Implicit, so code that read a field into a std::string still compiles; the
+    /// library's own hot paths read fields as views (tests/allocation_test.cpp counts a publish's
+    /// allocations).
     operator std::string() const { return str(); }
 
+    /// Empties it.
     void clear() noexcept {
         small_string empty;
         swap(empty);
     }
-    void swap(small_string& other) noexcept {
-        small_string* a = this;
-        small_string* b = &other;
-        unsigned char held[sizeof(small_string)];
-        std::memcpy(held, static_cast<void*>(a), sizeof held);
-        std::memcpy(static_cast<void*>(a), static_cast<const void*>(b), sizeof held);
-        std::memcpy(static_cast<void*>(b), held, sizeof held);
-    }
+    /// Exchanges the two strings' text.
+    void swap(small_string& other) noexcept { std::swap(rep_, other.rep_); }
+    /// a.swap(b).
     friend void swap(small_string& a, small_string& b) noexcept { a.swap(b); }
 
-    friend bool operator==(const small_string& a, std::string_view b) noexcept { return a.view() == b; }
-    friend std::strong_ordering operator<=>(const small_string& a, std::string_view b) noexcept { return a.view() <=> b; }
+    // Comparisons with any text: a small_string, or anything that converts to std::string_view
+    // (the templates take it as it is, so `field == "x"` has one best match).
+
+    /// Same characters.
+    friend bool operator==(const small_string& a, const small_string& b) noexcept { return a.view() == b.view(); }
+    /// Ordered as std::string_view orders.
+    friend std::strong_ordering operator<=>(const small_string& a, const small_string& b) noexcept { return a.view() <=> b.view(); }
+    /// Same characters as `b` (a std::string, std::string_view, literal...).
+    template <class Text>
+        requires(std::convertible_to<const Text&, std::string_view> && !std::same_as<Text, small_string>)
+    friend bool operator==(const small_string& a, const Text& b) noexcept {
+        return a.view() == std::string_view(b);
+    }
+    /// Ordered against `b` as std::string_view orders.
+    template <class Text>
+        requires(std::convertible_to<const Text&, std::string_view> && !std::same_as<Text, small_string>)
+    friend std::strong_ordering operator<=>(const small_string& a, const Text& b) noexcept {
+        return a.view() <=> std::string_view(b);
+    }
 
     // Concatenation gives a std::string, as on std::string_view's side.
+    /// `a` then `b`, as a std::string.
     friend std::string operator+(const small_string& a, const small_string& b) { return join(a.view(), b.view()); }
+    /// `a` then `b`, as a std::string.
     template <class Text>
         requires(std::convertible_to<const Text&, std::string_view> && !std::same_as<Text, small_string>)
     friend std::string operator+(const small_string& a, const Text& b) {
         return join(a.view(), std::string_view(b));
     }
+    /// `a` then `b`, as a std::string.
     template <class Text>
         requires(std::convertible_to<const Text&, std::string_view> && !std::same_as<Text, small_string>)
     friend std::string operator+(const Text& a, const small_string& b) {
         return join(std::string_view(a), b.view());
     }
 
+    /// Writes the text.
     friend std::ostream& operator<<(std::ostream& out, const small_string& s) { return out << s.view(); }
 
 private:
@@ -132,41 +179,65 @@ private:
 
     void init(std::string_view text) {
         if (text.size() > UINT32_MAX) throw std::length_error("switchyard::small_string: text longer than 4 GiB");
-        size_ = static_cast<std::uint32_t>(text.size());
+        rep_.size = static_cast<std::uint32_t>(text.size());
         if (text.size() <= inline_capacity) {
-            heap_ = false;
-            if (!text.empty()) std::memcpy(local_, text.data(), text.size());
-            local_[text.size()] = '\0';
+            rep_.heap = false;
+            if (!text.empty()) std::memcpy(rep_.local, text.data(), text.size());
+            rep_.local[text.size()] = '\0';
         } else {
             char* p = new char[text.size() + 1];
             std::memcpy(p, text.data(), text.size());
             p[text.size()] = '\0';
-            ptr_ = p;
-            heap_ = true;
+            rep_.ptr = p;
+            rep_.heap = true;
         }
     }
-    // The whole object, bytes and all: a fixed-size copy is cheaper than measuring the text.
-    void copy_bytes(const small_string& other) noexcept { std::memcpy(static_cast<void*>(this), static_cast<const void*>(&other), sizeof *this); }
-    // After its bytes were taken: empty, owning nothing.
+    // After its representation was taken: empty, owning nothing.
     void forget() noexcept {
-        size_ = 0;
-        heap_ = false;
-        local_[0] = '\0';
+        rep_.size = 0;
+        rep_.heap = false;
+        rep_.local[0] = '\0';
     }
 
-    std::uint32_t size_ = 0;
-    bool heap_ = false;
-    union {
-        char local_[inline_capacity + 1];
-        char* ptr_;
+    // Trivially copyable, so copying an inline string and moving any string copy 48 bytes,
+    // whatever the text's length.
+    struct representation {
+        std::uint32_t size = 0;
+        bool heap = false;
+        union {
+            char local[inline_capacity + 1];
+            char* ptr;
+        };
     };
+    representation rep_;
 };
 
-/// For nlohmann::json (found by argument-dependent lookup): written and read as a JSON string.
+/// For nlohmann::json (found by argument-dependent lookup): written as a JSON string.
 template <class Json> void to_json(Json& out, const small_string& s) { out = s.str(); }
+/// For nlohmann::json: reads a JSON string (a type_error for anything else).
 template <class Json> void from_json(const Json& in, small_string& s) { s = in.template get<std::string>(); }
 
 }  // namespace switchyard
+
+/// @cond
+// A small_string and a std::string or std::string_view meet as a std::string_view, so the ranges
+// algorithms (std::ranges::find of a field in a vector of std::string, say) accept them together.
+template <template <class> class AQual, template <class> class BQual>
+struct std::basic_common_reference<switchyard::small_string, std::string_view, AQual, BQual> {
+    using type = std::string_view;
+};
+template <template <class> class AQual, template <class> class BQual>
+struct std::basic_common_reference<std::string_view, switchyard::small_string, AQual, BQual> {
+    using type = std::string_view;
+};
+template <template <class> class AQual, template <class> class BQual>
+struct std::basic_common_reference<switchyard::small_string, std::string, AQual, BQual> {
+    using type = std::string_view;
+};
+template <template <class> class AQual, template <class> class BQual>
+struct std::basic_common_reference<std::string, switchyard::small_string, AQual, BQual> {
+    using type = std::string_view;
+};
 
 template <> struct std::hash<switchyard::small_string> {
     std::size_t operator()(const switchyard::small_string& s) const noexcept { return std::hash<std::string_view>{}(s.view()); }
@@ -177,3 +248,4 @@ template <> struct fmt::formatter<switchyard::small_string> : fmt::formatter<fmt
         return fmt::formatter<fmt::string_view>::format(fmt::string_view(s.data(), s.size()), ctx);
     }
 };
+/// @endcond

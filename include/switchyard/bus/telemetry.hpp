@@ -130,12 +130,12 @@ public:
     // The first delivery of an ordered target whose event lacks the ordering key: a typo in the
     // path would otherwise put every event into one FIFO group without a word.
     void missing_ordering_key(const std::string& rule, const std::string& target, const std::string& path,
-                              const std::string& event_id) const noexcept {
+                              std::string_view event_id) const noexcept {
         guarded([&] {
             log_to(*log_, log_level::warn,
                    "an event has no value at the target's ordering key, so it joins the one FIFO group of such events; "
                    "check the path (this is logged once per target; stats() counts them as missing_ordering_key)",
-                   {{"bus", bus_}, {"rule", rule}, {"target", target}, {"ordering_key", path}, {"event_id", event_id}});
+                   {{"bus", bus_}, {"rule", rule}, {"target", target}, {"ordering_key", path}, {"event_id", std::string(event_id)}});
         });
     }
 
