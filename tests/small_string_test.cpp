@@ -108,6 +108,16 @@ TEST_CASE("small_string compares and converts like a string") {
     CHECK(small_string("a") < small_string("b"));
     CHECK(small_string("b") > "a");
     CHECK(std::string("a") < small_string("b"));
+    const char* pointer = "com.example.payments";
+    CHECK(s == pointer);
+    CHECK(pointer == s);
+    CHECK(std::string_view("x") != s);
+
+    // A type that converts to small_string keeps its own comparisons (nlohmann::json does).
+    const nlohmann::json j = short_text;
+    CHECK(j == s);
+    CHECK(s == j);
+    CHECK(nlohmann::json(42) != s);
 
     // With the ranges algorithms, beside std::string and std::string_view.
     const std::vector<std::string> strings{"x", short_text};

@@ -24,6 +24,13 @@
 
 namespace switchyard {
 
+namespace detail {
+/// The standard library's strings: std::string, std::string_view, character arrays and pointers.
+template <class T>
+concept standard_text = std::same_as<T, std::string> || std::same_as<T, std::string_view> || std::same_as<std::decay_t<T>, const char*> ||
+                        std::same_as<std::decay_t<T>, char*>;
+}  // namespace detail
+
 /// The string type of an envelope's text fields: up to `inline_capacity` characters are held in
 /// the object, longer text on the heap. Converts to std::string_view and std::string, compares
 /// with any text, and formats with fmt, iostreams and nlohmann::json.
@@ -130,23 +137,21 @@ public:
     /// a.swap(b).
     friend void swap(small_string& a, small_string& b) noexcept { a.swap(b); }
 
-    // Comparisons with any text: a small_string, or anything that converts to std::string_view
-    // (the templates take it as it is, so `field == "x"` has one best match).
+    // Comparisons with a small_string or a standard string (std::string, std::string_view, a
+    // literal, a const char*). Both sides are deduced, never converted: a type that merely
+    // converts to small_string (nlohmann::json does, through from_json) keeps its own operators,
+    // and `field == "x"` has one best match.
 
     /// Same characters.
-    friend bool operator==(const small_string& a, const small_string& b) noexcept { return a.view() == b.view(); }
-    /// Ordered as std::string_view orders.
-    friend std::strong_ordering operator<=>(const small_string& a, const small_string& b) noexcept { return a.view() <=> b.view(); }
-    /// Same characters as `b` (a std::string, std::string_view, literal...).
-    template <class Text>
-        requires(std::convertible_to<const Text&, std::string_view> && !std::same_as<Text, small_string>)
-    friend bool operator==(const small_string& a, const Text& b) noexcept {
+    template <class A, class B>
+        requires(std::same_as<A, small_string> && (std::same_as<B, small_string> || detail::standard_text<B>))
+    friend bool operator==(const A& a, const B& b) noexcept {
         return a.view() == std::string_view(b);
     }
-    /// Ordered against `b` as std::string_view orders.
-    template <class Text>
-        requires(std::convertible_to<const Text&, std::string_view> && !std::same_as<Text, small_string>)
-    friend std::strong_ordering operator<=>(const small_string& a, const Text& b) noexcept {
+    /// Ordered as std::string_view orders.
+    template <class A, class B>
+        requires(std::same_as<A, small_string> && (std::same_as<B, small_string> || detail::standard_text<B>))
+    friend std::strong_ordering operator<=>(const A& a, const B& b) noexcept {
         return a.view() <=> std::string_view(b);
     }
 
