@@ -10,9 +10,9 @@ using namespace switchyard;
 using namespace std::chrono_literals;
 using test_types::CreditCardTransaction;
 using test_types::Refund;
+using test_types::refunds;
 
 namespace {
-const char* const refunds = R"({"detail-type": ["REFUND"]})";
 }
 
 TEST_CASE("a bus destroyed while another bus forwards into it is never used afterwards") {

@@ -5,9 +5,9 @@
 using namespace switchyard;
 using namespace std::chrono_literals;
 using test_types::Refund;
+using test_types::refunds;
 
 namespace {
-const char* const refunds = R"({"detail-type": ["REFUND"]})";
 }
 
 TEST_CASE("a bus target routes events into another bus, keeping id and typed value") {

@@ -38,6 +38,16 @@ struct Refund {
 };
 SWITCHYARD_EVENT(Refund, "REFUND", transactionId, amount)
 
+// The pattern that routes Refund events, and the bus name most tests use.
+inline constexpr const char* refunds = R"({"detail-type": ["REFUND"]})";
+inline const std::string bus_name = "payments";
+
+// A retry policy fast enough for tests: `retries` retries, 1-2 ms apart.
+inline switchyard::retry_policy quick(unsigned retries) {
+    return switchyard::retry_policy{.max_retry_attempts = retries, .base_delay = std::chrono::milliseconds(1),
+                                    .max_delay = std::chrono::milliseconds(2)};
+}
+
 }  // namespace test_types
 
 // Counts events and lets a test wait, with a timeout, until a number has arrived.

@@ -17,9 +17,9 @@ using namespace switchyard;
 using namespace std::chrono_literals;
 using detail::delivery_engine;
 using detail::target_state;
+using test_types::bus_name;
 
 namespace {
-const std::string bus_name = "payments";
 
 struct engine_fixture {
     bus_options options = quiet();

@@ -14,9 +14,9 @@
 
 using namespace switchyard;
 using namespace std::chrono_literals;
+using test_types::bus_name;
 
 namespace {
-const std::string bus_name = "payments";
 
 
 struct pipeline_fixture {

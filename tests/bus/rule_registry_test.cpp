@@ -1,15 +1,17 @@
 // The rule registry alone: snapshots, edits, and the names and limits it enforces.
 #include <doctest/doctest.h>
 
+#include "test_support.hpp"
+
 #include <string>
 
 #include "switchyard/bus/rule_registry.hpp"
 
 using namespace switchyard;
 using detail::rule_registry;
+using test_types::bus_name;
 
 namespace {
-const std::string bus_name = "payments";
 target noop(std::string id) {
     return target{std::move(id), [](const any_event&, const delivery_info&) { return outcome::success(); }};
 }

@@ -1,6 +1,8 @@
 // The telemetry facade alone: hooks that throw are contained in one place.
 #include <doctest/doctest.h>
 
+#include "test_support.hpp"
+
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -10,6 +12,7 @@
 
 using namespace switchyard;
 using detail::bus_telemetry;
+using test_types::bus_name;
 
 namespace {
 class throwing_tracer : public tracer {
@@ -25,7 +28,6 @@ public:
     std::vector<std::string> messages;
     void write(log_level, std::string_view message, std::span<const log_field>) override { messages.emplace_back(message); }
 };
-const std::string bus_name = "payments";
 }  // namespace
 
 TEST_CASE("a tracer that throws changes nothing") {

@@ -16,6 +16,7 @@
 
 using namespace switchyard;
 using namespace std::chrono_literals;
+using test_types::quick;
 
 namespace {
 
@@ -64,8 +65,6 @@ private:
 event_ptr ping(bus& b, const std::string& key = "k") {
     return make_json_event(b.make_envelope("com.example", "Ping"), R"({"key": ")" + key + R"("})");
 }
-
-retry_policy quick(unsigned retries) { return retry_policy{.max_retry_attempts = retries, .base_delay = 1ms, .max_delay = 2ms}; }
 
 }  // namespace
 

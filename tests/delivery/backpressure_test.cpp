@@ -5,9 +5,9 @@
 using namespace switchyard;
 using namespace std::chrono_literals;
 using test_types::Refund;
+using test_types::refunds;
 
 namespace {
-const char* const refunds = R"({"detail-type": ["REFUND"]})";
 }
 
 TEST_CASE("reject: a full queue throttles the entry, and no target receives it") {

@@ -8,13 +8,8 @@
 using namespace switchyard;
 using namespace std::chrono_literals;
 using test_types::Refund;
-
-namespace {
-const char* const refunds = R"({"detail-type": ["REFUND"]})";
-retry_policy quick(unsigned retries) {
-    return retry_policy{.max_retry_attempts = retries, .base_delay = 1ms, .max_delay = 2ms};
-}
-}  // namespace
+using test_types::refunds;
+using test_types::quick;
 
 TEST_CASE("a retryable failure is retried until it succeeds, with the attempt number visible") {
     thread_pool workers{2};

@@ -8,9 +8,9 @@
 using namespace switchyard;
 using namespace std::chrono_literals;
 using test_types::Refund;
+using test_types::refunds;
 
 namespace {
-const char* const refunds = R"({"detail-type": ["REFUND"]})";
 }
 
 TEST_CASE("drain waits for pending retries too") {

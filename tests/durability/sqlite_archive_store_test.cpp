@@ -13,15 +13,6 @@
 using archive_store_contract::at;
 using archive_store_contract::row;
 
-namespace {
-std::string read_all(const std::string& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
-}  // namespace
-
 TEST_CASE("sqlite_archive_store: keeps the archive_store contract") {
     temp_dir dir;
     switchyard::sqlite_archive_store store(dir.file("archive.db"));

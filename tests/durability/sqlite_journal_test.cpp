@@ -22,13 +22,6 @@ using switchyard::journal_delivery;
 
 namespace {
 const std::vector<journal_delivery> two{{"rule-a", "t1"}, {"rule-b", "t2"}};
-
-std::string read_all(const std::string& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
 }  // namespace
 
 TEST_CASE("sqlite_journal: unfinished events survive reopening, in acceptance order, with their open deliveries") {

@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include <unistd.h>
@@ -29,3 +31,12 @@ public:
 private:
     std::filesystem::path path_;
 };
+
+// The whole content of a file (empty if it cannot be read): to check that a failed write left
+// a file as it was.
+inline std::string read_all(const std::string& file) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}

@@ -23,6 +23,8 @@ using namespace std::chrono_literals;
 using target_test::response;
 using target_test::server;
 using test_types::Refund;
+using test_types::refunds;
+using test_types::quick;
 
 namespace {
 
@@ -34,9 +36,7 @@ namespace {
     return true;
 }();
 
-const char* const refunds = R"({"detail-type": ["REFUND"]})";
 
-retry_policy quick(unsigned retries) { return retry_policy{.max_retry_attempts = retries, .base_delay = 1ms, .max_delay = 2ms}; }
 
 // Collects a target's dead letters.
 class letters {
