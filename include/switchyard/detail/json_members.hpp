@@ -49,23 +49,23 @@ inline std::size_t json_value_end(std::string_view text, std::size_t from) noexc
     return i;
 }
 
-// A string value's content, `token` being the string with its quotes. Escapes are rare in the
-// fields read this way, so they go through nlohmann rather than a decoder of our own.
-inline std::string json_string_value(std::string_view token) {
-    const auto body = token.substr(1, token.size() >= 2 ? token.size() - 2 : 0);
-    if (body.find('\\') == std::string_view::npos) return std::string(body);
-    return nlohmann::json::parse(token).get<std::string>();
-}
-
-// The same, into `out` (an envelope field, say) without a std::string on the way when the string
-// has no escapes: every event read back (the network, the journal, the archive) reads its
-// envelope this way.
+// A string value's content, `token` being the string with its quotes, into `out` (an envelope
+// field, say) without a std::string on the way when the string has no escapes: every event read
+// back (the network, the journal, the archive) reads its envelope this way. Escapes are rare in
+// the fields read this way, so they go through nlohmann rather than a decoder of our own.
 template <class Text> void read_json_string_value(std::string_view token, Text& out) {
     const auto body = token.substr(1, token.size() >= 2 ? token.size() - 2 : 0);
     if (body.find('\\') == std::string_view::npos)
         out = body;
     else
         out = nlohmann::json::parse(token).get<std::string>();
+}
+
+// The same, as a std::string.
+inline std::string json_string_value(std::string_view token) {
+    std::string out;
+    read_json_string_value(token, out);
+    return out;
 }
 
 // What a value is, as nlohmann's type_name() says it, from its first byte.
