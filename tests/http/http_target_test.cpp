@@ -439,9 +439,12 @@ TEST_CASE("the rate limit spaces requests from all threads, by the server's cloc
     std::vector<std::chrono::steady_clock::time_point> times;
     for (std::size_t i = 1; i < got.size(); ++i) times.push_back(got[i].received);
     std::sort(times.begin(), times.end());
-    // The sends are 1/rate apart at least; the 5 ms allowed are the server threads' wake-up jitter.
+    // The sends are 1/rate apart at least. The server stamps each request when its thread wakes
+    // to read it, so a first request read late shortens the span: 193 ms of 200 under
+    // ThreadSanitizer once. Half an interval is allowed: one slot missing (a burst of two) is
+    // still a failure. target_rate_limiter's own test checks the slots exactly.
     const auto span = times.back() - times.front();
-    CHECK(span >= std::chrono::duration<double>((n - 1) / rate) - 5ms);
+    CHECK(span >= std::chrono::duration<double>((n - 1) / rate) - std::chrono::duration<double>(0.5 / rate));
     CHECK(span < 2s);  // waited for, not retried later
     CHECK(b.stats()[0].retried == 0);
     CHECK(b.stats()[0].delivered == n + 1);
