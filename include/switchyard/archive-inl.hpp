@@ -240,7 +240,7 @@ SWITCHYARD_INLINE void archive::run_replay(replay_handle::shared& state, archive
                 const auto stored = parse_event(row.event_json);
                 envelope meta = stored->meta();
                 meta.replay_name = options.name;
-                e = std::make_shared<const detail::json_text_event>(std::move(meta), stored->detail_json());
+                e = detail::make_pooled<const detail::json_text_event>(std::move(meta), stored->detail_json());
             } catch (const std::exception& ex) {
                 failure = fmt::format("archived event {} is not an event: {}", row.sequence, ex.what());
                 return false;

@@ -131,7 +131,7 @@ SWITCHYARD_INLINE void detail::json_text_event::emit_detail(value_sink& sink) co
 
 SWITCHYARD_INLINE event_ptr make_json_event(envelope meta, std::string detail_json) {
     if (auto problem = detail::check_json_object(detail_json)) throw error("event detail " + problem->message);
-    return std::make_shared<const detail::json_text_event>(std::move(meta), std::move(detail_json));
+    return detail::make_pooled<const detail::json_text_event>(std::move(meta), std::move(detail_json));
 }
 
 // Parses a whole EventBridge event (envelope and detail) from JSON text. The text is validated
@@ -195,7 +195,7 @@ SWITCHYARD_INLINE event_ptr parse_event(std::string_view text) {
         meta.trace = trace_context::parse(detail::json_string_value(traceparent),
                                           !tracestate.empty() && tracestate.front() == '"' ? detail::json_string_value(tracestate)
                                                                                            : std::string());
-    return std::make_shared<const detail::json_text_event>(std::move(meta), std::string(detail_text));
+    return detail::make_pooled<const detail::json_text_event>(std::move(meta), std::string(detail_text));
 }
 
 }  // namespace switchyard

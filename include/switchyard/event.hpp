@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "switchyard/config.hpp"
+#include "switchyard/detail/block_pool.hpp"
 #include "switchyard/detail/once.hpp"
 #include "switchyard/error.hpp"
 #include "switchyard/fields.hpp"
@@ -202,7 +203,7 @@ private:
 /// `ingested` is when the bus accepted it (retry ages count from there).
 template <class T>
 event_ptr make_event(event<T> value, std::chrono::system_clock::time_point ingested = std::chrono::system_clock::now()) {
-    return std::make_shared<const detail::typed_event<T>>(std::move(value), ingested);
+    return detail::make_pooled<const detail::typed_event<T>>(std::move(value), ingested);
 }
 
 /// Wraps an envelope and detail JSON text. Throws switchyard::error if the detail is not a JSON object.

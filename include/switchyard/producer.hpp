@@ -99,7 +99,7 @@ private:
     producer(std::weak_ptr<detail::bus_core> core, std::string source) : core_(std::move(core)), source_(std::move(source)) {}
 
     static event_ptr make(void* value, envelope&& meta, std::chrono::system_clock::time_point now) {
-        return std::make_shared<const detail::typed_event<T>>(std::move(meta), std::move(*static_cast<T*>(value)), now);
+        return detail::make_pooled<const detail::typed_event<T>>(std::move(meta), std::move(*static_cast<T*>(value)), now);
     }
 
     std::weak_ptr<detail::bus_core> core_;

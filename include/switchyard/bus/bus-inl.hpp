@@ -369,7 +369,7 @@ SWITCHYARD_INLINE dead_letter_sink bus::as_dead_letter_sink() {
                                  {"event", nlohmann::json::parse(letter.event->json())}};
         auto meta = core->pipeline.make_envelope(dead_letter_source, "DeadLetter", std::chrono::system_clock::now());
         const auto result = core->pipeline.publish(
-            std::make_shared<const detail::json_text_event>(std::move(meta), detail.dump(), std::chrono::system_clock::now(), hops));
+            detail::make_pooled<const detail::json_text_event>(std::move(meta), detail.dump(), std::chrono::system_clock::now(), hops));
         if (!result) throw error("the dead-letter bus refused the event: " + result.error_message);
     };
 }

@@ -326,7 +326,7 @@ private:
         if (!entry.traceparent.empty()) caller = trace_context::parse(entry.traceparent, entry.tracestate);
         auto trace = telemetry_.trace_for_new(caller);
         meta.trace = trace.span;
-        return built_entry{std::make_shared<const json_text_event>(std::move(meta), entry.detail), std::move(trace), entry.dedup_id};
+        return built_entry{make_pooled<const json_text_event>(std::move(meta), entry.detail), std::move(trace), entry.dedup_id};
     }
 
     bool refuse_if_closed(publish_result& result) const {

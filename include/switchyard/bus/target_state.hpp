@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "switchyard/bus/call_gate.hpp"
 #include "switchyard/bus/settlement.hpp"
 #include "switchyard/delivery/ordering_key.hpp"
+#include "switchyard/detail/block_pool.hpp"
 #include "switchyard/event.hpp"
 #include "switchyard/executor/keyed_strand.hpp"
 #include "switchyard/observe/metrics.hpp"
@@ -41,6 +43,11 @@ struct delivery {
     // Set when the publish asked to be told when its deliveries have ended (bus::publish with a
     // settlement_callback); null otherwise. Dropped by end(): the last reference calls back.
     std::shared_ptr<settlement_tracker> settle{};
+
+    // Allocated by the publishing thread and freed by a worker: from the block pool, which
+    // recycles blocks across threads without a lock per block (detail/block_pool.hpp).
+    static void* operator new(std::size_t bytes) { return pool_allocate(bytes); }
+    static void operator delete(void* block, std::size_t bytes) noexcept { pool_deallocate(block, bytes); }
 };
 using delivery_owner = std::unique_ptr<delivery>;
 
