@@ -13,6 +13,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -149,15 +150,20 @@ void baseline_mutex_condvar_handoff(benchmark::State& state) {
 }
 BENCHMARK(baseline_mutex_condvar_handoff)->Unit(benchmark::kMillisecond)->UseRealTime();
 
+// One publisher thread; the handlers on a thread_pool of `workers`, each event to `targets`
+// handlers (one rule). Items are events published.
 void cross_thread_publish_thread_pool(benchmark::State& state) {
-    switchyard::thread_pool workers{1};
+    const auto workers_count = static_cast<std::size_t>(state.range(0));
+    const auto targets = static_cast<int>(state.range(1));
+    switchyard::thread_pool workers{workers_count};
     std::atomic<double> sum{0};
     switchyard::bus bus{"bench"};
-    bus.add_rule({.name = "ticks",
-                  .pattern = tick_rule,
-                  .targets = {switchyard::handler<Tick>("sum", [&](const switchyard::event<Tick>& e) {
-                      sum.store(sum.load(std::memory_order_relaxed) + e.detail.price, std::memory_order_relaxed);
-                  }, workers)}});
+    std::vector<switchyard::target> handlers;
+    for (int t = 0; t < targets; ++t)
+        handlers.push_back(switchyard::handler<Tick>("sum-" + std::to_string(t), [&](const switchyard::event<Tick>& e) {
+            sum.store(sum.load(std::memory_order_relaxed) + e.detail.price, std::memory_order_relaxed);
+        }, workers));
+    bus.add_rule({.name = "ticks", .pattern = tick_rule, .targets = std::move(handlers)});
     auto producer = bus.producer<Tick>("com.example.market");
     for (auto _ : state) {
         for (std::int64_t i = 0; i < batch; ++i)
@@ -166,7 +172,16 @@ void cross_thread_publish_thread_pool(benchmark::State& state) {
     }
     state.SetItemsProcessed(state.iterations() * batch);
 }
-BENCHMARK(cross_thread_publish_thread_pool)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(cross_thread_publish_thread_pool)
+    ->ArgNames({"workers", "targets"})
+    ->Args({1, 1})
+    ->Args({2, 1})
+    ->Args({4, 1})
+    ->Args({1, 4})
+    ->Args({2, 4})
+    ->Args({4, 4})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // ---- latency ---------------------------------------------------------------------------------
 
