@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <set>
+#include <stdexcept>
+#include <vector>
 #include <thread>
 
 #include "test_support.hpp"
@@ -65,6 +67,39 @@ TEST_CASE("an exception escaping a task reaches the pool's error handler and the
     }
     CHECK(errors.value() == 1);
     CHECK(message == "boom");
+}
+
+TEST_CASE("a one-worker thread_pool runs tasks in order, counts each as backlog until it starts, and survives a throw") {
+    // What a change to how workers take tasks (in batches, say) must keep: the order tasks were
+    // queued in, backlog() counting every task not yet started, and the tasks after one that throws.
+    tally errors, started, done;
+    gate release;
+    std::vector<int> order;
+    std::vector<std::size_t> backlog_seen;
+    {
+        thread_pool pool{1, [&](std::exception_ptr) { errors.add(); }};
+        pool.execute([&] {
+            started.add();
+            release.wait();
+        });
+        REQUIRE(started.wait_for(1));
+        for (int i = 0; i < 100; ++i)
+            pool.execute([&, i] {
+                order.push_back(i);
+                backlog_seen.push_back(pool.backlog());
+                if (i == 50) throw std::runtime_error("task 50 fails");
+                done.add();
+            });
+        CHECK(pool.backlog() == 100);
+        release.open();
+        CHECK(done.wait_for(99));
+    }
+    CHECK(errors.value() == 1);
+    REQUIRE(order.size() == 100);
+    for (int i = 0; i < 100; ++i) {
+        CHECK(order[static_cast<std::size_t>(i)] == i);
+        CHECK(backlog_seen[static_cast<std::size_t>(i)] == static_cast<std::size_t>(99 - i));  // the ones behind it
+    }
 }
 
 TEST_CASE("thread_pool rejects zero threads with a message") {
