@@ -152,3 +152,29 @@ TEST_CASE("shutdown dead-letters a waiting retry") {
     CHECK(f.letters[0].reason == dead_letter_reason::shutdown);
     CHECK(f.engine.closed());
 }
+
+TEST_CASE("drain wakes when the last delivery ends on another thread, round after round (ThreadSanitizer)") {
+    // finish() skips the lock and the wake-up when nobody is draining; a drainer that arrives
+    // just as the last delivery ends must still see it ended or be woken. A lost wake-up shows as
+    // a drain that returns only when its timeout has passed (it then finds nothing pending).
+    constexpr auto limit = std::chrono::seconds(10);
+    engine_fixture f;
+    thread_pool workers{2};
+    std::atomic<int> calls{0};
+    auto t = f.make(target{"t", [&](const any_event&, const delivery_info&) {
+                              calls.fetch_add(1);
+                              return outcome::success();
+                          }, workers});
+    const auto e = event_with("{}");
+    int slept_out = 0;
+    for (int round = 0; round < 3000; ++round) {
+        f.start(t, e);
+        if (round % 2) f.start(t, e);
+        const auto began = std::chrono::steady_clock::now();
+        CHECK(f.engine.drain(limit));
+        if (std::chrono::steady_clock::now() - began >= limit) ++slept_out;
+        REQUIRE(f.engine.pending() == 0);
+    }
+    CHECK(slept_out == 0);
+    CHECK(calls.load() == 4500);
+}

@@ -201,6 +201,13 @@ public:
                                     "handler, sink or hook), which would wait for itself forever: drain from outside it, "
                                     "or pass a timeout",
                                     bus_));
+        // Announced before pending_ is read (both seq_cst): a finish() that does not see this
+        // drainer ended its delivery before the read below, which then sees it ended.
+        drainers_.fetch_add(1, std::memory_order_seq_cst);
+        struct leave {
+            std::atomic<std::uint32_t>& drainers;
+            ~leave() { drainers.fetch_sub(1, std::memory_order_seq_cst); }
+        } announced{drainers_};
         std::unique_lock lock(drain_mutex_);
         auto idle = [this] { return pending_.load(std::memory_order_seq_cst) == 0; };
         if (!timeout) {
@@ -575,9 +582,11 @@ private:
     // Ends one delivery. The last one wakes drainers; notifying under the lock means a drainer
     // cannot return (and the bus be destroyed) while this thread still touches the condition.
     // `finishing_` covers the gap between the decrement and the lock: the destructor waits it out.
+    // With nobody draining (a synchronous publish ends its last delivery every time) there is
+    // nothing to wake, and the lock and the broadcast are skipped; see drain() for the ordering.
     void finish() noexcept {
         finishing_.fetch_add(1, std::memory_order_acq_rel);
-        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1 && drainers_.load(std::memory_order_seq_cst) != 0) {
             std::lock_guard lock(drain_mutex_);
             drained_.notify_all();
         }
@@ -590,6 +599,7 @@ private:
     const unsigned max_nested_;
     std::atomic<std::uint64_t> pending_{0};
     std::atomic<std::uint32_t> finishing_{0};
+    std::atomic<std::uint32_t> drainers_{0};  // threads inside drain()
     std::mutex drain_mutex_;
     std::condition_variable drained_;
     std::atomic<bool> closed_{false};
