@@ -9,10 +9,13 @@
 #include "switchyard/config.hpp"
 #include "switchyard/detail/block_pool.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
+// Memory checkers see a reused block as still allocated, so under them the pool is bypassed. A
+// build can bypass it too with SWITCHYARD_NO_BLOCK_POOL (for Valgrind, say); define it alike in
+// every file of a header-only build.
+#if defined(SWITCHYARD_NO_BLOCK_POOL) || defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_HWADDRESS__)
 #define SWITCHYARD_POOL_BYPASS 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer) || __has_feature(hwaddress_sanitizer)
 #define SWITCHYARD_POOL_BYPASS 1
 #endif
 #endif
@@ -90,8 +93,11 @@ struct reaper {
     }
 };
 
+// A thread's first blocks (its first free, or its first refill) set up the reaper. A block a
+// thread frees during static destruction, after its thread_local objects were destroyed, stays in
+// its list until the process ends.
 inline void register_reaper(local_cache& c) {
-    thread_local reaper r;  // constructed here, on the thread's first free; destroyed at its exit
+    thread_local reaper r;  // destroyed at the thread's exit
     (void)r;
     c.registered = true;
 }
@@ -114,14 +120,16 @@ inline void push_spill(local_class& l, std::size_t k) noexcept {
     }
 }
 
-// Takes every batch of the shared stack into the thread's list (which is empty).
+// Moves batches of the shared stack into the thread's list (which is empty): about `kept`
+// blocks, so that a thread that allocates once and then idles does not hold the whole stack. It
+// takes the stack whole (no ABA: nobody pops single batches) and pushes back what it leaves.
 inline void refill(local_class& l, std::size_t k) noexcept {
     auto& s = shared(k);
     if (!s.batches.load(std::memory_order_relaxed)) return;
     node* b = s.batches.exchange(nullptr, std::memory_order_acquire);
     std::size_t taken = 0;
     node* tail = nullptr;
-    while (b) {
+    while (b && taken < kept) {
         node* next_batch = b->next_batch;
         taken += b->count;
         if (tail) tail->next = b;
@@ -132,6 +140,14 @@ inline void refill(local_class& l, std::size_t k) noexcept {
     if (tail) tail->next = nullptr;
     l.count += taken;
     s.blocks.fetch_sub(taken, std::memory_order_relaxed);
+    if (b) {
+        // The rest goes back as one chain: its last batch links to whatever was pushed meanwhile.
+        node* last = b;
+        while (last->next_batch) last = last->next_batch;
+        last->next_batch = s.batches.load(std::memory_order_relaxed);
+        while (!s.batches.compare_exchange_weak(last->next_batch, b, std::memory_order_release, std::memory_order_relaxed)) {
+        }
+    }
 }
 
 }  // namespace switchyard::detail::block_pool_impl

@@ -11,8 +11,9 @@
 //
 // Every block is an ordinary `::operator new` block of its size class, so any block may be freed
 // to the system at any time (a thread that exits frees its list; a full shared stack frees what
-// comes past its limit). Under AddressSanitizer the pool is bypassed, so use-after-free of an event
-// is still found.
+// comes past its limit). A thread holds at most a few hundred blocks per size class. Under
+// AddressSanitizer (and MemorySanitizer, HWASan) the pool is bypassed, so use-after-free of an
+// event is still found; define SWITCHYARD_NO_BLOCK_POOL to bypass it elsewhere (Valgrind).
 #pragma once
 
 #include <cstddef>
@@ -56,10 +57,13 @@ template <class T> struct pool_allocator {
     template <class U> bool operator==(const pool_allocator<U>&) const noexcept { return true; }
 };
 
-/// std::make_shared in a pooled block.
+/// std::make_shared in a pooled block (a plain std::make_shared for an over-aligned type).
 template <class T, class... Args> std::shared_ptr<T> make_pooled(Args&&... args) {
     using object = std::remove_const_t<T>;  // an allocator's value_type is never const
-    return std::allocate_shared<object>(pool_allocator<object>{}, std::forward<Args>(args)...);
+    if constexpr (alignof(object) > __STDCPP_DEFAULT_NEW_ALIGNMENT__)
+        return std::make_shared<object>(std::forward<Args>(args)...);
+    else
+        return std::allocate_shared<object>(pool_allocator<object>{}, std::forward<Args>(args)...);
 }
 
 }  // namespace switchyard::detail
