@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <switchyard/detail/json_path.hpp>
 #include <switchyard/transform.hpp>
 
 namespace {
@@ -302,4 +303,50 @@ TEST_CASE("fuzz: templates built around one event's real values") {
         const auto parsed = json::parse(out);
         CHECK(parsed["x"].size() == 3);
     }
+}
+
+TEST_CASE("fuzz: a definite path read from the event's text gives what a DOM of it gives") {
+    // Transformers whose paths each name one value read them from the text in place; the
+    // reference here is the DOM the renderer built before (nlohmann's ordered_json and
+    // json_path::find). Details are written compact or indented. (A member named twice cannot
+    // happen: events with one are refused when they are made.)
+    using ordered = nlohmann::ordered_json;
+    fuzzer f(0x5eed'0004);
+    int compared = 0;
+    for (int round = 0; round < 3000; ++round) {
+        const json detail = f.detail();
+        const std::string detail_text = detail.dump(f.chance(0.5) ? -1 : 2);
+        switchyard::envelope meta;
+        meta.id = "1";
+        meta.detail_type = "t";
+        meta.source = "s";
+        const auto e = switchyard::make_json_event(std::move(meta), detail_text);
+        const std::string p = f.path();
+        if (p.find('*') != std::string::npos) continue;
+        std::optional<switchyard::detail::json_path> path;
+        try {
+            path = switchyard::detail::json_path::parse(p);
+        } catch (const switchyard::error&) {
+            continue;  // a damaged path
+        }
+        const bool under = path->under_detail();
+        const ordered dom = ordered::parse(under ? e->detail_json() : e->json());
+        const ordered* found = path->find(dom, under ? 1 : 0);
+        const auto dump = [](const ordered& v) { return v.dump(-1, ' ', false, ordered::error_handler_t::replace); };
+        const std::string as_json = found ? dump(*found) : "null";
+        const std::string as_text = !found ? "" : found->is_string() ? found->get<std::string>() : dump(*found);
+
+        INFO("detail: " << detail_text << "\npath: " << p);
+        // An input path of the whole event or the whole detail sends its text as it is.
+        const auto& steps = path->steps();
+        const std::string whole = steps.empty() ? e->json() : steps.size() == 1 && p == "$.detail" ? e->detail_json() : as_json;
+        CHECK(switchyard::compiled_input::compile(switchyard::input_path{p}).render(*e, "r") == whole);
+        CHECK(switchyard::compiled_input::compile(switchyard::input_transformer{{{"v", p}}, R"({"v": <v>})"}).render(*e, "r") ==
+              "{\"v\": " + as_json + "}");
+        CHECK(switchyard::compiled_input::compile(switchyard::input_transformer{{{"v", p}}, "x<v>y"}).render(*e, "r") ==
+              "x" + as_text + "y");
+        ++compared;
+    }
+    MESSAGE("paths compared: " << compared);
+    CHECK(compared > 1000);
 }
