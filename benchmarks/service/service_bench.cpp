@@ -14,7 +14,8 @@
 //                     event per call, callbacks counted) instead of publish_batch
 // Prints events/s per configuration (median of ROUNDS rounds) and its ratio to `direct`.
 //
-//   bench_service [EVENTS=200000] [ROUNDS=3] [WORKERS=2]
+//   bench_service [EVENTS=200000] [ROUNDS=3] [WORKERS=2] [ONLY]   (ONLY: run `direct` and the named
+//   configuration alone, e.g. `bus`, for profiling one of them)
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -222,6 +223,7 @@ int main(int argc, char** argv) {
     const std::size_t events = argc > 1 ? std::stoul(argv[1]) : 200000;
     const int rounds = argc > 2 ? std::stoi(argv[2]) : 3;
     const unsigned workers = argc > 3 ? static_cast<unsigned>(std::stoul(argv[3])) : 2;
+    const std::string only = argc > 4 ? argv[4] : "";
     const auto txs = make_transactions(events);
     const auto dir = std::filesystem::temp_directory_path() / ("switchyard-bench-service-" + std::to_string(::getpid()));
 
@@ -239,9 +241,16 @@ int main(int argc, char** argv) {
         {"journal+archive, async", [&](counters& c) { return run_bus(txs, c, workers, durability::journal_and_archive, dir, true); }},
 #endif
     };
+    if (!only.empty() && std::none_of(configs.begin(), configs.end(), [&](const config& c) { return only == c.name; })) {
+        std::fprintf(stderr, "bench_service: no configuration named \"%s\"; the configurations are:", only.c_str());
+        for (const auto& c : configs) std::fprintf(stderr, " \"%s\"", c.name);
+        std::fprintf(stderr, "\n");
+        return 2;
+    }
     std::vector<std::vector<double>> rates(configs.size());
     for (int r = 0; r < rounds; ++r)
         for (std::size_t k = 0; k < configs.size(); ++k) {
+            if (k != 0 && !only.empty() && only != configs[k].name) continue;
             counters c;
             rates[k].push_back(configs[k].run(c));
             // Every configuration must have done the same work.
@@ -261,6 +270,6 @@ int main(int argc, char** argv) {
     std::printf("%-22s %14s %10s   (%zu events, %u workers, median of %d)\n", "configuration", "events/s", "vs direct", events,
                 workers, rounds);
     for (std::size_t k = 0; k < configs.size(); ++k)
-        std::printf("%-22s %14.0f %10.4f\n", configs[k].name, median(rates[k]), median(rates[k]) / direct);
+        if (!rates[k].empty()) std::printf("%-22s %14.0f %10.4f\n", configs[k].name, median(rates[k]), median(rates[k]) / direct);
     return 0;
 }
