@@ -69,10 +69,20 @@ inline local_cache& cache() noexcept {
     return c;
 }
 
+// Returns a block to the system. Sized when the compiler offers it (Clang before 19 does not
+// by default).
+inline void free_block(void* block, [[maybe_unused]] std::size_t bytes) noexcept {
+#if defined(__cpp_sized_deallocation)
+    ::operator delete(block, bytes);
+#else
+    ::operator delete(block);
+#endif
+}
+
 inline void free_list(node* n, std::size_t bytes) noexcept {
     while (n) {
         node* next = n->next;
-        ::operator delete(static_cast<void*>(n), bytes);
+        free_block(n, bytes);
         n = next;
     }
 }
@@ -190,7 +200,7 @@ SWITCHYARD_INLINE void pool_deallocate(void* block, std::size_t bytes) noexcept 
     if (block && bytes != 0 && bytes <= pooled_block_limit) {
         const std::size_t k = (bytes - 1) / granule;
         auto& c = cache();
-        if (c.dead) return ::operator delete(block, (k + 1) * granule);
+        if (c.dead) return free_block(block, (k + 1) * granule);
         if (!c.registered) register_reaper(c);
         auto& l = c.lists[k];
         node* n = static_cast<node*>(block);
@@ -207,7 +217,7 @@ SWITCHYARD_INLINE void pool_deallocate(void* block, std::size_t bytes) noexcept 
         return;
     }
 #endif
-    ::operator delete(block, bytes);
+    block_pool_impl::free_block(block, bytes);
 }
 
 }  // namespace switchyard::detail
