@@ -60,6 +60,27 @@ TEST_CASE("an elastic pool keeps min_workers and runs everything queued before i
     CHECK(done.load() == 500);
 }
 
+TEST_CASE("an elastic pool's waiting workers pick up every task, one at a time or in bursts (ThreadSanitizer)") {
+    // execute() wakes a worker only when one is waiting; workers look again before they wait.
+    // A task queued in between must still run: a lost wake-up leaves it queued, and the tally
+    // below times out.
+    elastic_pool pool{{.min_workers = 4, .max_workers = 4, .idle_timeout = 60s}};  // no time-out wakes them
+    tally done;
+    int expected = 0;
+    for (int round = 0; round < 300; ++round) {
+        // Every other round comes after a pause longer than a worker's look-again (64 yields), so
+        // the workers are waiting when it is queued; the others come while they still look. The
+        // pause creates that state; nothing here waits for an event by sleeping.
+        if (round % 2) std::this_thread::sleep_for(2ms);
+        const int burst = round % 3 == 0 ? 1 : round % 3 == 1 ? 2 : 17;
+        for (int i = 0; i < burst; ++i) pool.execute([&] { done.add(); });
+        expected += burst;
+        REQUIRE(done.wait_for(expected, 10s));
+    }
+    CHECK(done.value() == expected);
+    CHECK(pool.backlog() == 0);
+}
+
 TEST_CASE("elastic pool options are validated") {
     CHECK_THROWS_WITH_AS(elastic_pool({.max_workers = 0}), doctest::Contains("max_workers"), error);
     CHECK_THROWS_WITH_AS(elastic_pool({.min_workers = 3, .max_workers = 2}), doctest::Contains("min_workers"), error);

@@ -6,6 +6,7 @@
 // destructor, which first runs every queued task.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -93,7 +94,8 @@ private:
     std::list<std::thread> threads_;  // running workers
     std::list<std::thread> reaped_;   // exited workers, not yet joined
     std::size_t workers_ = 0;
-    std::size_t idle_ = 0;
+    std::size_t idle_ = 0;                // workers waiting on ready_
+    std::atomic<std::size_t> queued_{0};  // queue_.size(), readable without the lock
     std::size_t peak_ = 0;
     bool stopping_ = false;
     executor_lifetime lifetime_;
