@@ -183,6 +183,38 @@ BENCHMARK(cross_thread_publish_thread_pool)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
+// The same with an elastic_pool of at most `workers`, starting from none (min_workers 0): what
+// growing with the backlog costs against the fixed pool above.
+void cross_thread_publish_elastic_pool(benchmark::State& state) {
+    const auto max_workers = static_cast<std::size_t>(state.range(0));
+    const auto targets = static_cast<int>(state.range(1));
+    switchyard::elastic_pool workers{{.min_workers = 0, .max_workers = max_workers, .idle_timeout = std::chrono::seconds(10)}};
+    std::atomic<double> sum{0};
+    switchyard::bus bus{"bench"};
+    std::vector<switchyard::target> handlers;
+    for (int t = 0; t < targets; ++t)
+        handlers.push_back(switchyard::handler<Tick>("sum-" + std::to_string(t), [&](const switchyard::event<Tick>& e) {
+            sum.store(sum.load(std::memory_order_relaxed) + e.detail.price, std::memory_order_relaxed);
+        }, workers));
+    bus.add_rule({.name = "ticks", .pattern = tick_rule, .targets = std::move(handlers)});
+    auto producer = bus.producer<Tick>("com.example.market");
+    for (auto _ : state) {
+        for (std::int64_t i = 0; i < batch; ++i)
+            if (!producer.publish({"ACME", 1.5, 0})) state.SkipWithError("publish refused");
+        bus.drain();
+    }
+    state.SetItemsProcessed(state.iterations() * batch);
+}
+BENCHMARK(cross_thread_publish_elastic_pool)
+    ->ArgNames({"max_workers", "targets"})
+    ->Args({1, 1})
+    ->Args({2, 1})
+    ->Args({4, 1})
+    ->Args({1, 4})
+    ->Args({4, 4})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
 // ---- latency ---------------------------------------------------------------------------------
 
 void publish_to_handler_latency(benchmark::State& state) {
