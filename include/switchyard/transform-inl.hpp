@@ -256,7 +256,7 @@ SWITCHYARD_INLINE std::string compiled_input::render_unchecked(const any_event& 
                     if (!found) {
                         r.missing = true;
                         r.as_json = "null";
-                    } else if (found->front() == '"') {
+                    } else if (!found->empty() && found->front() == '"') {  // empty only in text that is not JSON: parse throws
                         r.as_text = detail::json_string_value(*found);
                         r.as_json = quoted(r.as_text);
                     } else {

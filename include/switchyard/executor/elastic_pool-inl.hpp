@@ -63,10 +63,10 @@ SWITCHYARD_INLINE void elastic_pool::execute(task t) {
         const double backlog_per_worker =
             workers_ == 0 ? static_cast<double>(queue_.size())
                           : static_cast<double>(queue_.size()) / static_cast<double>(workers_);
-        // Idle workers absorb one queued task each (one may be woken but not yet running);
-        // beyond that, the backlog per worker decides.
+        // Idle workers (waiting, or looking again before they wait) absorb one queued task each
+        // (one may be woken but not yet running); beyond that, the backlog per worker decides.
         if (workers_ < options_.max_workers &&
-            (workers_ == 0 || (queue_.size() > idle_ && backlog_per_worker > options_.target_backlog_per_worker)))
+            (workers_ == 0 || (queue_.size() > idle_ + looking_ && backlog_per_worker > options_.target_backlog_per_worker)))
             start_worker();
         finished.swap(reaped_);
     }
@@ -110,9 +110,11 @@ SWITCHYARD_INLINE void elastic_pool::work(std::list<std::thread>::iterator self)
             // Look again for a few microseconds before waiting: under a steady stream of small
             // tasks this saves a wait and a wake-up (two context switches) per task. With four
             // workers on two cores, waking one per task cut throughput to a tenth of one worker's.
+            ++looking_;
             lock.unlock();
             for (int spin = 0; spin < 64 && queued_.load(std::memory_order_relaxed) == 0; ++spin) std::this_thread::yield();
             lock.lock();
+            --looking_;
         }
         if (queue_.empty()) {
             if (stopping_) break;

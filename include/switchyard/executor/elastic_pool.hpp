@@ -95,6 +95,7 @@ private:
     std::list<std::thread> reaped_;   // exited workers, not yet joined
     std::size_t workers_ = 0;
     std::size_t idle_ = 0;                // workers waiting on ready_
+    std::size_t looking_ = 0;             // workers looking again before they wait (see work())
     std::atomic<std::size_t> queued_{0};  // queue_.size(), readable without the lock
     std::size_t peak_ = 0;
     bool stopping_ = false;
