@@ -150,12 +150,10 @@ void baseline_mutex_condvar_handoff(benchmark::State& state) {
 }
 BENCHMARK(baseline_mutex_condvar_handoff)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// One publisher thread; the handlers on a thread_pool of `workers`, each event to `targets`
-// handlers (one rule). Items are events published.
-void cross_thread_publish_thread_pool(benchmark::State& state) {
-    const auto workers_count = static_cast<std::size_t>(state.range(0));
+// One publisher thread publishing `batch` events per iteration; each event goes to
+// state.range(1) handlers (one rule) on `workers`. Items are events published.
+void publish_across_threads(benchmark::State& state, switchyard::any_executor workers) {
     const auto targets = static_cast<int>(state.range(1));
-    switchyard::thread_pool workers{workers_count};
     std::atomic<double> sum{0};
     switchyard::bus bus{"bench"};
     std::vector<switchyard::target> handlers;
@@ -172,6 +170,12 @@ void cross_thread_publish_thread_pool(benchmark::State& state) {
     }
     state.SetItemsProcessed(state.iterations() * batch);
 }
+
+// The handlers on a thread_pool of state.range(0) workers.
+void cross_thread_publish_thread_pool(benchmark::State& state) {
+    switchyard::thread_pool workers{static_cast<std::size_t>(state.range(0))};
+    publish_across_threads(state, workers);
+}
 BENCHMARK(cross_thread_publish_thread_pool)
     ->ArgNames({"workers", "targets"})
     ->Args({1, 1})
@@ -183,27 +187,12 @@ BENCHMARK(cross_thread_publish_thread_pool)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
-// The same with an elastic_pool of at most `workers`, starting from none (min_workers 0): what
-// growing with the backlog costs against the fixed pool above.
+// The same with an elastic_pool of at most state.range(0) workers, starting from none
+// (min_workers 0): what growing with the backlog costs against the fixed pool above.
 void cross_thread_publish_elastic_pool(benchmark::State& state) {
-    const auto max_workers = static_cast<std::size_t>(state.range(0));
-    const auto targets = static_cast<int>(state.range(1));
-    switchyard::elastic_pool workers{{.min_workers = 0, .max_workers = max_workers, .idle_timeout = std::chrono::seconds(10)}};
-    std::atomic<double> sum{0};
-    switchyard::bus bus{"bench"};
-    std::vector<switchyard::target> handlers;
-    for (int t = 0; t < targets; ++t)
-        handlers.push_back(switchyard::handler<Tick>("sum-" + std::to_string(t), [&](const switchyard::event<Tick>& e) {
-            sum.store(sum.load(std::memory_order_relaxed) + e.detail.price, std::memory_order_relaxed);
-        }, workers));
-    bus.add_rule({.name = "ticks", .pattern = tick_rule, .targets = std::move(handlers)});
-    auto producer = bus.producer<Tick>("com.example.market");
-    for (auto _ : state) {
-        for (std::int64_t i = 0; i < batch; ++i)
-            if (!producer.publish({"ACME", 1.5, 0})) state.SkipWithError("publish refused");
-        bus.drain();
-    }
-    state.SetItemsProcessed(state.iterations() * batch);
+    switchyard::elastic_pool workers{
+        {.min_workers = 0, .max_workers = static_cast<std::size_t>(state.range(0)), .idle_timeout = std::chrono::seconds(10)}};
+    publish_across_threads(state, workers);
 }
 BENCHMARK(cross_thread_publish_elastic_pool)
     ->ArgNames({"max_workers", "targets"})
