@@ -94,7 +94,9 @@ void on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* clos
         } else {
             w->error = "the PubAck handler got neither an ack nor an error";
         }
+        const bool ours_to_free = w->answered();  // read before the waiter goes to the completion thread
         st->complete_later(std::move(w));
+        if (!ours_to_free) return;  // its publish is still in js_PublishMsgAsync: that thread frees it
     }
     natsMsg_Destroy(msg);
 }
@@ -306,10 +308,20 @@ std::shared_ptr<nats_connection> nats_connection::connect(nats_connection_option
     jsErrCode code = static_cast<jsErrCode>(0);
     s = js_GetAccountInfo(&ai, st->js, nullptr, &code);
     if (ai != nullptr) jsAccountInfo_Destroy(ai);
-    if (s != NATS_OK)
+    // A server without JetStream says so at once: no responders, or JetStream's "not enabled".
+    // Silence or "temporarily unavailable" means JetStream is there but cannot answer yet (a
+    // cluster electing its meta leader leaves requests unanswered for seconds): the connection
+    // stands, and the requests that need JetStream wait for it or fail with their own error.
+    const bool jetstream_off = s == NATS_NO_RESPONDERS || code == JSNotEnabledErr || code == JSNotEnabledForAccountErr;
+    const bool jetstream_busy = s == NATS_TIMEOUT || code == JSClusterNotAvailErr || code == JSClusterNotLeaderErr;
+    if (s != NATS_OK && !jetstream_off && jetstream_busy) {
+        st->write(log_level::warn, "nats: JetStream did not answer at connect (a cluster without a meta leader yet?); connected anyway",
+                  {{"connection", o.name}, {"url", o.url}, {"status", describe(s, code)}});
+    } else if (s != NATS_OK) {
         throw error(fmt::format("{}: the server at {} does not offer JetStream: {} (start it with JetStream enabled: "
                                 "`nats-server -js`)",
                                 where, o.url, describe(s, code)));
+    }
     return std::shared_ptr<nats_connection>(new nats_connection(std::move(st)));
 }
 

@@ -42,6 +42,19 @@ struct pub_waiter {
     bool ok = false;
     bool duplicate = false;
     std::string error;
+
+    // Who frees the message. nats.c registers it for its PubAck before it writes it, and its
+    // MaxWait timer can end that wait (on_pub_ack, which frees the message) while the publishing
+    // thread is still inside js_PublishMsgAsync, blocked on the connection's lock behind a write
+    // to a server that stopped reading: nats.c then reads the freed message. So on_pub_ack frees
+    // it only once that call has returned; otherwise the publishing thread frees it on return.
+    enum phase_t : int { publishing, published, answered_while_publishing };
+    std::atomic<int> phase{publishing};
+    // on_pub_ack, with the answer in: true when the message is its to free now.
+    bool answered() noexcept { return phase.exchange(answered_while_publishing, std::memory_order_acq_rel) == published; }
+    // The publishing thread, js_PublishMsgAsync returned (the library took the message): true
+    // when on_pub_ack came first and left the message for it to free.
+    bool publish_returned() noexcept { return phase.exchange(published, std::memory_order_acq_rel) == answered_while_publishing; }
 };
 
 }  // namespace switchyard::nats_detail

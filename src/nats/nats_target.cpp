@@ -80,6 +80,7 @@ public:
             }
             return;
         }
+        if (waiter->publish_returned()) natsMsg_Destroy(key);  // its PubAck (or timeout) came during the call
         st.published.fetch_add(1, std::memory_order_relaxed);
     }
 

@@ -12,6 +12,7 @@
 #include <array>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <set>
 #include <stdexcept>
@@ -45,6 +46,7 @@ public:
     }
     ~nats_cluster() {
         for (int i = 0; i < size; ++i) kill(i);
+        keep_logs();
     }
     nats_cluster(const nats_cluster&) = delete;
     nats_cluster& operator=(const nats_cluster&) = delete;
@@ -145,6 +147,18 @@ private:
             std::_Exit(127);
         }
         n.pid = pid;
+    }
+
+    // With SWITCHYARD_NATS_KEEP_LOGS=<directory>, the servers' logs are copied there (n0.log, ...)
+    // before their stores are removed: elections and catch-up are only visible in them.
+    void keep_logs() const {
+        const char* dir = std::getenv("SWITCHYARD_NATS_KEEP_LOGS");
+        if (dir == nullptr || *dir == '\0') return;
+        std::error_code ignored;
+        std::filesystem::create_directories(dir, ignored);
+        for (int i = 0; i < size; ++i)
+            std::filesystem::copy_file(log(i), std::filesystem::path(dir) / (name_ + "-" + name(i) + ".log"),
+                                       std::filesystem::copy_options::overwrite_existing, ignored);
     }
 
     std::string cluster_url(int j) const {

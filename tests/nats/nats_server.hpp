@@ -2,6 +2,7 @@
 // <temporary store>` as a child process. start() waits until the server accepts connections and
 // says JetStream is on (with a deadline: no fixed sleeps); kill() sends SIGKILL, restart() starts
 // it again on the same port and store. The destructor kills it and removes the store.
+// nats_server(false) starts a plain NATS server, without JetStream.
 #pragma once
 
 #include <arpa/inet.h>
@@ -47,8 +48,9 @@ inline int free_port() {
     return ntohs(addr.sin_port);
 }
 
-// Connects to 127.0.0.1:`port` and reads the server's INFO line: ready when it says "jetstream":true.
-inline bool answers_with_jetstream(int port) {
+// Connects to 127.0.0.1:`port` and reads the server's INFO line: ready when it says "jetstream":true
+// (or, for a server started without JetStream, when it answers at all).
+inline bool answers_with_jetstream(int port, bool jetstream = true) {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -64,7 +66,7 @@ inline bool answers_with_jetstream(int port) {
             if (n <= 0) break;
             info.append(buf, static_cast<std::size_t>(n));
         }
-        ok = info.rfind("INFO ", 0) == 0 && info.find("\"jetstream\":true") != std::string::npos;
+        ok = info.rfind("INFO ", 0) == 0 && (!jetstream || info.find("\"jetstream\":true") != std::string::npos);
     }
     ::close(fd);
     return ok;
@@ -74,7 +76,8 @@ inline bool answers_with_jetstream(int port) {
 
 class nats_server {
 public:
-    nats_server() : port_(free_port()) { start(); }
+    // A server with JetStream, or (jetstream = false) a plain NATS server without it.
+    explicit nats_server(bool jetstream = true) : port_(free_port()), jetstream_(jetstream) { start(); }
     ~nats_server() {
         kill();
     }
@@ -99,8 +102,11 @@ public:
                 ::dup2(fd, 2);
             }
             const std::string port = std::to_string(port_), sd = dir_.file("jetstream");
-            ::execl(SWITCHYARD_NATS_SERVER, SWITCHYARD_NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", port.c_str(), "-sd", sd.c_str(),
-                    static_cast<char*>(nullptr));
+            if (jetstream_)
+                ::execl(SWITCHYARD_NATS_SERVER, SWITCHYARD_NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", port.c_str(), "-sd", sd.c_str(),
+                        static_cast<char*>(nullptr));
+            else
+                ::execl(SWITCHYARD_NATS_SERVER, SWITCHYARD_NATS_SERVER, "-a", "127.0.0.1", "-p", port.c_str(), static_cast<char*>(nullptr));
             std::_Exit(127);
         }
         pid_ = pid;
@@ -125,6 +131,15 @@ public:
         pid_ = -1;
     }
 
+    // SIGSTOP / SIGCONT: a server that keeps its connections but reads and answers nothing (a
+    // paused VM, a long GC): clients' writes back up once the socket buffers are full.
+    void pause() {
+        if (pid_ > 0) ::kill(pid_, SIGSTOP);
+    }
+    void resume() {
+        if (pid_ > 0) ::kill(pid_, SIGCONT);
+    }
+
     void restart() {
         kill();
         start();
@@ -134,9 +149,10 @@ public:
 
 private:
     static int free_port() { return nats_test_detail::free_port(); }
-    bool answers() const { return nats_test_detail::answers_with_jetstream(port_); }
+    bool answers() const { return nats_test_detail::answers_with_jetstream(port_, jetstream_); }
 
     temp_dir dir_;
     int port_;
+    bool jetstream_ = true;
     pid_t pid_ = -1;
 };

@@ -49,6 +49,12 @@ TEST_CASE("connecting: an unreachable server and bad options are refused with th
     CHECK_THROWS_WITH_AS(nats_target("t", nullptr, {}), doctest::Contains("connection is null"), error);
 }
 
+TEST_CASE("connecting to a NATS server without JetStream is refused, naming -js") {
+    nats_server plain(false);
+    CHECK_THROWS_WITH_AS(connect_to(plain.url()), doctest::Contains("does not offer JetStream"), error);
+    CHECK_THROWS_WITH_AS(connect_to(plain.url()), doctest::Contains("nats-server -js"), error);
+}
+
 TEST_CASE("closing a connection is not logged or counted as a disconnect; a lost server is") {
     nats_server server;
     auto log = std::make_shared<recording_sink>();
@@ -199,6 +205,46 @@ TEST_CASE("many deliveries at once: PubAcks in flight stay within the bound, and
     CHECK(peak.load() >= 2);  // 16 workers did publish concurrently
     CHECK(stream_count(*c, "EVENTS") == n);
     MESSAGE("peak PubAcks in flight: " << peak.load());
+}
+
+TEST_CASE("a server that stops reading while publishes queue behind a blocked write: PubAck timeouts free no message in use; "
+          "every event stored once it reads again") {
+    // Regression: nats.c's MaxWait timer ended the PubAck wait of a message whose publish was
+    // still blocked on the connection's lock (behind a write to the stopped server), and the
+    // message was freed under it (a crash in natsMsgHeader_encodedLen; ASan: heap-use-after-free).
+    nats_server server;
+    nats_connection_options o;
+    o.url = server.url();
+    o.request_timeout = 100ms;  // the PubAck timeout: far shorter than the pause
+    o.log = std::make_shared<recording_sink>();
+    auto c = nats_connection::connect(o);
+    add_events_stream(*c);
+    thread_pool pool(8);
+    bus b{"orders", quiet_bus()};
+    std::atomic<int> dead{0};
+    b.add_rule({.name = "to-nats",
+                .pattern = everything,
+                .targets = {nats_target("jetstream", c, {}, pool)
+                                .retry({.max_retry_attempts = 185, .base_delay = 10ms, .max_delay = 200ms})
+                                .dead_letters([&](const dead_letter&) { dead.fetch_add(1); })}});
+    // Events large enough to fill the sockets' buffers within the pause.
+    const std::string padding(64 * 1024, 'x');
+    constexpr int n = 400;
+    server.pause();
+    for (int i = 0; i < n; ++i)
+        REQUIRE(b.publish(make_json_event(b.make_envelope("com.example.orders", "Order Placed"),
+                                          R"({"n": )" + std::to_string(i) + R"(, "padding": ")" + padding + R"("})"))
+                    .ok());
+    // The pause is the fault itself (there is no event to wait for): long enough for PubAcks of
+    // publishes still blocked in the write to time out several times over.
+    std::this_thread::sleep_for(1s);
+    server.resume();
+    REQUIRE(b.drain(60s));
+    const auto st = c->stats();
+    CHECK(dead.load() == 0);
+    CHECK(st.pub_ack_failures > 0);  // the pause did time PubAcks out
+    CHECK(stream_count(*c, "EVENTS") == n);
+    MESSAGE("PubAck failures " << st.pub_ack_failures << ", duplicates " << st.pub_ack_duplicates);
 }
 
 TEST_CASE("a journaled bus forwards after recover() what it accepted before a crash; the server drops what had arrived") {
