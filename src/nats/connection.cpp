@@ -312,14 +312,18 @@ std::shared_ptr<nats_connection> nats_connection::connect(nats_connection_option
     // Silence or "temporarily unavailable" means JetStream is there but cannot answer yet (a
     // cluster electing its meta leader leaves requests unanswered for seconds): the connection
     // stands, and the requests that need JetStream wait for it or fail with their own error.
-    const bool jetstream_off = s == NATS_NO_RESPONDERS || code == JSNotEnabledErr || code == JSNotEnabledForAccountErr;
-    const bool jetstream_busy = s == NATS_TIMEOUT || code == JSClusterNotAvailErr || code == JSClusterNotLeaderErr;
-    if (s != NATS_OK && !jetstream_off && jetstream_busy) {
-        st->write(log_level::warn, "nats: JetStream did not answer at connect (a cluster without a meta leader yet?); connected anyway",
-                  {{"connection", o.name}, {"url", o.url}, {"status", describe(s, code)}});
-    } else if (s != NATS_OK) {
+    if (s == NATS_NO_RESPONDERS || code == JSNotEnabledErr || code == JSNotEnabledForAccountErr) {
         throw error(fmt::format("{}: the server at {} does not offer JetStream: {} (start it with JetStream enabled: "
                                 "`nats-server -js`)",
+                                where, o.url, describe(s, code)));
+    } else if (s == NATS_TIMEOUT || code == JSClusterNotAvailErr || code == JSClusterNotLeaderErr) {
+        st->write(log_level::warn,
+                  "nats: JetStream did not answer at connect (a cluster without a meta leader yet? or a user not allowed "
+                  "$JS.API.INFO); connected anyway",
+                  {{"connection", o.name}, {"url", o.url}, {"status", describe(s, code)}});
+    } else if (s != NATS_OK) {
+        throw error(fmt::format("{}: JetStream's account information request to {} failed: {} (check the account's JetStream "
+                                "limits and the user's permissions on $JS.API.>)",
                                 where, o.url, describe(s, code)));
     }
     return std::shared_ptr<nats_connection>(new nats_connection(std::move(st)));

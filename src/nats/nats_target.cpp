@@ -80,7 +80,10 @@ public:
             }
             return;
         }
-        if (waiter->publish_returned()) natsMsg_Destroy(key);  // its PubAck (or timeout) came during the call
+        if (waiter->publish_returned()) {  // its PubAck (or timeout) came during the call
+            natsMsg_Destroy(key);
+            st.answered_while_publishing.fetch_add(1, std::memory_order_relaxed);
+        }
         st.published.fetch_add(1, std::memory_order_relaxed);
     }
 

@@ -83,14 +83,16 @@ TEST_CASE("an elastic pool's waiting workers pick up every task, one at a time o
 
 TEST_CASE("an elastic pool does not grow for a task its idle worker takes, even below one task per worker") {
     // With target_backlog_per_worker below 1, a single queued task is past the target; the one
-    // worker, done with the previous task and waiting, absorbs it, so no second worker starts.
-    // (A worker still returning from its task counts as busy, so each task is queued after a
-    // pause that lets it reach its wait; a worker caught looking again before it waits counts as
-    // idle too, a window too short to reach on purpose from outside the pool.)
+    // worker, done with the previous task and idle (waiting, or looking again before it waits),
+    // absorbs it, so no second worker starts. A worker still returning from its task counts as
+    // busy, so each task is queued once the worker is idle again (a fixed pause was not enough
+    // under ThreadSanitizer).
     elastic_pool pool{{.min_workers = 1, .max_workers = 4, .target_backlog_per_worker = 0.5, .idle_timeout = 60s}};
     tally done;
     for (int i = 1; i <= 50; ++i) {
-        std::this_thread::sleep_for(2ms);
+        const auto until = std::chrono::steady_clock::now() + 10s;
+        while (pool.idle_workers() != 1 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+        REQUIRE(pool.idle_workers() == 1);
         pool.execute([&] { done.add(); });
         REQUIRE(done.wait_for(i, 10s));
     }

@@ -244,7 +244,7 @@ TEST_CASE("a cluster's stream leader SIGKILLed twice, then the consumer's server
                 cg = consumer_group(*observer, stream, durable);
                 return healthy(sg) && healthy(cg);
             },
-            30s));
+            max_election));
         int victim = nats_cluster::index_of(sg.leader);
         std::string what = "the stream's leader";
         if (round == 2 && consumer_leader_kills == 0) {

@@ -89,6 +89,11 @@ SWITCHYARD_INLINE std::size_t elastic_pool::backlog() const {
     return queue_.size();
 }
 
+SWITCHYARD_INLINE std::size_t elastic_pool::idle_workers() const {
+    std::lock_guard lock(mutex_);
+    return idle_ + looking_;
+}
+
 SWITCHYARD_INLINE bool elastic_pool::wait_for_workers(std::size_t count, std::chrono::milliseconds timeout) const {
     std::unique_lock lock(mutex_);
     return exited_.wait_for(lock, timeout, [&] { return workers_ == count; });

@@ -67,6 +67,9 @@ public:
     std::size_t peak_workers() const;
     /// Tasks queued and not yet started.
     std::size_t backlog() const;
+    /// Workers without a task: waiting for one, or looking for one before they wait. A task
+    /// queued while one is idle does not start a new worker below max_workers.
+    std::size_t idle_workers() const;
     /// The options it was made with.
     const elastic_pool_options& options() const noexcept { return options_; }
 

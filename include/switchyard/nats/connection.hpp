@@ -72,7 +72,9 @@ struct nats_connection_stats {
 class nats_connection {
 public:
     /// Connects. Throws switchyard::error naming the URL, what nats.c said and the fix when the
-    /// server cannot be reached, or the options are invalid.
+    /// server cannot be reached, does not offer JetStream, or the options are invalid. A
+    /// JetStream that does not answer within `request_timeout` (a cluster still electing its meta
+    /// leader) is not an error: the connection is made and a warning logged.
     static std::shared_ptr<nats_connection> connect(nats_connection_options options);
 
     ~nats_connection();
