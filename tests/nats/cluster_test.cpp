@@ -10,11 +10,13 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <random>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -316,6 +318,32 @@ TEST_CASE("a cluster's stream leader SIGKILLed twice, then the consumer's server
         else duplicates += it->second - 1;
     }
     CHECK(lost == 0);
+    if (lost > 0) {
+        // What the next look at a loss needs: the stream's sequence range (a gap below LastSeq is a
+        // message the server numbered and dropped) and what the servers logged about leaders.
+        jsStreamInfo* si = nullptr;
+        if (js_GetStreamInfo(&si, observer->internals()->js, stream.c_str(), nullptr, nullptr) == NATS_OK) {
+            MESSAGE("stream: " << si->State.Msgs << " messages, sequences " << si->State.FirstSeq << " to " << si->State.LastSeq
+                               << ", deleted " << si->State.NumDeleted);
+            jsStreamInfo_Destroy(si);
+        }
+        for (const auto& id : sent)
+            if (!by_id.count(id)) MESSAGE("missing: " << id);
+        for (int i = 0; i < nats_cluster::size; ++i) {
+            std::istringstream log(read_all(cluster.log(i)));
+            std::string line, kept;
+            std::deque<std::string> last;  // the last 80 such lines (a down peer's route errors repeat every second)
+            while (std::getline(log, line))
+                if ((line.find("[WRN]") != std::string::npos || line.find("[ERR]") != std::string::npos ||
+                     line.find("leader") != std::string::npos || line.find("Starting nats-server") != std::string::npos) &&
+                    line.find("Error trying to connect to route") == std::string::npos) {
+                    last.push_back(line);
+                    if (last.size() > 80) last.pop_front();
+                }
+            for (const auto& l : last) kept += l + "\n";
+            MESSAGE(nats_cluster::name(i) << "'s log (warnings, errors, leaders, starts; the last 80):\n" << kept);
+        }
+    }
     CHECK(by_id.size() == sent.size());  // nothing that was never sent
     const auto cs = c->stats();
     const auto ss = source.stats();
