@@ -79,7 +79,18 @@ void on_pub_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* clos
         }
     }
     if (w) {
-        if (pa != nullptr) {
+        if (pa != nullptr && pa->Duplicate && pa->Sequence == 0) {
+            // nats-server before its pull request 6415 (January 2025; Debian 12 has 2.9.10) marks a message id as
+            // seen, with sequence 0, when its leader proposes the message, and answers every
+            // copy after it "duplicate" with that 0 until the proposal is stored. When a leader
+            // change drops the proposal, the message is never stored, yet each retry within the
+            // stream's duplicate window is answered "duplicate, sequence 0". Such an answer is
+            // no proof the event is stored: retry until a PubAck names its sequence.
+            w->error = "the server answered \"duplicate\" with no stream sequence: it has seen this Nats-Msg-Id but not "
+                       "stored it (still being replicated, or dropped in a leader change); retried until the server "
+                       "names its sequence (give the target a retry budget longer than the stream's duplicate window)";
+            st->pub_ack_unstored_duplicates.fetch_add(1, std::memory_order_relaxed);
+        } else if (pa != nullptr) {
             w->ok = true;
             w->duplicate = pa->Duplicate;
         } else if (pae != nullptr) {
@@ -384,6 +395,7 @@ nats_connection_stats nats_connection::stats() const {
     out.pub_acks = s.pub_acks.load();
     out.pub_ack_duplicates = s.pub_ack_duplicates.load();
     out.pub_ack_failures = s.pub_ack_failures.load();
+    out.pub_ack_unstored_duplicates = s.pub_ack_unstored_duplicates.load();
     {
         std::lock_guard lock(state_->pending_mutex);
         out.pub_acks_in_flight = state_->in_flight;
@@ -415,6 +427,8 @@ metrics_snapshot nats_connection::metrics() const {
     counter("NatsPubAcks", "PubAcks received", s.pub_acks);
     counter("NatsPubAckDuplicates", "PubAcks saying the server already had the message (same Nats-Msg-Id)", s.pub_ack_duplicates);
     counter("NatsPubAckFailures", "Publishes that failed or got no PubAck in time", s.pub_ack_failures);
+    counter("NatsPubAckUnstoredDuplicates", "Duplicate PubAcks without a stream sequence (seen, not stored): retried",
+            s.pub_ack_unstored_duplicates);
     gauge("NatsPubAcksInFlight", "Publishes awaiting their PubAck", s.pub_acks_in_flight);
     counter("NatsReceived", "Messages fetched by sources", s.received);
     counter("NatsRedeliveries", "Fetched messages JetStream had delivered before", s.redeliveries);

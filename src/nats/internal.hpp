@@ -70,6 +70,8 @@ struct nats_connection::state {
     std::atomic<std::uint64_t> disconnects{0}, reconnects{0}, published{0}, pub_acks{0}, pub_ack_duplicates{0},
         pub_ack_failures{0}, received{0}, redeliveries{0}, acks{0}, naks{0}, terms{0}, in_progress{0}, lag{0},
         stalls_recovered{0};
+    // "Duplicate" PubAcks with no stream sequence: retried, not counted as stored (on_pub_ack).
+    std::atomic<std::uint64_t> pub_ack_unstored_duplicates{0};
     // PubAcks (or their timeouts) that came while their publish call was still running: the
     // publishing thread freed the message (pub_waiter::phase). For tests; no metric.
     std::atomic<std::uint64_t> answered_while_publishing{0};

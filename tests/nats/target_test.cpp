@@ -152,6 +152,61 @@ TEST_CASE("the server drops a re-publish of the same event (Nats-Msg-Id) and the
     CHECK(b.stats()[0].dead_lettered == 0);
 }
 
+TEST_CASE("a \"duplicate\" PubAck without a stream sequence (nats-server 2.9 after a leader change) is retried, not taken as "
+          "stored") {
+    // nats-server 2.9 answers a copy of a message whose proposal a leader change dropped with
+    // {"seq": 0, "duplicate": true} for the whole duplicate window, though it never stored it.
+    // A leader change cannot be timed to drop one proposal, so a plain NATS subscriber on the
+    // subject (no stream stores it) answers each copy the way such a server does: first that
+    // answer, then the one of a server that has the message at sequence 7.
+    nats_server server;
+    auto c = connect_to(server.url());
+    struct responder_state {
+        natsConnection* nc = nullptr;
+        std::atomic<int> copies{0};
+    } responder;
+    REQUIRE(natsConnection_ConnectTo(&responder.nc, server.url().c_str()) == NATS_OK);
+    natsSubscription* sub = nullptr;
+    const auto answer = [](natsConnection*, natsSubscription*, natsMsg* m, void* closure) {
+        auto& r = *static_cast<responder_state*>(closure);
+        const char* body = r.copies.fetch_add(1) == 0 ? R"({"stream": "EVENTS", "seq": 0, "duplicate": true})"
+                                                      : R"({"stream": "EVENTS", "seq": 7, "duplicate": true})";
+        natsConnection_PublishString(r.nc, natsMsg_GetReply(m), body);
+        natsMsg_Destroy(m);
+    };
+    REQUIRE(natsConnection_Subscribe(&sub, responder.nc, "events.>", answer, &responder) == NATS_OK);
+    REQUIRE(natsConnection_Flush(responder.nc) == NATS_OK);
+    struct closer {
+        natsSubscription* s;
+        natsConnection* nc;
+        ~closer() {
+            natsSubscription_Destroy(s);
+            natsConnection_Destroy(nc);
+        }
+    } close_responder{sub, responder.nc};
+
+    bus b{"orders", quiet_bus()};
+    std::vector<dead_letter> letters;
+    b.add_rule({.name = "to-nats",
+                .pattern = everything,
+                .targets = {nats_target("jetstream", c, {})
+                                .retry({.max_retry_attempts = 3, .base_delay = 1ms, .max_delay = 2ms})
+                                .dead_letters([&](const dead_letter& d) { letters.push_back(d); })}});
+    REQUIRE(b.publish(order(b, 1)).ok());
+    REQUIRE(b.drain(10s));
+    CHECK(responder.copies.load() == 2);  // was 1: the sequence-0 answer ended the delivery as stored
+    CHECK(letters.empty());
+    CHECK(b.stats()[0].delivered == 1);
+    const auto st = c->stats();
+    CHECK(st.pub_ack_unstored_duplicates == 1);
+    CHECK(st.pub_ack_failures == 1);
+    CHECK(st.pub_acks == 1);
+    CHECK(st.pub_ack_duplicates == 1);
+    const auto snapshot = c->metrics();
+    REQUIRE(snapshot.find("NatsPubAckUnstoredDuplicates") != nullptr);
+    CHECK(snapshot.find("NatsPubAckUnstoredDuplicates")->value == 1);
+}
+
 TEST_CASE("a subject no stream stores fails retryably: retried by the target's policy, then dead-lettered with why") {
     nats_server server;
     auto c = connect_to(server.url());

@@ -56,6 +56,10 @@ struct nats_connection_stats {
     std::uint64_t pub_acks = 0;            ///< PubAcks received (the message is stored)
     std::uint64_t pub_ack_duplicates = 0;  ///< of those, the server had the Nats-Msg-Id already
     std::uint64_t pub_ack_failures = 0;    ///< publishes that failed or got no PubAck in time
+    /// "Duplicate" PubAcks without a stream sequence: the server saw the Nats-Msg-Id but has not
+    /// stored the message (nats-server 2.9/2.10, after a leader change); retried, and counted
+    /// in pub_ack_failures too
+    std::uint64_t pub_ack_unstored_duplicates = 0;
     std::uint64_t pub_acks_in_flight = 0;  ///< publishes awaiting their PubAck now
     std::uint64_t received = 0;            ///< messages sources fetched
     std::uint64_t redeliveries = 0;        ///< of those, delivered before (JetStream's count > 1)
