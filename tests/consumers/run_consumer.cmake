@@ -22,7 +22,7 @@
 #                  that says how to get it.
 #
 # Common: SWITCHYARD_SOURCE_DIR, WORK_DIR, GENERATOR, MAKE_PROGRAM, CXX_COMPILER,
-# CXX_COMPILER_LAUNCHER, BUILD_TYPE, CXX_FLAGS, EXE_LINKER_FLAGS, CONFIG ($<CONFIG>).
+# CXX_COMPILER_LAUNCHER, BUILD_TYPE, CXX_FLAGS, EXE_LINKER_FLAGS, CONFIG ($<CONFIG>); optional UNITY.
 cmake_minimum_required(VERSION 3.24)
 
 # Whatever DESTDIR the caller's environment has must not redirect our installs.
@@ -57,6 +57,12 @@ foreach(pair IN ITEMS MAKE_PROGRAM:CMAKE_MAKE_PROGRAM CXX_COMPILER:CMAKE_CXX_COM
   endif()
 endforeach()
 list(APPEND toolchain_args "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${EXE_LINKER_FLAGS}")
+# UNITY=ON: the consumer compiles switchyard's sources as one translation unit per target. For the
+# consumers that compile the library from source: what they test is the CMake route, and the
+# library's file-by-file build is the main build's; a unity build takes about half the CPU.
+if(UNITY)
+  list(APPEND toolchain_args -DCMAKE_UNITY_BUILD=ON)
+endif()
 # Multi-config generators get the configuration at build time instead.
 set(config_args)
 if(NOT "${CONFIG}" STREQUAL "")
