@@ -19,6 +19,7 @@
 #include <switchyard/detail/json_validate.hpp>
 
 #include "../../fuzz/json_check_oracle.hpp"
+#include "test_scale.hpp"
 
 using switchyard::detail::check_json_object;
 using switchyard::detail::json_problem;
@@ -361,7 +362,7 @@ TEST_CASE("the new check agrees with the old one on random mutations (same accep
         if (pool.size() < 400 && !line.empty()) pool.push_back(line.substr(0, 300));
     std::mt19937 rng(20261201);
     std::size_t disagreements = 0;
-    for (int i = 0; i < 200000 && disagreements < 10; ++i) {
+    for (int i = 0; i < random_rounds(200000) && disagreements < 10; ++i) {
         const auto& seed = pool[std::uniform_int_distribution<std::size_t>(0, pool.size() - 1)(rng)];
         if (!agrees(mutate(seed, rng, pool), true)) ++disagreements;
     }

@@ -16,6 +16,7 @@
 #include <switchyard/pattern/flatten.hpp>
 
 #include "pattern/support.hpp"
+#include "test_scale.hpp"
 
 namespace sp = switchyard::pattern;
 
@@ -234,7 +235,7 @@ struct generator {
 
 TEST_CASE("adding and removing rules at random gives the same answers as a rebuild from scratch") {
     generator gen{std::mt19937(12345)};
-    for (int round = 0; round < 20; ++round) {
+    for (int round = 0; round < random_rounds(20); ++round) {
         std::map<sp::rule_id, sp::compiled_pattern> live;
         std::map<sp::rule_id, std::string> texts;
         sp::matcher incremental;

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pattern/support.hpp"
+#include "test_scale.hpp"
 
 namespace sp = switchyard::pattern;
 using pattern_test::error_of;
@@ -349,7 +350,7 @@ TEST_CASE("array consistency agrees with a naive search on random nested events"
     std::mt19937 rng(20261201);
     auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
     const std::vector<std::string> paths = {"id", "o.tag", "o.w", "o.i.k", "o.i.v", "o.j.k", "o.j.v", "o.i.d.x", "o.i.d.y"};
-    for (int round = 0; round < 400; ++round) {
+    for (int round = 0; round < random_rounds(400); ++round) {
         nlohmann::json event = nlohmann::json::object();
         if (pick(2)) event["id"] = pick(3);
         nlohmann::json o = nlohmann::json::array();
