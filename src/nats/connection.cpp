@@ -166,36 +166,57 @@ bool& nats_connection::state::completer_orphaned() noexcept {
     return orphaned;
 }
 
-void nats_connection::state::await_pub_ack(natsMsg* msg, std::shared_ptr<pub_waiter> w) {
-    {
-        std::lock_guard lock(completions_mutex);
-        if (!completer.joinable()) {
-            completer = std::thread([this] {
-                std::unique_lock lock(completions_mutex);
-                while (true) {
-                    completer_idle = true;
-                    completions_ready.wait(lock, [&] { return completions_stop || !completions.empty(); });
-                    completer_idle = false;
-                    if (completions.empty()) return;  // stopping, and everything handed over is finished
-                    auto next = std::move(completions.front());
-                    completions.pop_front();
-                    lock.unlock();
-                    try {
-                        next->finish();
-                    } catch (...) {
-                        // Only an allocation can fail there; the delivery's completion, dropped,
-                        // ends it as a retryable failure.
-                    }
-                    next.reset();
-                    if (completer_orphaned()) return;  // `this` is gone (see ~state)
-                    lock.lock();
+void nats_connection::state::start_completer() {
+    std::lock_guard lock(completions_mutex);
+    if (completer.joinable()) return;
+    completer = std::thread([this] {
+        std::deque<std::shared_ptr<pub_waiter>> batch;
+        std::unique_lock lock(completions_mutex);
+        while (true) {
+            completer_idle = true;
+            completions_ready.wait(lock, [&] { return completions_stop || !completions.empty(); });
+            completer_idle = false;
+            if (completions.empty()) return;  // stopping, and everything handed over is finished
+            // All that came, in one take: one lock per burst of PubAcks, not two per PubAck.
+            batch.swap(completions);
+            lock.unlock();
+            while (!batch.empty()) {
+                auto next = std::move(batch.front());
+                batch.pop_front();
+                try {
+                    next->finish();
+                } catch (...) {
+                    // Only an allocation can fail there; the delivery's completion, dropped,
+                    // ends it as a retryable failure.
                 }
-            });
+                next.reset();
+                if (completer_orphaned()) {
+                    // `this` is gone (see ~state): it was the last owner, so nothing in the
+                    // batch after this one can have a PubAck handler or target left to call.
+                    return;
+                }
+            }
+            lock.lock();
         }
+    });
+    completer_started.store(true, std::memory_order_release);
+}
+
+bool nats_connection::state::await_pub_ack(natsMsg* msg, std::shared_ptr<pub_waiter> w, std::chrono::steady_clock::time_point deadline) {
+    if (!completer_started.load(std::memory_order_acquire)) start_completer();
+    std::unique_lock lock(pending_mutex);
+    // Behind those already waiting, not ahead of them: a publish arriving while they wait for
+    // the bound to drain to resume_below() would otherwise take the slots they wait for.
+    if (in_flight >= options.max_pub_acks_in_flight || slot_waiters != 0) {
+        ++slot_waiters;
+        const bool freed = slot_free.wait_until(lock, deadline, [&] { return in_flight <= resume_below(); });
+        --slot_waiters;
+        if (!freed) return false;
     }
-    std::lock_guard lock(pending_mutex);
     const bool fresh = waiting.emplace(msg, std::move(w)).second;
     if (!fresh) throw error("nats: two publishes awaited a PubAck for one message (internal error: please report it)");
+    ++in_flight;
+    return true;
 }
 
 std::shared_ptr<pub_waiter> nats_connection::state::forget_pub_ack(natsMsg* msg) {
@@ -220,25 +241,6 @@ void nats_connection::state::write(log_level level, std::string_view message, st
     } catch (...) {
         // A log sink must not throw; if it does, the message is lost, nothing else.
     }
-}
-
-bool nats_connection::state::acquire_slot(std::chrono::steady_clock::time_point deadline) {
-    std::unique_lock lock(pending_mutex);
-    // Behind those already waiting, not ahead of them: a publish arriving while they wait for
-    // the bound to drain to resume_below() would otherwise take the slots they wait for.
-    if (in_flight >= options.max_pub_acks_in_flight || slot_waiters != 0) {
-        ++slot_waiters;
-        const bool freed = slot_free.wait_until(lock, deadline, [&] { return in_flight <= resume_below(); });
-        --slot_waiters;
-        if (!freed) return false;
-    }
-    ++in_flight;
-    return true;
-}
-
-void nats_connection::state::release_slot() {
-    std::lock_guard lock(pending_mutex);
-    free_slot_locked();
 }
 
 void nats_connection::state::free_slot_locked() noexcept {
@@ -304,7 +306,7 @@ std::shared_ptr<nats_connection> nats_connection::connect(nats_connection_option
     jsOptions jo;
     jsOptions_Init(&jo);
     jo.Wait = to_ms(o.request_timeout);
-    // Our bound (max_pub_acks_in_flight, acquire_slot) is the one that applies: nats.c frees its
+    // Our bound (max_pub_acks_in_flight, await_pub_ack) is the one that applies: nats.c frees its
     // own slot at another moment than we free ours (before or after the PubAck handler runs), so
     // with equal bounds nats.c's could refuse or stall a publish ours admitted. Twice ours.
     jo.PublishAsync.MaxPending = static_cast<std::int64_t>(o.max_pub_acks_in_flight) * 2;

@@ -80,7 +80,7 @@ struct nats_connection::state {
     std::mutex pending_mutex;
     std::condition_variable slot_free;
     std::size_t in_flight = 0;
-    std::size_t slot_waiters = 0;  // publishes waiting in acquire_slot: notified only when some wait
+    std::size_t slot_waiters = 0;  // publishes waiting in await_pub_ack: notified only when some wait
     // A publish that found every slot taken waits until PubAcks have freed a quarter of them,
     // then goes on without waiting for that many: one wake-up per quarter of the bound instead
     // of one per PubAck (a context switch each, which cost about a fifth of the throughput).
@@ -97,6 +97,8 @@ struct nats_connection::state {
     bool completions_stop = false;
     bool completer_idle = false;  // waiting for work: notified only then (a wake-up per PubAck costs a syscall)
     std::thread completer;
+    std::atomic<bool> completer_started{false};  // read without completions_mutex by each publish
+    void start_completer();
 
     // Set by the destructor before it closes the connection: nats.c reports the close as a
     // disconnect too, which is not one.
@@ -113,14 +115,13 @@ struct nats_connection::state {
 
     void write(log_level level, std::string_view message, std::initializer_list<log_field> fields = {}) const noexcept;
 
-    // A slot among max_pub_acks_in_flight, waiting up to `deadline`; false when none came.
-    bool acquire_slot(std::chrono::steady_clock::time_point deadline);
-    void release_slot();
-    // release_slot() with pending_mutex held.
+    // Takes a slot among max_pub_acks_in_flight, waiting for one up to `deadline` (false when
+    // none came), and registers `w` for the PubAck of `msg` (the key on_pub_ack looks up): one
+    // lock for both, as the publishing thread, nats.c's thread and the completion thread all
+    // take these locks for every message. Starts the completion thread the first time.
+    bool await_pub_ack(natsMsg* msg, std::shared_ptr<nats_detail::pub_waiter> w, std::chrono::steady_clock::time_point deadline);
+    // Frees a slot, pending_mutex held.
     void free_slot_locked() noexcept;
-    // Registers `w` for the PubAck of `msg` (the key on_pub_ack looks up); starts the completion
-    // thread the first time.
-    void await_pub_ack(natsMsg* msg, std::shared_ptr<nats_detail::pub_waiter> w);
     // Takes `msg`'s waiter back, and frees its slot, when its publish never left (it is not
     // finished then).
     std::shared_ptr<nats_detail::pub_waiter> forget_pub_ack(natsMsg* msg);

@@ -27,19 +27,12 @@ public:
           subject_(o.subject, o.partition_key, o.partitions, "nats_target \"" + id_ + "\"") {}
 
     // Starts the publish and returns: the delivery ends on the connection's completion thread
-    // when the PubAck (or its failure) comes. Waits only for a slot among
-    // max_pub_acks_in_flight (backpressure on whoever starts the delivery).
+    // when the PubAck (or its failure) comes.
     void deliver(const any_event& e, delivery_completion done) {
         auto& st = *connection_->internals();
         std::string subject = subject_.render(e);
         const std::string& body = e.json();
         const auto timeout = st.options.request_timeout;
-        if (!st.acquire_slot(std::chrono::steady_clock::now() + timeout)) {
-            st.pub_ack_failures.fetch_add(1, std::memory_order_relaxed);
-            return done(outcome::retry(fmt::format("nats_target \"{}\": {} PubAcks were awaited for {} ms "
-                                                   "(nats_connection_options::max_pub_acks_in_flight): the server is slow or away",
-                                                   id_, st.options.max_pub_acks_in_flight, timeout.count())));
-        }
         natsMsg* msg = nullptr;
         natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size()));
         if (s == NATS_OK && e.meta().trace) {
@@ -49,7 +42,6 @@ public:
         }
         if (s != NATS_OK) {
             natsMsg_Destroy(msg);
-            st.release_slot();
             st.pub_ack_failures.fetch_add(1, std::memory_order_relaxed);
             return done(outcome::retry(fmt::format("nats_target \"{}\": could not build the message for {}: {}", id_, subject, describe(s))));
         }
@@ -58,14 +50,24 @@ public:
         po.MsgId = e.meta().id.c_str();  // the server drops a second copy within its duplicate window
         po.MaxWait = to_ms(timeout);     // nats.c reports a missing PubAck itself after this
         std::shared_ptr<pub_waiter> waiter;
+        bool slot = false;
         try {
             // `this` lives while the delivery is pending: the bus holds the target until then.
             waiter = std::make_shared<delivery_waiter>(*this, std::move(subject), std::move(done));
-            st.await_pub_ack(msg, waiter);
+            // Waits only for a slot among max_pub_acks_in_flight (backpressure on whoever
+            // starts the delivery).
+            slot = st.await_pub_ack(msg, waiter, std::chrono::steady_clock::now() + timeout);
         } catch (...) {
             natsMsg_Destroy(msg);
-            st.release_slot();
             throw;  // the bus fails the attempt with the exception (done, dropped meanwhile, waits for that)
+        }
+        if (!slot) {
+            natsMsg_Destroy(msg);
+            st.pub_ack_failures.fetch_add(1, std::memory_order_relaxed);
+            auto& w = static_cast<delivery_waiter&>(*waiter);
+            return w.done(outcome::retry(fmt::format("nats_target \"{}\": {} PubAcks were awaited for {} ms "
+                                                     "(nats_connection_options::max_pub_acks_in_flight): the server is slow or away",
+                                                     id_, st.options.max_pub_acks_in_flight, timeout.count())));
         }
         natsMsg* const key = msg;
         s = js_PublishMsgAsync(st.js, &msg, &po);
